@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the local stack needs, only when it is missing: Debian packages (PostgreSQL 15, Mosquitto,
+# libmosquitto, libmodbus, socat) and Azurite from npm into .pdm/tools. Safe to run any number of times.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+quiet=${1:-}
+say() { [ "$quiet" = "--quiet" ] || echo "setup: $*"; }
+
+packages=(postgresql-15 mosquitto mosquitto-clients libmosquitto1 libmodbus5 socat zip)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "setup: need root to install ${missing[*]} (or install them yourself)" >&2; exit 1; }
+  echo "setup: installing ${missing[*]} (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+azurite_version=3.35.0
+tools="$root/.pdm/tools"
+if [ ! -x "$tools/node_modules/.bin/azurite" ]; then
+  command -v npm >/dev/null || { echo "setup: npm is required (Node 20) to install Azurite" >&2; exit 1; }
+  echo "setup: installing azurite@$azurite_version (npm, into .pdm/tools)"
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
+fi
+say "ready (packages present, azurite at .pdm/tools)"

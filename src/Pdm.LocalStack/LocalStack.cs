@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Pdm.LocalStack;
+
+/// <summary>Where the local stand-ins listen, written to <c>stack.json</c> so other processes can find them.</summary>
+public sealed record StackEndpoints
+{
+    public required string StateDirectory { get; init; }
+    public required string PostgresSuperuserConnectionString { get; init; }
+    public required int PostgresPort { get; init; }
+    public required int MqttPort { get; init; }
+    public required string MqttServiceUser { get; init; }
+    public required string MqttServicePassword { get; init; }
+    public required string MosquittoPasswordFile { get; init; }
+    public required string MosquittoAclFile { get; init; }
+    public required string MosquittoPidFile { get; init; }
+    public required string StorageConnectionString { get; init; }
+}
+
+/// <summary>
+/// PostgreSQL, Mosquitto and Azurite on 127.0.0.1, with their state under one folder, started together and
+/// stopped together. A watchdog process stops them too if the owning process dies without cleaning up
+/// (a crashed test host, a killed CLI), so no server outlives its run.
+/// </summary>
+public sealed class LocalStack : IAsyncDisposable
+{
+    private readonly Process? _watchdog;
+    private int _stopped;
+
+    private LocalStack(string stateDirectory, PostgresServer postgres, MosquittoBroker mosquitto, AzuriteServer azurite, Process? watchdog)
+    {
+        StateDirectory = stateDirectory;
+        Postgres = postgres;
+        Mosquitto = mosquitto;
+        Azurite = azurite;
+        _watchdog = watchdog;
+        Endpoints = new StackEndpoints
+        {
+            StateDirectory = stateDirectory,
+            PostgresSuperuserConnectionString = postgres.SuperuserConnectionString,
+            PostgresPort = postgres.Port,
+            MqttPort = mosquitto.Port,
+            MqttServiceUser = mosquitto.ServiceUser,
+            MqttServicePassword = mosquitto.ServicePassword,
+            MosquittoPasswordFile = mosquitto.PasswordFile,
+            MosquittoAclFile = mosquitto.AclFile,
+            MosquittoPidFile = mosquitto.PidFile,
+            StorageConnectionString = azurite.ConnectionString,
+        };
+    }
+
+    public string StateDirectory { get; }
+    public PostgresServer Postgres { get; }
+    public MosquittoBroker Mosquitto { get; }
+    public AzuriteServer Azurite { get; }
+    public StackEndpoints Endpoints { get; }
+
+    public static string EndpointsFile(string stateDirectory) => Path.Combine(stateDirectory, "stack.json");
+
+    /// <summary>Starts all three servers on free ports (in parallel) and waits until each answers.</summary>
+    public static async Task<LocalStack> StartAsync(string stateDirectory, string repoRoot, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(stateDirectory);
+        var azuriteExecutable = AzuriteServer.FindExecutable(repoRoot)
+            ?? throw new InvalidOperationException(
+                $"Azurite is not installed under {repoRoot}/.pdm/tools; run scripts/setup.sh (./pdm does it for you).");
+
+        var postgres = new PostgresServer(Path.Combine(stateDirectory, "postgres"), FreePort.Pick());
+        var mosquitto = new MosquittoBroker(Path.Combine(stateDirectory, "mosquitto"), FreePort.Pick());
+        var azurite = new AzuriteServer(Path.Combine(stateDirectory, "azurite"), azuriteExecutable,
+            FreePort.Pick(), FreePort.Pick(), FreePort.Pick());
+        try
+        {
+            await Task.WhenAll(
+                postgres.StartAsync(cancellationToken),
+                mosquitto.StartAsync(cancellationToken),
+                azurite.StartAsync(cancellationToken));
+        }
+        catch
+        {
+            await StopQuietlyAsync(postgres, mosquitto, azurite);
+            throw;
+        }
+
+        var watchdog = StartWatchdog(postgres, mosquitto, azurite);
+        var stack = new LocalStack(stateDirectory, postgres, mosquitto, azurite, watchdog);
+        await File.WriteAllTextAsync(EndpointsFile(stateDirectory),
+            JsonSerializer.Serialize(stack.Endpoints, StackJson.Indented), cancellationToken);
+        return stack;
+    }
+
+    /// <summary>Reads the endpoints of a stack another process started, or null when there is none.</summary>
+    public static StackEndpoints? ReadEndpoints(string stateDirectory)
+    {
+        var file = EndpointsFile(stateDirectory);
+        return File.Exists(file) ? JsonSerializer.Deserialize<StackEndpoints>(File.ReadAllText(file), StackJson.Indented) : null;
+    }
+
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+        await StopQuietlyAsync(Postgres, Mosquitto, Azurite);
+        File.Delete(EndpointsFile(StateDirectory));
+        if (_watchdog is { HasExited: false })
+        {
+            _watchdog.Kill();
+        }
+        _watchdog?.Dispose();
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync());
+
+    private static async Task StopQuietlyAsync(PostgresServer postgres, MosquittoBroker mosquitto, AzuriteServer azurite)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(
+            Quietly(postgres.StopAsync(timeout.Token)),
+            Quietly(mosquitto.StopAsync(timeout.Token)),
+            Quietly(azurite.StopAsync(timeout.Token)));
+
+        static async Task Quietly(Task stop)
+        {
+            try
+            {
+                await stop;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or OperationCanceledException)
+            {
+                // Stopping is best effort: one server that will not stop must not keep the others running.
+            }
+        }
+    }
+
+    /// <summary>
+    /// A detached shell that waits for this process to disappear and then stops the servers. Started in its
+    /// own session (setsid) so a Ctrl-C to the foreground group does not take it down before it has cleaned up.
+    /// </summary>
+    private static Process? StartWatchdog(PostgresServer postgres, MosquittoBroker mosquitto, AzuriteServer azurite)
+    {
+        var pids = new[] { mosquitto.ProcessId, azurite.ProcessId }.Where(p => p is > 0).Select(p => p!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var postmaster = postgres.ProcessId is > 0 ? $"kill -INT {postgres.ProcessId} 2>/dev/null;" : "";
+        var script = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; {postmaster} kill {string.Join(' ', pids)} 2>/dev/null; exit 0";
+        var start = new ProcessStartInfo("setsid", ["bash", "-c", script])
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+        };
+        try
+        {
+            return Process.Start(start);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null; // no setsid: cleanup then relies on the normal stop path only
+        }
+    }
+}
+
+internal static class StackJson
+{
+    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+}
