@@ -23,12 +23,12 @@ public sealed record StackEndpoints
 /// stopped together. A watchdog process stops them too if the owning process dies without cleaning up
 /// (a crashed test host, a killed CLI), so no server outlives its run.
 /// </summary>
-public sealed class LocalStack : IAsyncDisposable
+public sealed class LocalServers : IAsyncDisposable
 {
     private readonly Process? _watchdog;
     private int _stopped;
 
-    private LocalStack(string stateDirectory, PostgresServer postgres, MosquittoBroker mosquitto, AzuriteServer azurite, Process? watchdog)
+    private LocalServers(string stateDirectory, PostgresServer postgres, MosquittoBroker mosquitto, AzuriteServer azurite, Process? watchdog)
     {
         StateDirectory = stateDirectory;
         Postgres = postgres;
@@ -59,7 +59,7 @@ public sealed class LocalStack : IAsyncDisposable
     public static string EndpointsFile(string stateDirectory) => Path.Combine(stateDirectory, "stack.json");
 
     /// <summary>Starts all three servers on free ports (in parallel) and waits until each answers.</summary>
-    public static async Task<LocalStack> StartAsync(string stateDirectory, string repoRoot, CancellationToken cancellationToken)
+    public static async Task<LocalServers> StartAsync(string stateDirectory, string repoRoot, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(stateDirectory);
         var azuriteExecutable = AzuriteServer.FindExecutable(repoRoot)
@@ -84,7 +84,7 @@ public sealed class LocalStack : IAsyncDisposable
         }
 
         var watchdog = StartWatchdog(postgres, mosquitto, azurite);
-        var stack = new LocalStack(stateDirectory, postgres, mosquitto, azurite, watchdog);
+        var stack = new LocalServers(stateDirectory, postgres, mosquitto, azurite, watchdog);
         await File.WriteAllTextAsync(EndpointsFile(stateDirectory),
             JsonSerializer.Serialize(stack.Endpoints, StackJson.Indented), cancellationToken);
         return stack;

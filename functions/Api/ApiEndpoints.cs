@@ -1,0 +1,233 @@
+using Microsoft.Extensions.Options;
+using Pdm.Messaging.Mqtt;
+using Pdm.Storage;
+
+namespace Pdm.Functions.Api;
+
+/// <summary>
+/// REST API v1 (the Api function, proxied by the host under /api). Platform-admin keys manage tenants and their
+/// keys; tenant keys see and change only their own tenant's devices, machines, readings and rejects.
+/// </summary>
+internal static class ApiEndpoints
+{
+    private const int MaxReadings = 10_000;
+
+    public static void MapApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/health", HealthAsync);
+
+        var v1 = app.MapGroup("/api/v1").RequireApiKey();
+
+        v1.MapPost("/tenants", CreateTenantAsync);
+        v1.MapGet("/tenants", ListTenantsAsync);
+        v1.MapPost("/tenants/{tenantId:guid}/api-keys", CreateApiKeyAsync);
+        v1.MapGet("/tenants/{tenantId:guid}/api-keys", ListApiKeysAsync);
+        v1.MapDelete("/tenants/{tenantId:guid}/api-keys/{keyId:guid}", RevokeApiKeyAsync);
+
+        v1.MapPost("/devices", RegisterDeviceAsync);
+        v1.MapGet("/devices", ListDevicesAsync);
+        v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync);
+
+        v1.MapGet("/machines", ListMachinesAsync);
+        v1.MapGet("/machines/{machineId}", GetMachineAsync);
+        v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync);
+        v1.MapGet("/rejects", ListRejectsAsync);
+    }
+
+    private static async Task<IResult> HealthAsync(PdmDatabase database, CancellationToken cancellationToken)
+    {
+        var healthy = await database.PingAsync(cancellationToken);
+        return healthy
+            ? TypedResults.Ok(new HealthReport("ok", "ok"))
+            : TypedResults.Json(new HealthReport("degraded", "unavailable"), statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    // ---- platform administration ----
+
+    private static async Task<IResult> CreateTenantAsync(CreateTenantRequest request, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    {
+        var caller = http.Principal();
+        if (caller.Role != ApiKeyRole.PlatformAdmin)
+        {
+            return Problems.Forbidden("Only a platform-admin key can create tenants.");
+        }
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+        {
+            return Problems.Invalid("name", "a tenant name of 1 to 100 characters is required");
+        }
+        var tenant = await database.CreateTenantAsync(request.Name.Trim(), cancellationToken);
+        await database.WriteAuditAsync(tenant.Id, caller.Name, "tenant.create", tenant.Id.ToString(), null, cancellationToken);
+        return TypedResults.Created($"/api/v1/tenants/{tenant.Id}", tenant);
+    }
+
+    private static async Task<IResult> ListTenantsAsync(HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    {
+        var caller = http.Principal();
+        if (caller.Role == ApiKeyRole.PlatformAdmin)
+        {
+            return TypedResults.Ok(await database.ListTenantsAsync(cancellationToken));
+        }
+        var own = await database.GetTenantAsync(caller.TenantId!.Value, cancellationToken);
+        return TypedResults.Ok(own is null ? [] : new[] { own });
+    }
+
+    private static async Task<IResult> CreateApiKeyAsync(Guid tenantId, CreateApiKeyRequest request, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    {
+        var caller = http.Principal();
+        if (!MayManageKeys(caller, tenantId))
+        {
+            return Problems.Forbidden("Keys of a tenant are managed by a platform-admin key or that tenant's tenant-admin key.");
+        }
+        if (!ApiKeyRoles.TryParse(request.Role, out var role) || role == ApiKeyRole.PlatformAdmin)
+        {
+            return Problems.Invalid("role", $"role must be one of {string.Join(", ", ApiKeyRoles.TenantRoles)}");
+        }
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            return Problems.Invalid("name", "a key name is required (who or what uses the key)");
+        }
+        if (await database.GetTenantAsync(tenantId, cancellationToken) is null)
+        {
+            return Problems.NotFound($"tenant {tenantId} does not exist");
+        }
+        var (key, plaintext) = await database.CreateApiKeyAsync(tenantId, request.Name.Trim(), role, cancellationToken);
+        await database.WriteAuditAsync(tenantId, caller.Name, "api-key.create", key.Id.ToString(), null, cancellationToken);
+        return TypedResults.Created($"/api/v1/tenants/{tenantId}/api-keys/{key.Id}",
+            new CreatedApiKey(key.Id, key.Name, ApiKeyRoles.Name(role), plaintext));
+    }
+
+    private static async Task<IResult> ListApiKeysAsync(Guid tenantId, HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
+        MayManageKeys(http.Principal(), tenantId)
+            ? TypedResults.Ok(await database.ListApiKeysAsync(tenantId, cancellationToken))
+            : Problems.Forbidden("Keys of a tenant are listed by a platform-admin key or that tenant's tenant-admin key.");
+
+    private static async Task<IResult> RevokeApiKeyAsync(Guid tenantId, Guid keyId, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    {
+        var caller = http.Principal();
+        if (!MayManageKeys(caller, tenantId))
+        {
+            return Problems.Forbidden("Keys of a tenant are revoked by a platform-admin key or that tenant's tenant-admin key.");
+        }
+        if (!await database.RevokeApiKeyAsync(tenantId, keyId, cancellationToken))
+        {
+            return Problems.NotFound($"tenant {tenantId} has no key {keyId}");
+        }
+        await database.WriteAuditAsync(tenantId, caller.Name, "api-key.revoke", keyId.ToString(), null, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static bool MayManageKeys(ApiPrincipal caller, Guid tenantId) =>
+        caller.Role == ApiKeyRole.PlatformAdmin || (caller.Role == ApiKeyRole.TenantAdmin && caller.TenantId == tenantId);
+
+    // ---- tenant scope ----
+
+    private static async Task<IResult> RegisterDeviceAsync(RegisterDeviceRequest request, HttpContext http, PdmDatabase database,
+        IDeviceIdentityRegistry registry, IOptions<PdmOptions> options, CancellationToken cancellationToken)
+    {
+        if (TenantOf(http, ApiKeyRole.TenantAdmin, ApiKeyRole.DeviceProvisioner) is not { } tenant)
+        {
+            return Problems.Forbidden("Registering devices needs a tenant-admin or device-provisioner key.");
+        }
+        if (!DeviceIds.IsValid(request.DeviceId, out var reason))
+        {
+            return Problems.Invalid("deviceId", reason);
+        }
+        try
+        {
+            await database.RegisterDeviceAsync(tenant, request.DeviceId, cancellationToken);
+        }
+        catch (DeviceIdTakenException)
+        {
+            return Problems.Conflict($"device id '{request.DeviceId}' is already registered by another tenant");
+        }
+        // Registering again rotates the device's key: the way to recover a lost key.
+        var identity = await registry.CreateOrUpdateAsync(request.DeviceId, cancellationToken);
+        await database.WriteAuditAsync(tenant, http.Principal().Name, "device.register", request.DeviceId, null, cancellationToken);
+        return TypedResults.Created($"/api/v1/devices/{request.DeviceId}",
+            new RegisteredDevice(identity.DeviceId, identity.PrimaryKey, options.Value.MqttEndpoint ?? options.Value.IotHubHostName));
+    }
+
+    private static async Task<IResult> ListDevicesAsync(HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
+        TenantOf(http) is { } tenant
+            ? TypedResults.Ok(await database.ListDevicesAsync(tenant, cancellationToken))
+            : TenantKeyRequired();
+
+    private static async Task<IResult> DeleteDeviceAsync(string deviceId, HttpContext http, PdmDatabase database,
+        IDeviceIdentityRegistry registry, CancellationToken cancellationToken)
+    {
+        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        {
+            return Problems.Forbidden("Deleting devices needs a tenant-admin key.");
+        }
+        if (!await database.DeleteDeviceAsync(tenant, deviceId, cancellationToken))
+        {
+            return Problems.NotFound($"no device '{deviceId}' in this tenant");
+        }
+        await registry.DeleteAsync(deviceId, cancellationToken);
+        await database.WriteAuditAsync(tenant, http.Principal().Name, "device.delete", deviceId, null, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> ListMachinesAsync(HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
+        TenantOf(http) is { } tenant
+            ? TypedResults.Ok(await database.ListMachinesAsync(tenant, cancellationToken))
+            : TenantKeyRequired();
+
+    private static async Task<IResult> GetMachineAsync(string machineId, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    {
+        if (TenantOf(http) is not { } tenant)
+        {
+            return TenantKeyRequired();
+        }
+        var machine = await database.GetMachineAsync(tenant, machineId, cancellationToken);
+        return machine is null ? Problems.NotFound($"no machine '{machineId}' in this tenant") : TypedResults.Ok(machine);
+    }
+
+    private static async Task<IResult> QueryReadingsAsync(string machineId, DateTimeOffset? from, DateTimeOffset? to, string? sensor, int? limit,
+        HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (TenantOf(http) is not { } tenant)
+        {
+            return TenantKeyRequired();
+        }
+        var end = to ?? clock.GetUtcNow();
+        var start = from ?? end.AddHours(-1);
+        if (start > end)
+        {
+            return Problems.Invalid("from", "from must not be after to");
+        }
+        if (limit is < 1 or > MaxReadings)
+        {
+            return Problems.Invalid("limit", $"limit must be between 1 and {MaxReadings}");
+        }
+        if (await database.GetMachineAsync(tenant, machineId, cancellationToken) is null)
+        {
+            return Problems.NotFound($"no machine '{machineId}' in this tenant");
+        }
+        var readings = await database.QueryReadingsAsync(tenant, machineId, start, end, sensor, limit ?? 1000, cancellationToken);
+        return TypedResults.Ok(new ReadingsPage(machineId, start, end, readings));
+    }
+
+    private static async Task<IResult> ListRejectsAsync(int? limit, HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
+        TenantOf(http) is { } tenant
+            ? TypedResults.Ok(await database.ListRejectsAsync(tenant, null, Math.Clamp(limit ?? 100, 1, 1000), cancellationToken))
+            : TenantKeyRequired();
+
+    /// <summary>The caller's tenant when its key is a tenant key with one of the roles (any tenant role when none given).</summary>
+    private static Guid? TenantOf(HttpContext http, params ApiKeyRole[] roles)
+    {
+        var caller = http.Principal();
+        return caller.TenantId is { } tenant && (roles.Length == 0 || roles.Contains(caller.Role)) ? tenant : null;
+    }
+
+    private static IResult TenantKeyRequired() =>
+        Problems.Forbidden("This endpoint reads one tenant's data: use a key of that tenant (platform-admin keys manage tenants only).");
+}
+
+internal sealed record HealthReport(string Status, string Database);
+internal sealed record CreateTenantRequest(string Name);
+internal sealed record CreateApiKeyRequest(string Name, string Role);
+internal sealed record CreatedApiKey(Guid Id, string Name, string Role, string Key);
+internal sealed record RegisterDeviceRequest(string DeviceId);
+internal sealed record RegisteredDevice(string DeviceId, string PrimaryKey, string? Endpoint);
+internal sealed record ReadingsPage(string MachineId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<ReadingRow> Readings);

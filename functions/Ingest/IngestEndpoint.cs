@@ -1,0 +1,24 @@
+using System.Text.Json;
+using Pdm.Functions.Invocation;
+using Pdm.Ingest;
+
+namespace Pdm.Functions.Ingest;
+
+/// <summary>The Event Hubs trigger on IoT Hub's built-in endpoint: a batch of device events per invocation.</summary>
+internal static class IngestEndpoint
+{
+    /// <summary>The trigger binding's name in Ingest/function.json.</summary>
+    public const string BindingName = "events";
+
+    public static void MapIngest(this IEndpointRouteBuilder app) =>
+        app.MapPost("/Ingest", async (HttpRequest request, IngestProcessor processor, CancellationToken cancellationToken) =>
+        {
+            using var invocation = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+            var events = EventHubBatch.Read(invocation.RootElement, BindingName);
+            var outcome = await processor.ProcessAsync(events, cancellationToken);
+            var summary = outcome.DeadLetter is null
+                ? $"events={outcome.Events} samples={outcome.Samples} inserted={outcome.ValuesInserted} duplicates={outcome.ValuesDuplicate} rejected={outcome.RejectedMessages}"
+                : $"events={outcome.Events} parked as dead letter {outcome.DeadLetter}";
+            return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
+        });
+}

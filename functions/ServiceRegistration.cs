@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Options;
+using Pdm.Ingest;
+using Pdm.Messaging.IotHub;
+using Pdm.Messaging.Mqtt;
+using Pdm.Messaging.Storage;
+using Pdm.Storage;
+
+namespace Pdm.Functions;
+
+internal static class ServiceRegistration
+{
+    /// <summary>What the functions run on: the database, the dead-letter container, the device registry.</summary>
+    public static IServiceCollection AddPdmFunctions(this IServiceCollection services)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => PdmDatabase.Create(sp.GetRequiredService<IOptions<PdmOptions>>().Value.Database));
+        services.AddSingleton(sp => StorageAccountFromSettings(sp.GetRequiredService<IConfiguration>()));
+        services.AddSingleton<IDeadLetterStore>(sp => new BlobDeadLetterStore(
+            sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer)));
+        services.AddSingleton(new IngestOptions());
+        services.AddSingleton<IngestProcessor>();
+        services.AddSingleton<IDeviceIdentityRegistry>(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
+        return services;
+    }
+
+    /// <summary>
+    /// AzureWebJobsStorage as the host reads it: a connection string locally (Azurite), or the identity form
+    /// (<c>AzureWebJobsStorage__blobServiceUri</c> + managed identity) in Azure.
+    /// </summary>
+    private static StorageAccount StorageAccountFromSettings(IConfiguration configuration)
+    {
+        var connectionString = configuration["AzureWebJobsStorage"];
+        if (!string.IsNullOrEmpty(connectionString))
+        {
+            return StorageAccount.FromConnectionString(connectionString);
+        }
+        var blob = configuration["AzureWebJobsStorage:blobServiceUri"]
+            ?? throw new OptionsValidationException("AzureWebJobsStorage", typeof(StorageAccount),
+                ["Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__blobServiceUri (managed identity)."]);
+        var queue = configuration["AzureWebJobsStorage:queueServiceUri"] ?? blob.Replace(".blob.", ".queue.", StringComparison.Ordinal);
+        var clientId = configuration["AzureWebJobsStorage:clientId"];
+        var credential = new Azure.Identity.ManagedIdentityCredential(
+            clientId is null ? Azure.Identity.ManagedIdentityId.SystemAssigned : Azure.Identity.ManagedIdentityId.FromUserAssignedClientId(clientId));
+        return StorageAccount.FromServiceUris(new Uri(blob), new Uri(queue), credential);
+    }
+
+    private static IDeviceIdentityRegistry DeviceRegistryFromSettings(PdmOptions options) => options.DeviceRegistry switch
+    {
+        "mosquitto" => new MosquittoDeviceRegistry(new MosquittoDeviceRegistryOptions
+        {
+            PasswordFile = Required(options.MosquittoPasswordFile, nameof(options.MosquittoPasswordFile)),
+            AclFile = Required(options.MosquittoAclFile, nameof(options.MosquittoAclFile)),
+            PidFile = Required(options.MosquittoPidFile, nameof(options.MosquittoPidFile)),
+        }),
+        _ => throw new OptionsValidationException(nameof(PdmOptions.DeviceRegistry), typeof(PdmOptions),
+            ["The IoT Hub registry client needs the hub's registry credentials; it is wired with the infrastructure issue."]),
+    };
+
+    private static string Required(string? value, string name) =>
+        string.IsNullOrEmpty(value)
+            ? throw new OptionsValidationException(name, typeof(PdmOptions), [$"Pdm__{name} is required when Pdm__DeviceRegistry is 'mosquitto'."])
+            : value;
+}

@@ -1,0 +1,45 @@
+using System.Globalization;
+using Pdm.Storage;
+
+namespace Pdm.LocalStack;
+
+/// <summary>A database on the local PostgreSQL, migrated, with the owner and application connection strings.</summary>
+public sealed record LocalDatabase(string Name, string OwnerConnectionString, string AppConnectionString);
+
+/// <summary>What the local demo, the benchmarks and the end-to-end tests all need on top of a running stack.</summary>
+public static class LocalEnvironment
+{
+    /// <summary>The application role's password locally; in Azure the app signs in with its managed identity.</summary>
+    private const string LocalAppPassword = "pdm-local-app";
+
+    /// <summary>Creates (when missing) the database and its roles and applies every migration.</summary>
+    public static async Task<LocalDatabase> PrepareDatabaseAsync(this LocalServers stack, string databaseName, CancellationToken cancellationToken) =>
+        await PrepareDatabaseAsync(stack.Endpoints, databaseName, cancellationToken);
+
+    public static async Task<LocalDatabase> PrepareDatabaseAsync(StackEndpoints endpoints, string databaseName, CancellationToken cancellationToken)
+    {
+        var connections = await DatabaseSetup.EnsureDatabaseAndRolesAsync(
+            endpoints.PostgresSuperuserConnectionString, databaseName, LocalAppPassword, cancellationToken);
+        await DatabaseMigrator.MigrateAsync(connections.OwnerConnectionString, new MigrationOptions(), cancellationToken);
+        return new LocalDatabase(databaseName, connections.OwnerConnectionString, connections.AppConnectionString);
+    }
+
+    /// <summary>
+    /// The function app's settings against the local stand-ins: the same names it reads in Azure
+    /// (environment variables), with the local broker's files as the device registry.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> FunctionAppSettings(StackEndpoints endpoints, LocalDatabase database) =>
+        new Dictionary<string, string>
+        {
+            ["Pdm__Database"] = database.AppConnectionString,
+            ["Pdm__DeviceRegistry"] = "mosquitto",
+            ["Pdm__MosquittoPasswordFile"] = endpoints.MosquittoPasswordFile,
+            ["Pdm__MosquittoAclFile"] = endpoints.MosquittoAclFile,
+            ["Pdm__MosquittoPidFile"] = endpoints.MosquittoPidFile,
+            ["Pdm__MqttEndpoint"] = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{endpoints.MqttPort}"),
+            ["AzureWebJobsStorage"] = endpoints.StorageConnectionString,
+            ["IOTHUB_EH_NAME"] = "local-iothub",
+            ["IOTHUB_CONSUMER_GROUP"] = "pdm-ingest",
+            ["DEADLETTER_REPLAY_SCHEDULE"] = "*/15 * * * * *",
+        };
+}
