@@ -1,0 +1,9 @@
+namespace Pdm.Simulator;
+
+/// <summary>Event ids of this project's log messages (Simulator range: 9000-9999).</summary>
+internal static class LogEvents
+{
+    public const int DeviceSimulatorStarted = 9001;
+    public const int DeviceSimulatorStopped = 9002;
+    public const int MalformedMessageSent = 9003;
+}
