@@ -1,0 +1,55 @@
+namespace Pdm.DevHost;
+
+/// <summary>A snapshot of the dev host's counters, for progress displays.</summary>
+public sealed record DevHostStats
+{
+    public required long EventsReceived { get; init; }
+    /// <summary>Events in batches the handler accepted (2xx).</summary>
+    public required long EventsDelivered { get; init; }
+    /// <summary>Events in batches that still failed after the retry policy (checkpointed past, as Event Hubs does).</summary>
+    public required long EventsDropped { get; init; }
+    public required long InvocationsSucceeded { get; init; }
+    /// <summary>Failed attempts, retries included.</summary>
+    public required long InvocationsFailed { get; init; }
+    public required long BatchesDropped { get; init; }
+    public required long HandlerRestarts { get; init; }
+}
+
+/// <summary>The live counters behind <see cref="DevHostStats"/>; updated from many tasks.</summary>
+internal sealed class DevHostCounters
+{
+    private long _eventsReceived;
+    private long _eventsDelivered;
+    private long _eventsDropped;
+    private long _invocationsSucceeded;
+    private long _invocationsFailed;
+    private long _batchesDropped;
+    private long _handlerRestarts;
+
+    public void EventReceived() => Interlocked.Increment(ref _eventsReceived);
+
+    public void EventsDelivered(int count) => Interlocked.Add(ref _eventsDelivered, count);
+
+    public void BatchDropped(int events)
+    {
+        Interlocked.Increment(ref _batchesDropped);
+        Interlocked.Add(ref _eventsDropped, events);
+    }
+
+    public void InvocationSucceeded() => Interlocked.Increment(ref _invocationsSucceeded);
+
+    public void InvocationFailed() => Interlocked.Increment(ref _invocationsFailed);
+
+    public void HandlerRestarted() => Interlocked.Increment(ref _handlerRestarts);
+
+    public DevHostStats Snapshot() => new()
+    {
+        EventsReceived = Interlocked.Read(ref _eventsReceived),
+        EventsDelivered = Interlocked.Read(ref _eventsDelivered),
+        EventsDropped = Interlocked.Read(ref _eventsDropped),
+        InvocationsSucceeded = Interlocked.Read(ref _invocationsSucceeded),
+        InvocationsFailed = Interlocked.Read(ref _invocationsFailed),
+        BatchesDropped = Interlocked.Read(ref _batchesDropped),
+        HandlerRestarts = Interlocked.Read(ref _handlerRestarts),
+    };
+}

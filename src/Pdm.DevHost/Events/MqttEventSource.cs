@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Logging;
+using Pdm.Messaging.Mqtt;
+
+namespace Pdm.DevHost.Events;
+
+/// <summary>
+/// The service side of the local IoT Hub: one MQTT session subscribed to every device's and module's
+/// telemetry topic, turning each message into a <see cref="DeviceEvent"/>. The client acknowledges a QoS 1
+/// message when it arrives, before the function ran, so locally a message is delivered at most once to
+/// the endpoint; the endpoint itself then behaves like Event Hubs (stored, batched, checkpointed).
+/// </summary>
+internal sealed partial class MqttEventSource : IAsyncDisposable
+{
+    public const string DeviceEventsFilter = "devices/+/messages/events/#";
+    public const string ModuleEventsFilter = "devices/+/modules/+/messages/events/#";
+
+    private readonly IMqttClient _client;
+    private readonly Action<DeviceEvent> _sink;
+    private readonly DevHostCounters _counters;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _reader;
+
+    public MqttEventSource(IMqttClient client, Action<DeviceEvent> sink, DevHostCounters counters, ILogger logger)
+    {
+        _client = client;
+        _sink = sink;
+        _counters = counters;
+        _logger = logger;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _client.ConnectAsync(cancellationToken);
+        await _client.SubscribeAsync(DeviceEventsFilter, 1, cancellationToken);
+        await _client.SubscribeAsync(ModuleEventsFilter, 1, cancellationToken);
+        _reader = ReadAsync(_stopping.Token);
+        _logger.MqttSubscribed(DeviceEventsFilter, ModuleEventsFilter);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        if (_reader is not null)
+        {
+            await _reader;
+        }
+
+        if (_client.IsConnected)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _client.DisconnectAsync(timeout.Token);
+            }
+            catch (Exception ex) when (ex is MqttException or OperationCanceledException)
+            {
+                _logger.MqttDisconnectFailed(ex);
+            }
+        }
+
+        await _client.DisposeAsync();
+        _stopping.Dispose();
+    }
+
+    private async Task ReadAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await foreach (var message in _client.Messages.ReadAllAsync(stopping))
+            {
+                // Copy: the client may reuse its receive buffer for the next message.
+                if (IotHubEventTopic.TryParse(message.Topic, message.Payload.ToArray(), out var deviceEvent))
+                {
+                    _counters.EventReceived();
+                    _sink(deviceEvent);
+                }
+                else
+                {
+                    _logger.UnexpectedTopic(message.Topic);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 7030, Level = LogLevel.Information, Message = "Listening for device telemetry on {DeviceFilter} and {ModuleFilter}")]
+    public static partial void MqttSubscribed(this ILogger logger, string deviceFilter, string moduleFilter);
+
+    [LoggerMessage(EventId = 7031, Level = LogLevel.Warning, Message = "Ignored MQTT message on {Topic}: not an IoT Hub telemetry topic")]
+    public static partial void UnexpectedTopic(this ILogger logger, string topic);
+
+    [LoggerMessage(EventId = 7032, Level = LogLevel.Warning, Message = "MQTT disconnect failed")]
+    public static partial void MqttDisconnectFailed(this ILogger logger, Exception exception);
+}

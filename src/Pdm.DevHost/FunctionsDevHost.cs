@@ -1,0 +1,200 @@
+using Microsoft.Extensions.Logging;
+using Pdm.DevHost.Configuration;
+using Pdm.DevHost.Events;
+using Pdm.DevHost.Handler;
+using Pdm.DevHost.Triggers;
+using Pdm.Messaging.Mqtt;
+
+namespace Pdm.DevHost;
+
+/// <summary>
+/// The local stand-in for the Azure Functions host: reads the real host.json and function.json files,
+/// starts the custom handler, and drives it exactly as the host would (Event Hubs batches fed from the
+/// IoT Hub topics on an MQTT broker, NCRONTAB timers, proxied HTTP requests).
+/// </summary>
+public sealed partial class FunctionsDevHost : IAsyncDisposable
+{
+    private readonly DevHostCounters _counters;
+    private readonly HandlerProcess _handler;
+    private readonly FunctionInvoker _invoker;
+    private readonly ILogger _logger;
+    private HttpProxy? _http;
+    private MqttEventSource? _events;
+    private IReadOnlyList<EventHubTrigger> _eventHubTriggers = [];
+    private IReadOnlyList<TimerTrigger> _timers = [];
+
+    private FunctionsDevHost(FunctionApp app, DevHostCounters counters, HandlerProcess handler, FunctionInvoker invoker, ILogger logger)
+    {
+        App = app;
+        _counters = counters;
+        _handler = handler;
+        _invoker = invoker;
+        _logger = logger;
+    }
+
+    /// <summary>The function app as loaded (host settings and functions).</summary>
+    public FunctionApp App { get; }
+
+    /// <summary>The HTTP front end, e.g. http://127.0.0.1:7071/; HTTP functions live under its route prefix (api/).</summary>
+    public Uri BaseAddress => _http!.BaseAddress;
+
+    /// <summary>Where the handler listens now (changes when it is restarted).</summary>
+    public Uri HandlerAddress => _handler.BaseAddress;
+
+    public DevHostStats Stats => _counters.Snapshot();
+
+    /// <summary>Loads the app, starts the handler and waits until it answers, then starts every trigger.</summary>
+    /// <exception cref="DevHostException">Bad host.json/function.json (every problem listed), or a handler that did not come up.</exception>
+    public static async Task<FunctionsDevHost> StartAsync(DevHostOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        if (options.PartitionCount < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.PartitionCount, "PartitionCount must be at least 1");
+        }
+
+        var logger = loggerFactory.CreateLogger<FunctionsDevHost>();
+        var loaded = FunctionAppLoader.Load(options.FunctionAppDirectory,
+            name => options.Environment.TryGetValue(name, out var value) ? value : Environment.GetEnvironmentVariable(name));
+        if (!loaded.Succeeded)
+        {
+            throw new DevHostException($"The function app in {options.FunctionAppDirectory} cannot be hosted:", loaded.Problems);
+        }
+
+        var app = loaded.App!;
+        var counters = new DevHostCounters();
+        var handler = new HandlerProcess(ResolveHandler(options, app), counters, loggerFactory.CreateLogger<HandlerProcess>());
+        await handler.StartAsync(cancellationToken);
+        var invoker = new FunctionInvoker(() => handler.BaseAddress, app.Host.FunctionTimeout, options.TimeProvider, counters,
+            loggerFactory.CreateLogger<FunctionInvoker>());
+        var host = new FunctionsDevHost(app, counters, handler, invoker, logger);
+        try
+        {
+            await host.StartTriggersAsync(options, loggerFactory, cancellationToken);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
+        logger.Started(app.Directory, app.Functions.Count, host.BaseAddress);
+        return host;
+    }
+
+    /// <summary>Runs a timer function now, as the schedule would (retry policy included), and says how it went.</summary>
+    public Task<InvocationOutcome> InvokeTimerAsync(string functionName, CancellationToken cancellationToken)
+    {
+        var timer = _timers.FirstOrDefault(t => t.FunctionName.Equals(functionName, StringComparison.OrdinalIgnoreCase));
+        if (timer is null)
+        {
+            return Task.FromResult(new InvocationOutcome
+            {
+                FunctionName = functionName,
+                Succeeded = false,
+                Attempts = 0,
+                Error = $"No timerTrigger function named '{functionName}' (timer functions: {string.Join(", ", _timers.Select(t => t.FunctionName))})",
+            });
+        }
+
+        return timer.FireAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Stop the sources first so nothing new arrives, then the consumers, then the handler they call.
+        if (_events is not null)
+        {
+            await _events.DisposeAsync();
+        }
+
+        foreach (var timer in _timers)
+        {
+            await timer.DisposeAsync();
+        }
+
+        foreach (var trigger in _eventHubTriggers)
+        {
+            await trigger.DisposeAsync();
+        }
+
+        if (_http is not null)
+        {
+            await _http.DisposeAsync();
+        }
+
+        _invoker.Dispose();
+        await _handler.DisposeAsync();
+    }
+
+    private async Task StartTriggersAsync(DevHostOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        var functions = App.Functions;
+        _http = await HttpProxy.StartAsync(options.HttpPort, App.Host, [.. functions.Where(f => f.Trigger is HttpTriggerBinding)],
+            () => _handler.BaseAddress, _counters, loggerFactory, cancellationToken);
+
+        _timers = [.. functions.Where(f => f.Trigger is TimerTriggerBinding)
+            .Select(f => new TimerTrigger(f, _invoker, options.TimeProvider, loggerFactory.CreateLogger<TimerTrigger>()))];
+        foreach (var timer in _timers)
+        {
+            timer.Start();
+        }
+
+        _eventHubTriggers = [.. functions.Where(f => f.Trigger is EventHubTriggerBinding)
+            .Select(f => new EventHubTrigger(f, App.Host.EventHubs, options.PartitionCount, _invoker, _counters, options.TimeProvider,
+                loggerFactory.CreateLogger<EventHubTrigger>()))];
+        if (_eventHubTriggers.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var trigger in _eventHubTriggers)
+        {
+            trigger.Start();
+        }
+
+        if (options.Mqtt is null)
+        {
+            _logger.NoEventSource(_eventHubTriggers.Count);
+            return;
+        }
+
+        var factory = options.MqttClientFactory
+            ?? (mqtt => MosquittoClient.Create(mqtt, loggerFactory.CreateLogger<MosquittoClient>()));
+        var endpoint = new BuiltInEndpoint(options.PartitionCount, [.. _eventHubTriggers.Select(t => (Action<PartitionEvent>)t.Deliver)],
+            options.TimeProvider);
+        _events = new MqttEventSource(factory(options.Mqtt), endpoint.Append, _counters, loggerFactory.CreateLogger<MqttEventSource>());
+        await _events.StartAsync(cancellationToken);
+    }
+
+    private static HandlerStartInfo ResolveHandler(DevHostOptions options, FunctionApp app)
+    {
+        // As the host does: a relative command is a file under the app root when one exists, else a command on PATH.
+        var command = options.HandlerCommand ?? app.Host.HandlerExecutable ?? "handler";
+        var local = Path.Combine(app.Directory, command);
+        if (!Path.IsPathRooted(command) && File.Exists(local))
+        {
+            command = local;
+        }
+
+        return new HandlerStartInfo
+        {
+            Command = command,
+            Arguments = options.HandlerArguments ?? app.Host.HandlerArguments,
+            WorkingDirectory = app.Host.WorkingDirectory is { } dir ? Path.GetFullPath(dir, app.Directory) : app.Directory,
+            AppRoot = app.Directory,
+            Settings = options.Environment,
+            InitializationTimeout = app.Host.InitializationTimeout,
+        };
+    }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 7060, Level = LogLevel.Information, Message = "Dev host running {AppDirectory}: {FunctionCount} functions, HTTP at {BaseAddress}")]
+    public static partial void Started(this ILogger logger, string appDirectory, int functionCount, Uri baseAddress);
+
+    [LoggerMessage(EventId = 7061, Level = LogLevel.Warning, Message = "No MQTT broker configured: {Count} eventHubTrigger function(s) will get no events")]
+    public static partial void NoEventSource(this ILogger logger, int count);
+}
