@@ -35,5 +35,7 @@ public sealed class DecodeResult
 {
     public List<MachineSample> Samples { get; } = [];
     public List<DecodeError> Errors { get; } = [];
+    /// <summary>The <c>gateway</c> of a v1 message, if it named one.</summary>
+    public string? GatewayId { get; internal set; }
     public bool IsClean => Errors.Count == 0;
 }
