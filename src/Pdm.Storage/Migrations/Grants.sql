@@ -1,0 +1,18 @@
+-- Run after every migration (not versioned): what the application role may do. It owns nothing, cannot bypass
+-- row-level security and gets only these rights. The role name comes from set_config('pdm.migrate_app_role', ...).
+DO $$
+DECLARE
+    app_role text := current_setting('pdm.migrate_app_role');
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA pdm TO %I', app_role);
+    EXECUTE format('GRANT SELECT ON pdm.tenants TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pdm.devices TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.machines TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT ON pdm.readings TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT ON pdm.rejected_messages TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT ON pdm.audit_log TO %I', app_role);
+    -- api_keys and the platform paths are reachable only through the SECURITY DEFINER functions.
+    EXECUTE 'REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pdm FROM PUBLIC';
+    EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pdm TO %I', app_role);
+END
+$$;

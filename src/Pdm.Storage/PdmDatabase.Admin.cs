@@ -1,0 +1,141 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+
+namespace Pdm.Storage;
+
+public sealed partial class PdmDatabase
+{
+    private const string KeyMarker = "pdm_";
+    private const int KeyRandomBytes = 32;
+    private const int KeyPrefixLength = 12;
+    // "pdm_" + unpadded base64url of 32 bytes.
+    private static readonly int KeyLength = KeyMarker.Length + Base64Url.GetEncodedLength(KeyRandomBytes);
+
+    private const string TenantColumns = "id, name, created_at, settings::text";
+    private const string ApiKeyColumns = "id, tenant_id, name, prefix, role, created_at, revoked_at";
+
+    /// <exception cref="TenantNameTakenException">Another tenant has this name.</exception>
+    public async Task<Tenant> CreateTenantAsync(string name, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        await using var command = PlatformCommand($"SELECT {TenantColumns} FROM pdm.create_tenant($1, NULL)", name.Trim());
+        return await ReadFirstAsync(command, MapTenant, cancellationToken) ?? throw new TenantNameTakenException(name.Trim());
+    }
+
+    public async Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = PlatformCommand($"SELECT {TenantColumns} FROM pdm.list_tenants()");
+        return await ReadAllAsync(command, MapTenant, cancellationToken);
+    }
+
+    public async Task<Tenant?> GetTenantAsync(Guid tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = PlatformCommand($"SELECT {TenantColumns} FROM pdm.get_tenant($1)", tenantId);
+        return await ReadFirstAsync(command, MapTenant, cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates a key "pdm_" + base64url(32 random bytes). Only its first 12 characters and its SHA-256 hash are
+    /// stored; the plaintext is in the result and nowhere else. Platform admin keys have no tenant, every other
+    /// role needs one.
+    /// </summary>
+    /// <returns>The stored key and its plaintext, which exists only here: show it once, then drop it.</returns>
+    public async Task<(ApiKey Key, string Plaintext)> CreateApiKeyAsync(Guid? tenantId, string name, ApiKeyRole role,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if ((role == ApiKeyRole.PlatformAdmin) != (tenantId is null))
+        {
+            throw new ArgumentException(role == ApiKeyRole.PlatformAdmin
+                ? "A platform admin key must not belong to a tenant."
+                : $"A {RoleText(role)} key must belong to a tenant.", nameof(tenantId));
+        }
+        // A 48-bit prefix collision is very unlikely; retry rather than fail on one.
+        for (var attempt = 1; ; attempt++)
+        {
+            var plaintext = KeyMarker + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(KeyRandomBytes));
+            var prefix = plaintext[..KeyPrefixLength];
+            await using var command = PlatformCommand("SELECT id, created_at FROM pdm.create_api_key($1, $2, $3, $4, $5)",
+                tenantId, name, prefix, HashKey(plaintext), RoleText(role));
+            try
+            {
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                var key = new ApiKey(reader.GetGuid(0), tenantId, name, prefix, role,
+                    reader.GetFieldValue<DateTimeOffset>(1), null);
+                return (key, plaintext);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && attempt < 3)
+            {
+                // Prefix collision: the loop draws a fresh key.
+            }
+        }
+    }
+
+    /// <summary>Revokes a key; with a tenant id only that tenant's key. Returns false when no active key matched.</summary>
+    public async Task<bool> RevokeApiKeyAsync(Guid? tenantId, Guid keyId, CancellationToken cancellationToken)
+    {
+        await using var command = PlatformCommand("SELECT pdm.revoke_api_key($1, $2)", keyId, tenantId);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>The keys of one tenant, or the platform admin keys when <paramref name="tenantId"/> is null.</summary>
+    public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(Guid? tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = PlatformCommand($"SELECT {ApiKeyColumns} FROM pdm.list_api_keys($1::uuid)", tenantId);
+        return await ReadAllAsync(command, reader => new ApiKey(
+            reader.GetGuid(0), NullableValue<Guid>(reader, 1), reader.GetString(2), reader.GetString(3),
+            ParseRole(reader.GetString(4)), reader.GetFieldValue<DateTimeOffset>(5),
+            NullableValue<DateTimeOffset>(reader, 6)), cancellationToken);
+    }
+
+    /// <summary>Who a presented key belongs to; null when it is malformed, unknown, wrong or revoked.</summary>
+    public async Task<ApiPrincipal?> AuthenticateApiKeyAsync(string presentedKey, CancellationToken cancellationToken)
+    {
+        if (presentedKey is null || presentedKey.Length != KeyLength
+            || !presentedKey.StartsWith(KeyMarker, StringComparison.Ordinal)
+            || !Base64Url.IsValid(presentedKey.AsSpan(KeyMarker.Length)))
+        {
+            return null;
+        }
+        await using var command = PlatformCommand(
+            "SELECT id, tenant_id, name, hash, role, revoked FROM pdm.find_api_key($1)", presentedKey[..KeyPrefixLength]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        var storedHash = reader.GetFieldValue<byte[]>(3);
+        if (!CryptographicOperations.FixedTimeEquals(storedHash, HashKey(presentedKey)) || reader.GetBoolean(5))
+        {
+            return null;
+        }
+        return new ApiPrincipal(reader.GetGuid(0), NullableValue<Guid>(reader, 1), ParseRole(reader.GetString(4)),
+            reader.GetString(2));
+    }
+
+    private static byte[] HashKey(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    private static string RoleText(ApiKeyRole role) => role switch
+    {
+        ApiKeyRole.PlatformAdmin => "platform-admin",
+        ApiKeyRole.TenantAdmin => "tenant-admin",
+        ApiKeyRole.TenantReader => "tenant-reader",
+        ApiKeyRole.DeviceProvisioner => "device-provisioner",
+        _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Unknown API key role."),
+    };
+
+    private static ApiKeyRole ParseRole(string text) => text switch
+    {
+        "platform-admin" => ApiKeyRole.PlatformAdmin,
+        "tenant-admin" => ApiKeyRole.TenantAdmin,
+        "tenant-reader" => ApiKeyRole.TenantReader,
+        "device-provisioner" => ApiKeyRole.DeviceProvisioner,
+        _ => throw new InvalidOperationException($"Unknown API key role '{text}' in the database."),
+    };
+
+    private static Tenant MapTenant(NpgsqlDataReader reader) =>
+        new(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3));
+}

@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using Pdm.Telemetry;
+
+namespace Pdm.Storage;
+
+public sealed partial class PdmDatabase
+{
+    // Days outside this window around today are not given a partition by the writer; their rows go to the
+    // DEFAULT partition (kept, never lost), so a device with a broken clock cannot make thousands of tables.
+    private const int WriterPartitionDaysBehind = 400;
+    private const int WriterPartitionDaysAhead = 7;
+
+    // No indexes and ON COMMIT DELETE ROWS: the cheapest place to land a COPY before the idempotent insert.
+    private const string CreateStagingSql = """
+        CREATE TEMP TABLE IF NOT EXISTS pdm_ingest_staging (
+            machine_id text NOT NULL,
+            sensor text NOT NULL,
+            ts timestamptz NOT NULL,
+            value double precision NOT NULL,
+            seq bigint NOT NULL
+        ) ON COMMIT DELETE ROWS
+        """;
+
+    private const string CopyToStagingSql =
+        "COPY pg_temp.pdm_ingest_staging (machine_id, sensor, ts, value, seq) FROM STDIN (FORMAT BINARY)";
+
+    private const string InsertFromStagingSql = """
+        INSERT INTO pdm.readings (tenant_id, machine_id, sensor, ts, value, seq)
+        SELECT $1, machine_id, sensor, ts, value, seq FROM pg_temp.pdm_ingest_staging
+        ON CONFLICT DO NOTHING
+        """;
+
+    private const string RegisterMachinesSql = """
+        INSERT INTO pdm.machines (tenant_id, machine_id, first_seen_by_device)
+        SELECT $1, m.machine_id, m.device_id FROM unnest($2::text[], $3::text[]) AS m (machine_id, device_id)
+        ON CONFLICT (tenant_id, machine_id) DO NOTHING
+        """;
+
+    private const string CopyRawSql =
+        "COPY pdm.readings (tenant_id, machine_id, sensor, ts, value, seq) FROM STDIN (FORMAT BINARY)";
+
+    private volatile PartitionState? _partitions;
+
+    private sealed record PartitionState(bool Native, ConcurrentDictionary<DateOnly, bool> Days);
+
+    /// <summary>
+    /// Stores the values of all batches in one transaction, idempotently: a value whose (tenant, machine, sensor,
+    /// timestamp) is already stored counts as a duplicate and is left as it was. Machine ids a tenant has not sent
+    /// before are registered for it. Each tenant's rows are written with that tenant set, so the readings policy
+    /// checks every row.
+    /// </summary>
+    public async Task<IngestWriteResult> WriteReadingsAsync(IReadOnlyList<TenantBatch> batches,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        if (batches.Count == 0)
+        {
+            return default;
+        }
+        await EnsurePartitionsAsync(batches.SelectMany(b => b.Samples), cancellationToken);
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var create = Command(connection, transaction, CreateStagingSql))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        long inserted = 0;
+        long duplicate = 0;
+        var machinesCreated = 0;
+        var first = true;
+        foreach (var group in batches.GroupBy(b => b.TenantId))
+        {
+            if (!first)
+            {
+                await using var truncate = Command(connection, transaction, "TRUNCATE pg_temp.pdm_ingest_staging");
+                await truncate.ExecuteNonQueryAsync(cancellationToken);
+            }
+            first = false;
+            await SetTenantAsync(connection, transaction, group.Key, cancellationToken);
+            machinesCreated += await RegisterMachinesAsync(connection, transaction, group.Key, group, cancellationToken);
+
+            var staged = await CopyValuesAsync(connection, CopyToStagingSql, tenantId: null,
+                group.SelectMany(b => b.Samples), cancellationToken);
+            if (staged == 0)
+            {
+                continue;
+            }
+            await using var insert = Command(connection, transaction, InsertFromStagingSql, group.Key);
+            var rows = await insert.ExecuteNonQueryAsync(cancellationToken);
+            inserted += rows;
+            duplicate += staged - rows;
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return new IngestWriteResult(inserted, duplicate, machinesCreated);
+    }
+
+    /// <summary>
+    /// Benchmark ceiling only: binary COPY straight into pdm.readings. NOT idempotent (a duplicate key fails the
+    /// whole call) and it needs a role that bypasses row-level security, because PostgreSQL refuses COPY FROM into a
+    /// table with RLS; with the application role it throws. Returns the number of values copied.
+    /// </summary>
+    public async Task<long> CopyRawAsync(Guid tenantId, IReadOnlyList<MachineSample> samples,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        await EnsurePartitionsAsync(samples, cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await CopyValuesAsync(connection, CopyRawSql, tenantId, samples, cancellationToken);
+    }
+
+    private static async Task<int> RegisterMachinesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid tenantId, IEnumerable<TenantBatch> batches, CancellationToken cancellationToken)
+    {
+        var firstDevice = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var batch in batches)
+        {
+            foreach (var sample in batch.Samples)
+            {
+                firstDevice.TryAdd(sample.MachineId, batch.DeviceId);
+            }
+        }
+        if (firstDevice.Count == 0)
+        {
+            return 0;
+        }
+        await using var command = Command(connection, transaction, RegisterMachinesSql,
+            tenantId, firstDevice.Keys.ToArray(), firstDevice.Values.ToArray());
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<long> CopyValuesAsync(NpgsqlConnection connection, string copySql, Guid? tenantId,
+        IEnumerable<MachineSample> samples, CancellationToken cancellationToken)
+    {
+        await using var writer = await connection.BeginBinaryImportAsync(copySql, cancellationToken);
+        foreach (var sample in samples)
+        {
+            var timestamp = sample.Timestamp.UtcDateTime;
+            foreach (var value in sample.Values)
+            {
+                await writer.StartRowAsync(cancellationToken);
+                if (tenantId is { } tenant)
+                {
+                    await writer.WriteAsync(tenant, NpgsqlDbType.Uuid, cancellationToken);
+                }
+                await writer.WriteAsync(sample.MachineId, NpgsqlDbType.Text, cancellationToken);
+                await writer.WriteAsync(value.Sensor, NpgsqlDbType.Text, cancellationToken);
+                await writer.WriteAsync(timestamp, NpgsqlDbType.TimestampTz, cancellationToken);
+                await writer.WriteAsync(value.Value, NpgsqlDbType.Double, cancellationToken);
+                await writer.WriteAsync(sample.Sequence, NpgsqlDbType.Bigint, cancellationToken);
+            }
+        }
+        return (long)await writer.CompleteAsync(cancellationToken);
+    }
+
+    /// <summary>Creates the daily partitions a batch needs before its transaction starts (DDL there would block writers).</summary>
+    private async Task EnsurePartitionsAsync(IEnumerable<MachineSample> samples, CancellationToken cancellationToken)
+    {
+        var state = _partitions ??= await LoadPartitionStateAsync(cancellationToken);
+        if (!state.Native)
+        {
+            return;
+        }
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var earliest = today.AddDays(-WriterPartitionDaysBehind);
+        var latest = today.AddDays(WriterPartitionDaysAhead);
+        List<DateOnly>? missing = null;
+        DateOnly? previous = null;
+        foreach (var sample in samples)
+        {
+            var day = DateOnly.FromDateTime(sample.Timestamp.UtcDateTime);
+            if (day == previous)
+            {
+                continue;
+            }
+            previous = day;
+            if (day < earliest || day > latest || state.Days.ContainsKey(day))
+            {
+                continue;
+            }
+            missing ??= [];
+            if (!missing.Contains(day))
+            {
+                missing.Add(day);
+            }
+        }
+        if (missing is null)
+        {
+            return;
+        }
+
+        foreach (var day in missing)
+        {
+            var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            await using var command = PlatformCommand("SELECT pdm.ensure_reading_partitions($1, $1)", start);
+            if ((int)(await command.ExecuteScalarAsync(cancellationToken))! > 0)
+            {
+                _logger.ReadingPartitionCreated(day);
+            }
+            state.Days[day] = true;
+        }
+    }
+
+    private async Task<PartitionState> LoadPartitionStateAsync(CancellationToken cancellationToken)
+    {
+        await using var command = PlatformCommand("""
+            SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_partitioned_table WHERE partrelid = 'pdm.readings'::regclass),
+                   ARRAY(SELECT c.relname::text
+                         FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+                         WHERE i.inhparent = 'pdm.readings'::regclass)
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var days = new ConcurrentDictionary<DateOnly, bool>();
+        foreach (var name in reader.GetFieldValue<string[]>(1))
+        {
+            // Partitions are named readings_pYYYYMMDD by pdm.ensure_reading_partitions.
+            if (name.StartsWith("readings_p", StringComparison.Ordinal)
+                && DateOnly.TryParseExact(name["readings_p".Length..], "yyyyMMdd", CultureInfo.InvariantCulture,
+                    DateTimeStyles.None, out var day))
+            {
+                days[day] = true;
+            }
+        }
+        return new PartitionState(reader.GetBoolean(0), days);
+    }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information,
+        Message = "Created the reading partition for {Day}")]
+    public static partial void ReadingPartitionCreated(this ILogger logger, DateOnly day);
+}
