@@ -135,6 +135,7 @@ public static partial class FunctionAppLoader
         }
 
         JsonElement? trigger = null;
+        var sawTrigger = false;
         var index = 0;
         foreach (var binding in bindings.EnumerateArray())
         {
@@ -146,6 +147,7 @@ public static partial class FunctionAppLoader
             }
             else if (type.EndsWith("Trigger", StringComparison.OrdinalIgnoreCase))
             {
+                sawTrigger = true;
                 if (!SupportedTriggers.Contains(type, StringComparer.OrdinalIgnoreCase))
                 {
                     where.Problem($"trigger type '{type}' is not supported by the dev host (supported: {string.Join(", ", SupportedTriggers)})");
@@ -167,7 +169,11 @@ public static partial class FunctionAppLoader
 
         if (trigger is not { } t)
         {
-            context.Problem("no supported trigger binding");
+            if (!sawTrigger)
+            {
+                context.Problem("no trigger binding (a function needs exactly one)");
+            }
+
             return null;
         }
 
