@@ -74,16 +74,25 @@ internal static class JsonText
     /// A member path under <paramref name="parent"/>: <c>values.temperature</c>, or <c>values['Temp C']</c>
     /// for a name that is not a plain identifier.
     /// </summary>
-    public static string Member(string parent, string name)
+    public static string Member(string parent, string name) =>
+        IsIdentifier(name)
+            ? Join(parent, name)
+            : Join(parent, $"['{name.Replace("'", "\\'", StringComparison.Ordinal)}']");
+
+    private static bool IsIdentifier(string name)
     {
+        if (name.Length == 0 || char.IsAsciiDigit(name[0]))
+        {
+            return false;
+        }
         foreach (var c in name)
         {
-            if (c is not ((>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_'))
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
             {
-                return Join(parent, $"['{name.Replace("'", "\\'", StringComparison.Ordinal)}']");
+                return false;
             }
         }
-        return Join(parent, name);
+        return true;
     }
 
     /// <summary>Joins two path parts: <c>machines[0]</c> and <c>values.temperature</c>.</summary>
