@@ -136,10 +136,7 @@ public sealed class QueueClient
                 : Seconds(ttl, TimeSpan.FromSeconds(1), nameof(timeToLive), TimeSpan.MaxValue));
         }
 
-        var body = new XElement("QueueMessage", new XElement("MessageText", Encode(text)));
-        message.Request.Headers.SetValue(HttpHeader.Names.ContentType, "application/xml");
-        message.Request.Content = RequestContent.Create(System.Text.Encoding.UTF8.GetBytes(
-            body.ToString(SaveOptions.DisableFormatting)));
+        SetMessageBody(message.Request, text);
 
         var response = await StorageRest.SendAsync(_pipeline, message, [201], cancellationToken);
         var sent = StorageRest.ParseXml(response).Element("QueueMessage")
@@ -236,10 +233,7 @@ public sealed class QueueClient
         message.Request.Uri.AppendQuery("visibilitytimeout", Seconds(visibilityTimeout, TimeSpan.Zero, nameof(visibilityTimeout)));
         if (newText is not null)
         {
-            var body = new XElement("QueueMessage", new XElement("MessageText", Encode(newText)));
-            message.Request.Headers.SetValue(HttpHeader.Names.ContentType, "application/xml");
-            message.Request.Content = RequestContent.Create(System.Text.Encoding.UTF8.GetBytes(
-                body.ToString(SaveOptions.DisableFormatting)));
+            SetMessageBody(message.Request, newText);
         }
 
         var response = await StorageRest.SendAsync(_pipeline, message, [204], cancellationToken);
@@ -277,6 +271,14 @@ public sealed class QueueClient
             _pipeline, method, StorageRest.Child(_messagesUri, Uri.EscapeDataString(messageId)));
         message.Request.Uri.AppendQuery("popreceipt", popReceipt);
         return message;
+    }
+
+    private void SetMessageBody(Request request, string text)
+    {
+        // XElement escapes what XML needs escaped (&, <, >).
+        var body = new XElement("QueueMessage", new XElement("MessageText", Encode(text)));
+        request.Headers.SetValue(HttpHeader.Names.ContentType, "application/xml");
+        request.Content = RequestContent.Create(System.Text.Encoding.UTF8.GetBytes(body.ToString(SaveOptions.DisableFormatting)));
     }
 
     private string Encode(string text)
