@@ -26,7 +26,7 @@ internal static class JsonText
         bytes = reader.ValueSpan;
         if (!reader.ValueIsEscaped)
         {
-            return true;
+            return bytes.Length <= scratch.Length;
         }
         // Escaping only ever makes text longer, so a raw value that fits holds an unescaped one that fits.
         if (bytes.Length > scratch.Length * 6)

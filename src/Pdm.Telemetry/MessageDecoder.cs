@@ -27,6 +27,18 @@ internal sealed class MessageDecoder(DecodeContext context, DecodeResult result)
         };
     }
 
+    /// <summary>Which properties of a v1 machine sample were present.</summary>
+    [Flags]
+    private enum Seen
+    {
+        None = 0,
+        MachineId = 1,
+        Timestamp = 2,
+        Sequence = 4,
+        Values = 8,
+        Units = 16,
+    }
+
     /// <summary>What the catalog says about a value, and what it was before unit conversion.</summary>
     private readonly record struct ValueInfo(SensorDefinition? Definition, string? FromUnit, double Original);
 
@@ -314,17 +326,6 @@ internal sealed class MessageDecoder(DecodeContext context, DecodeResult result)
         {
             AddSample(machineId, ts, seq);
         }
-    }
-
-    [Flags]
-    private enum Seen
-    {
-        None = 0,
-        MachineId = 1,
-        Timestamp = 2,
-        Sequence = 4,
-        Values = 8,
-        Units = 16,
     }
 
     /// <summary>Moves to the property's value; false (with an error, value skipped) if it came before.</summary>
@@ -736,7 +737,7 @@ internal sealed class MessageDecoder(DecodeContext context, DecodeResult result)
         name = "";
         definition = null;
         Span<byte> scratch = stackalloc byte[SensorCatalog.MaxNameLength];
-        if (!JsonText.TryGetUnescaped(in reader, scratch, out var bytes) || bytes.Length > SensorCatalog.MaxNameLength)
+        if (!JsonText.TryGetUnescaped(in reader, scratch, out var bytes))
         {
             return false;
         }
@@ -758,7 +759,7 @@ internal sealed class MessageDecoder(DecodeContext context, DecodeResult result)
     {
         id = "";
         Span<byte> scratch = stackalloc byte[TelemetryDecoder.MaxIdLength];
-        if (!JsonText.TryGetUnescaped(in reader, scratch, out var bytes) || bytes.Length > TelemetryDecoder.MaxIdLength)
+        if (!JsonText.TryGetUnescaped(in reader, scratch, out var bytes))
         {
             return $"{what} '{JsonText.Display(ref reader)}' is longer than {TelemetryDecoder.MaxIdLength} characters";
         }
