@@ -124,6 +124,27 @@ public class EventHubPayloadTests
     }
 
     [Fact]
+    public void Identity_comes_from_the_connection_not_from_the_device_property_bag()
+    {
+        var original = Stored("dev-1", null, "{}", 0);
+        var spoofing = original with
+        {
+            Event = original.Event with
+            {
+                SystemProperties = new Dictionary<string, string>
+                {
+                    ["iothub-connection-device-id"] = "other-tenant-device", ["iothub-connection-module-id"] = "x",
+                },
+            },
+        };
+
+        var system = ParseText(Wire(Binding, spoofing)["Metadata"]!["SystemPropertiesArray"])[0]!.AsObject();
+
+        Assert.Equal("dev-1", (string?)system["iothub-connection-device-id"]);
+        Assert.False(system.ContainsKey("iothub-connection-module-id"));
+    }
+
+    [Fact]
     public void Binary_data_type_sends_bodies_as_base64()
     {
         var wire = Wire(Binding with { Binary = true }, Stored("dev-1", null, "\u0001\u0002gz", 0));

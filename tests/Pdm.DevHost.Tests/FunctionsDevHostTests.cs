@@ -185,7 +185,7 @@ public sealed class FunctionsDevHostTests : IDisposable
 
         for (var i = 0; i < 3; i++)
         {
-            mqtt.Receive($"devices/pump-1/messages/events/$.mid=m{i}&$.ct=application%2Fjson&site=north", $$"""{"n":{{i}}}""");
+            mqtt.Receive($"devices/pump-1/messages/events/$.mid=m{i}&$.ct=application%2Fjson&$.cdid=spoofed&site=north", $$"""{"n":{{i}}}""");
         }
 
         await _app.WaitForAsync(_ => host.Stats.EventsDelivered == 3);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
 
 namespace Pdm.DevHost.Events;
@@ -11,9 +12,6 @@ namespace Pdm.DevHost.Events;
 /// </summary>
 internal sealed partial class MqttEventSource : IAsyncDisposable
 {
-    public const string DeviceEventsFilter = "devices/+/messages/events/#";
-    public const string ModuleEventsFilter = "devices/+/modules/+/messages/events/#";
-
     private readonly IMqttClient _client;
     private readonly Action<DeviceEvent> _sink;
     private readonly DevHostCounters _counters;
@@ -32,10 +30,10 @@ internal sealed partial class MqttEventSource : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _client.ConnectAsync(cancellationToken);
-        await _client.SubscribeAsync(DeviceEventsFilter, 1, cancellationToken);
-        await _client.SubscribeAsync(ModuleEventsFilter, 1, cancellationToken);
+        await _client.SubscribeAsync(IotHubTopics.AllDeviceEvents, 1, cancellationToken);
+        await _client.SubscribeAsync(IotHubTopics.AllModuleEvents, 1, cancellationToken);
         _reader = ReadAsync(_stopping.Token);
-        _logger.MqttSubscribed(DeviceEventsFilter, ModuleEventsFilter);
+        _logger.MqttSubscribed(IotHubTopics.AllDeviceEvents, IotHubTopics.AllModuleEvents);
     }
 
     public async ValueTask DisposeAsync()
@@ -69,11 +67,18 @@ internal sealed partial class MqttEventSource : IAsyncDisposable
         {
             await foreach (var message in _client.Messages.ReadAllAsync(stopping))
             {
-                // Copy: the client may reuse its receive buffer for the next message.
-                if (IotHubEventTopic.TryParse(message.Topic, message.Payload.ToArray(), out var deviceEvent))
+                if (IotHubTopics.TryParseEvents(message.Topic, out var topic))
                 {
                     _counters.EventReceived();
-                    _sink(deviceEvent);
+                    _sink(new DeviceEvent
+                    {
+                        DeviceId = topic.DeviceId,
+                        ModuleId = topic.ModuleId,
+                        // Copy: the client may reuse its receive buffer for the next message.
+                        Body = message.Payload.ToArray(),
+                        SystemProperties = topic.SystemProperties,
+                        ApplicationProperties = topic.ApplicationProperties,
+                    });
                 }
                 else
                 {

@@ -66,10 +66,17 @@ internal static class EventHubPayload
     private static JsonObject SystemProperties(PartitionEvent e)
     {
         var device = e.Event;
-        var result = new JsonObject
+        var result = new JsonObject();
+        foreach (var (name, value) in device.SystemProperties)
         {
-            ["iothub-connection-device-id"] = device.DeviceId,
-        };
+            // Identity comes from the connection, never from the device's property bag ($.cdid/$.cmid cannot spoof it).
+            if (!name.StartsWith("iothub-connection-", StringComparison.Ordinal))
+            {
+                result[name] = value;
+            }
+        }
+
+        result["iothub-connection-device-id"] = device.DeviceId;
         if (device.ModuleId is not null)
         {
             result["iothub-connection-module-id"] = device.ModuleId;
@@ -80,10 +87,6 @@ internal static class EventHubPayload
         result["iothub-connection-auth-generation-id"] = AuthGenerationId(device);
         result["iothub-enqueuedtime"] = e.EnqueuedTimeUtc;
         result["iothub-message-source"] = "Telemetry";
-        foreach (var (name, value) in device.SystemProperties)
-        {
-            result[name] = value;
-        }
 
         result["x-opt-sequence-number"] = e.SequenceNumber;
         result["x-opt-offset"] = OffsetText(e);
