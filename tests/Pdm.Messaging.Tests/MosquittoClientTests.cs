@@ -1,0 +1,119 @@
+using System.Text;
+using Pdm.LocalStack;
+using Pdm.Messaging.Mqtt;
+
+namespace Pdm.Messaging.Tests.Mqtt;
+
+[Collection(SharedMosquitto.Name)]
+[Trait("Category", "Integration")]
+public sealed class MosquittoClientTests(MosquittoFixture fixture)
+{
+    [Fact]
+    public async Task Qos1_publish_reaches_a_subscriber_with_topic_payload_and_qos()
+    {
+        await using var subscriber = await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("sub"));
+        await using var publisher = await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("pub"));
+        var topic = $"devices/{MosquittoFixture.UniqueDeviceId("rt")}/messages/events/";
+        await subscriber.SubscribeAsync(topic, 1, CancellationToken.None);
+
+        await publisher.PublishAsync(new MqttMessage(topic, "{\"t\":21.5}"u8.ToArray()), CancellationToken.None);
+
+        var received = await subscriber.NextAsync();
+        Assert.Equal(topic, received.Topic);
+        Assert.Equal("{\"t\":21.5}", Encoding.UTF8.GetString(received.Payload.Span));
+        Assert.Equal(1, received.Qos);
+        Assert.True(publisher.IsConnected);
+    }
+
+    [Fact]
+    public async Task Wrong_password_is_refused_with_the_connack_reason()
+    {
+        var options = fixture.ServiceOptions("bad") with { Password = "wrong" };
+        await using var client = MosquittoClient.Create(options);
+
+        var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+
+        Assert.Equal(5, error.ResultCode);
+        Assert.Contains("not authorised", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.False(client.IsConnected);
+    }
+
+    [Fact]
+    public async Task Publish_before_connect_fails_clearly()
+    {
+        await using var client = MosquittoClient.Create(fixture.ServiceOptions("idle"));
+
+        var error = await Assert.ThrowsAsync<MqttException>(() =>
+            client.PublishAsync(new MqttMessage("devices/x/messages/events/", new byte[] { 1 }), CancellationToken.None));
+
+        Assert.Contains("ConnectAsync", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Thousand_qos1_publishes_in_flight_all_complete_and_arrive()
+    {
+        const int Count = 1000;
+        await using var subscriber = await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("load-sub"));
+        await using var publisher = await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("load-pub"));
+        var topic = $"devices/{MosquittoFixture.UniqueDeviceId("load")}/messages/events/";
+        await subscriber.SubscribeAsync(topic, 1, CancellationToken.None);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var publishes = Enumerable.Range(0, Count)
+            .Select(i => Task.Run(() => publisher.PublishAsync(new MqttMessage(topic, BitConverter.GetBytes(i)), timeout.Token)))
+            .ToArray();
+        await Task.WhenAll(publishes);
+
+        var seen = new HashSet<int>();
+        while (seen.Count < Count)
+        {
+            var message = await subscriber.NextAsync();
+            seen.Add(BitConverter.ToInt32(message.Payload.Span));
+        }
+        Assert.Equal(Enumerable.Range(0, Count), seen.Order());
+    }
+
+    [Fact]
+    public async Task Client_reconnects_after_broker_restart_resubscribes_and_delivers_waiting_publish()
+    {
+        var state = Path.Combine(Path.GetTempPath(), $"pdm-mosquitto-{Guid.NewGuid():N}"[..28]);
+        await using var broker = new MosquittoBroker(state, FreePort.Pick());
+        try
+        {
+            await broker.StartAsync(CancellationToken.None);
+            var passwordRequests = 0;
+            var publisherOptions = MosquittoFixture.ServiceOptionsFor(broker, "re-pub") with
+            {
+                Password = null,
+                PasswordProvider = _ =>
+                {
+                    Interlocked.Increment(ref passwordRequests);
+                    return ValueTask.FromResult(broker.ServicePassword);
+                },
+            };
+            await using var subscriber = await MqttTestExtensions.ConnectedAsync(MosquittoFixture.ServiceOptionsFor(broker, "re-sub"));
+            await using var publisher = await MqttTestExtensions.ConnectedAsync(publisherOptions);
+            const string Topic = "devices/re-1/messages/events/";
+            await subscriber.SubscribeAsync(Topic, 1, CancellationToken.None);
+
+            await broker.StopAsync(CancellationToken.None);
+            await MqttTestExtensions.UntilAsync(() => !publisher.IsConnected && !subscriber.IsConnected, "both clients notice the broker is gone");
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var waiting = publisher.PublishAsync(new MqttMessage(Topic, "after restart"u8.ToArray()), timeout.Token);
+            Assert.False(waiting.IsCompleted);
+
+            await broker.StartAsync(CancellationToken.None);
+            await waiting;
+
+            var received = await subscriber.NextAsync();
+            Assert.Equal("after restart", Encoding.UTF8.GetString(received.Payload.Span));
+            Assert.True(passwordRequests >= 2, $"the password provider ran {passwordRequests} time(s); expected once per connect");
+        }
+        finally
+        {
+            await broker.StopAsync(CancellationToken.None);
+            Directory.Delete(state, recursive: true);
+        }
+    }
+}
