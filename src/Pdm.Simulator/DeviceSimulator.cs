@@ -1,5 +1,8 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
 using Pdm.Telemetry;
 
@@ -40,6 +43,13 @@ public sealed class DeviceSimulator
 {
     private static readonly MalformedKind[] MalformedKinds = Enum.GetValues<MalformedKind>();
 
+    // Marks the body as UTF-8 JSON so IoT Hub routing queries can read it.
+    private static readonly Dictionary<string, string> JsonBodyProperties = new(StringComparer.Ordinal)
+    {
+        [IotHubSystemProperties.ContentType] = "application/json",
+        [IotHubSystemProperties.ContentEncoding] = "utf-8",
+    };
+
     private readonly IMqttClient _client;
     private readonly FleetSimulator _fleet;
     private readonly DeviceSimulatorOptions _options;
@@ -65,8 +75,7 @@ public sealed class DeviceSimulator
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(fleet);
         ArgumentNullException.ThrowIfNull(options);
-        System.ComponentModel.DataAnnotations.Validator.ValidateObject(
-            options, new System.ComponentModel.DataAnnotations.ValidationContext(options), validateAllProperties: true);
+        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         if (fleet.Machines.Count == 0)
         {
             throw new ArgumentException("The fleet has no machines.", nameof(fleet));
@@ -77,7 +86,7 @@ public sealed class DeviceSimulator
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<DeviceSimulator>.Instance;
         _malformedRandom = new Random(options.MalformedSeed);
-        Topic = DeviceTopics.Events(options.DeviceId);
+        Topic = IotHubTopics.DeviceEvents(options.DeviceId, JsonBodyProperties);
     }
 
     /// <summary>The IoT Hub device-to-cloud topic every message goes to.</summary>
@@ -138,13 +147,13 @@ public sealed class DeviceSimulator
         }
     }
 
-    private bool TryCreateNext(out SimulatedMessage message)
+    private bool TryCreateNext([NotNullWhen(true)] out SimulatedMessage? message)
     {
         lock (_createLock)
         {
             if (_options.MessageLimit is { } limit && _created >= limit)
             {
-                message = null!;
+                message = null;
                 return false;
             }
             message = CreateNext();
@@ -157,7 +166,7 @@ public sealed class DeviceSimulator
     private SimulatedMessage CreateNext()
     {
         // Whole milliseconds, as the v1 body carries them, so Samples and Body agree.
-        _start ??= TruncateToMilliseconds(_options.Start ?? _timeProvider.GetUtcNow());
+        _start ??= TruncateToMilliseconds(_options.Start ?? DefaultStart());
         var index = _created;
         var time = _start.Value + TimeSpan.FromTicks(_options.Interval.Ticks * index);
         var samples = _fleet.Tick(time);
@@ -248,16 +257,22 @@ public sealed class DeviceSimulator
         MessagePublished?.Invoke(this, new MessagePublishedEventArgs(message));
     }
 
+    private DateTimeOffset DefaultStart()
+    {
+        var now = _timeProvider.GetUtcNow();
+        var fast = _options.Burst || _options.SpeedUp > 1;
+        if (!fast || _options.MessageLimit is not { } limit)
+        {
+            return now;
+        }
+        // In double: a huge limit times the interval would overflow; no sample older than EarliestTimestamp is accepted.
+        var back = (double)_options.Interval.Ticks * (limit - 1);
+        var earliest = TelemetryDecoder.EarliestTimestamp;
+        return back >= (now - earliest).Ticks ? earliest : now - TimeSpan.FromTicks((long)back);
+    }
+
     private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset time) =>
         time.AddTicks(-(time.Ticks % TimeSpan.TicksPerMillisecond));
-}
-
-/// <summary>IoT Hub MQTT topics a simulated device publishes to.</summary>
-internal static class DeviceTopics
-{
-    /// <summary>Device-to-cloud events, marked as UTF-8 JSON so IoT Hub routing can read the body.</summary>
-    public static string Events(string deviceId) =>
-        $"devices/{deviceId}/messages/events/$.ct=application%2Fjson&$.ce=utf-8";
 }
 
 internal static partial class Log

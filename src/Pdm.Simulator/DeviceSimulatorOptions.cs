@@ -22,7 +22,11 @@ public sealed class DeviceSimulatorOptions
     [Range(0.001, 1_000_000)]
     public double SpeedUp { get; set; } = 1;
 
-    /// <summary>Simulated time of the first message; null means the clock's current time.</summary>
+    /// <summary>
+    /// Simulated time of the first message. Null means the clock's current time, except for a limited fast run
+    /// (burst, or SpeedUp above 1) which starts far enough back that its last message lands at the current time:
+    /// ingest rejects samples more than a few minutes ahead of their arrival (TelemetryDecoder.MaxClockSkew).
+    /// </summary>
     public DateTimeOffset? Start { get; set; }
 
     /// <summary>Stop after this many messages; null runs until cancelled.</summary>

@@ -57,6 +57,47 @@ public class DeviceSimulatorTests
     }
 
     [Fact]
+    public async Task Messages_decode_cleanly_to_the_samples_they_were_built_from()
+    {
+        var client = new RecordingMqttClient();
+        var simulator = Create(client, o => o.MessageLimit = 20);
+        var reported = new List<SimulatedMessage>();
+        simulator.MessagePublished += (_, e) => reported.Add(e.Message);
+
+        await simulator.RunAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Equal(20, reported.Count);
+        foreach (var message in reported)
+        {
+            var decoded = TelemetryDecoder.Decode(message.Body.Span, new DecodeContext("gateway-01", message.SimulatedTime));
+            Assert.True(decoded.IsClean, string.Join("; ", decoded.Errors));
+            Assert.Equal(message.Samples.Count, decoded.Samples.Count);
+            for (var i = 0; i < decoded.Samples.Count; i++)
+            {
+                Assert.Equal(message.Samples[i].MachineId, decoded.Samples[i].MachineId);
+                Assert.Equal(message.Samples[i].Timestamp, decoded.Samples[i].Timestamp);
+                Assert.Equal(message.Samples[i].Sequence, decoded.Samples[i].Sequence);
+                Assert.Equal(message.Samples[i].Values, decoded.Samples[i].Values);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_limited_fast_run_ends_at_the_current_time_so_no_sample_is_in_the_future()
+    {
+        var before = DateTimeOffset.UtcNow;
+        var client = new RecordingMqttClient();
+        var simulator = Create(client, o => { o.Start = null; o.MessageLimit = 600; o.Burst = true; });
+        var times = new System.Collections.Concurrent.ConcurrentBag<DateTimeOffset>();
+        simulator.MessagePublished += (_, e) => times.Add(e.Message.SimulatedTime);
+
+        await simulator.RunAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.InRange(times.Max(), before.AddSeconds(-1), DateTimeOffset.UtcNow);
+        Assert.Equal(TimeSpan.FromSeconds(599), times.Max() - times.Min());
+    }
+
+    [Fact]
     public async Task Counters_report_messages_samples_and_values_sent()
     {
         var client = new RecordingMqttClient();
@@ -105,6 +146,10 @@ public class DeviceSimulatorTests
         Assert.Equal(Enum.GetValues<MalformedKind>(), malformed.Select(m => m.Malformed!.Value).Distinct().Order());
         Assert.All(malformed, m => Assert.Equal(m.Malformed!.Value, Classify(m.Body)));
         Assert.All(reported.Where(m => m.Malformed is null), m => Assert.Null(Classify(m.Body)));
+        // Ingest's decoder agrees: every malformed message has errors, every other one is clean.
+        Assert.All(reported, m => Assert.Equal(
+            m.Malformed is null,
+            TelemetryDecoder.Decode(m.Body.Span, new DecodeContext("gateway-01", m.SimulatedTime)).IsClean));
         var counters = simulator.Counters;
         Assert.Equal(400, counters.MessagesSent);
         Assert.Equal(malformed.Count, counters.MalformedSent);
@@ -133,11 +178,11 @@ public class DeviceSimulatorTests
         var simulator = Create(client, o => { o.MessageLimit = 100; o.Burst = true; o.MaxInFlight = 4; });
 
         var run = simulator.RunAsync(CancellationToken.None);
+        await WaitUntilAsync(() => client.Held == 4);
         while (!run.IsCompleted)
         {
-            await WaitUntilAsync(() => client.InFlight == 4 || run.IsCompleted);
             client.ReleaseAll();
-            await Task.Yield();
+            await WaitUntilAsync(() => client.Held > 0 || run.IsCompleted);
         }
         await run.WaitAsync(Timeout);
 

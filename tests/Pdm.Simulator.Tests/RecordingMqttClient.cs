@@ -20,7 +20,8 @@ internal sealed class RecordingMqttClient : IMqttClient
 
     public ConcurrentQueue<MqttMessage> Published { get; } = new();
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
-    public int InFlight => Volatile.Read(ref _inFlight);
+    /// <summary>Publishes waiting for <see cref="ReleaseAll"/>.</summary>
+    public int Held => _held.Count;
     /// <summary>Fails every publish after this many have succeeded.</summary>
     public int? FailAfter { get; init; }
 
