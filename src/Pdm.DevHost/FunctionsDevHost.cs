@@ -65,7 +65,16 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
         var app = loaded.App!;
         var counters = new DevHostCounters();
         var handler = new HandlerProcess(ResolveHandler(options, app), counters, loggerFactory.CreateLogger<HandlerProcess>());
-        await handler.StartAsync(cancellationToken);
+        try
+        {
+            await handler.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await handler.DisposeAsync();
+            throw;
+        }
+
         var invoker = new FunctionInvoker(() => handler.BaseAddress, app.Host.FunctionTimeout, options.TimeProvider, counters,
             loggerFactory.CreateLogger<FunctionInvoker>());
         var host = new FunctionsDevHost(app, counters, handler, invoker, logger);

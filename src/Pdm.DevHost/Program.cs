@@ -32,7 +32,12 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
 try
 {
     await using var host = await FunctionsDevHost.StartAsync(options, loggerFactory, stop.Token);
-    await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+    var stopped = new TaskCompletionSource();
+    using (stop.Token.Register(() => stopped.TrySetResult()))
+    {
+        await stopped.Task;
+    }
+
     logger.Stopping(host.Stats);
     return 0;
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Pdm.DevHost.Configuration;
 using Pdm.DevHost.Handler;
@@ -53,6 +54,8 @@ internal sealed partial class HttpProxy : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
+        // The dev host's owner decides when to stop; the default console lifetime would also react to Ctrl-C on its own.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         var app = builder.Build();
 
@@ -146,6 +149,13 @@ internal sealed partial class HttpProxy : IAsyncDisposable
             await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
         }
     }
+}
+
+internal sealed class EmbeddedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 internal static partial class Log
