@@ -16,7 +16,8 @@ namespace Pdm.Messaging.Mqtt;
 /// <see cref="ConnectAsync"/> makes one attempt and throws <see cref="MqttException"/> when it fails. After that the
 /// client reconnects by itself with <see cref="ReconnectBackoff"/> delays between <see cref="MqttOptions.ReconnectMinDelay"/>
 /// and <see cref="MqttOptions.ReconnectMaxDelay"/>, asks <see cref="MqttOptions.PasswordProvider"/> for a fresh
-/// password before every attempt, and restores its subscriptions unless the broker kept the session.
+/// password before every attempt, and restores its subscriptions unless the broker kept the session. It counts as
+/// connected again (<see cref="IsConnected"/>, waiting publishes released) once the broker has confirmed them.
 /// </para>
 /// <para>
 /// While the connection is down, <see cref="PublishAsync"/> and <see cref="SubscribeAsync"/> wait for it to come back
@@ -45,6 +46,7 @@ public sealed partial class MosquittoClient : IMqttClient
     private readonly Lock _gate = new();
     private readonly Dictionary<int, TaskCompletionSource> _pendingPublishes = [];
     private readonly Dictionary<int, TaskCompletionSource<int>> _pendingSubscribes = [];
+    private readonly Dictionary<int, string> _restoringSubscriptions = [];
     private readonly ConcurrentDictionary<string, int> _subscriptions = new(StringComparer.Ordinal);
     private readonly Channel<MqttMessage> _messages = Channel.CreateUnbounded<MqttMessage>(
         new UnboundedChannelOptions { SingleWriter = true });
@@ -592,24 +594,44 @@ public sealed partial class MosquittoClient : IMqttClient
     {
         if (rc == 0)
         {
-            if (!sessionPresent)
-            {
-                foreach (var (topicFilter, qos) in _subscriptions)
-                {
-                    var subscribed = LibMosquitto.Subscribe(_handle, out _, topicFilter, qos);
-                    if (subscribed != LibMosquitto.ErrSuccess)
-                    {
-                        _logger.ResubscribeFailed(_options.ClientId, topicFilter, LibMosquitto.ErrorText(subscribed));
-                    }
-                }
-            }
-            _isConnected = true;
+            var ready = true;
             lock (_gate)
             {
-                _connectedSignal.TrySetResult();
+                _restoringSubscriptions.Clear();
+                if (!sessionPresent)
+                {
+                    // The session counts as connected once the broker has confirmed every restored subscription,
+                    // so a publish waiting for the reconnect cannot overtake them.
+                    foreach (var (topicFilter, qos) in _subscriptions)
+                    {
+                        var subscribed = LibMosquitto.Subscribe(_handle, out var mid, topicFilter, qos);
+                        if (subscribed == LibMosquitto.ErrSuccess)
+                        {
+                            _restoringSubscriptions[mid] = topicFilter;
+                        }
+                        else
+                        {
+                            _logger.ResubscribeFailed(_options.ClientId, topicFilter, LibMosquitto.ErrorText(subscribed));
+                        }
+                    }
+                }
+                ready = _restoringSubscriptions.Count == 0;
+            }
+            if (ready)
+            {
+                MarkConnected();
             }
         }
         Volatile.Read(ref _connack)?.TrySetResult(rc);
+    }
+
+    private void MarkConnected()
+    {
+        _isConnected = true;
+        lock (_gate)
+        {
+            _connectedSignal.TrySetResult();
+        }
     }
 
     private void HandleDisconnect()
@@ -621,6 +643,7 @@ public sealed partial class MosquittoClient : IMqttClient
             {
                 _connectedSignal = NewSignal();
             }
+            _restoringSubscriptions.Clear();
             // A SUBACK lost with the connection never comes; those callers subscribe again on the next session.
             foreach (var pending in _pendingSubscribes.Values)
             {
@@ -643,11 +666,24 @@ public sealed partial class MosquittoClient : IMqttClient
     private void HandleSubscribed(int mid, int grantedQos)
     {
         TaskCompletionSource<int>? pending;
+        var restored = false;
         lock (_gate)
         {
+            if (_restoringSubscriptions.Remove(mid, out var topicFilter))
+            {
+                if (grantedQos == LibMosquitto.SubackFailure)
+                {
+                    _logger.ResubscribeFailed(_options.ClientId, topicFilter, "the broker refused it");
+                }
+                restored = _restoringSubscriptions.Count == 0;
+            }
             _pendingSubscribes.Remove(mid, out pending);
         }
         pending?.TrySetResult(grantedQos);
+        if (restored)
+        {
+            MarkConnected();
+        }
     }
 
     private void CallbackFailed(string callback, Exception exception)

@@ -199,18 +199,11 @@ public sealed partial class MosquittoDeviceRegistry : IDeviceIdentityRegistry
 
     private static void CheckDeviceId(string deviceId)
     {
-        ArgumentException.ThrowIfNullOrEmpty(deviceId);
-        if (!DeviceIdPattern().IsMatch(deviceId))
+        if (!DeviceIds.IsValid(deviceId, out var reason))
         {
-            throw new ArgumentException(
-                $"Device id '{deviceId}' is not usable locally: use 1-128 letters, digits, '-', '.' or '_', starting with a letter or digit " +
-                "(':' and spaces would break Mosquitto's password and ACL files, '/', '+' and '#' the topics).",
-                nameof(deviceId));
+            throw new ArgumentException(reason, nameof(deviceId));
         }
     }
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
-    private static partial Regex DeviceIdPattern();
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
