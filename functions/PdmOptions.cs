@@ -20,8 +20,11 @@ public sealed class PdmOptions
     public string? MosquittoAclFile { get; set; }
     public string? MosquittoPidFile { get; set; }
 
-    /// <summary>IoT Hub host name, for example <c>contoso.azure-devices.net</c>.</summary>
+    /// <summary>IoT Hub host name, for example <c>contoso.azure-devices.net</c>; the registry is called with the app's identity.</summary>
     public string? IotHubHostName { get; set; }
+
+    /// <summary>Alternative to identity: a registryReadWrite policy connection string (keep it in Key Vault).</summary>
+    public string? IotHubRegistryConnectionString { get; set; }
     /// <summary>Device endpoint advertised to gateways when a device is registered (host:port).</summary>
     public string? MqttEndpoint { get; set; }
 }

@@ -52,12 +52,15 @@ internal static class ServiceRegistration
             AclFile = Required(options.MosquittoAclFile, nameof(options.MosquittoAclFile)),
             PidFile = Required(options.MosquittoPidFile, nameof(options.MosquittoPidFile)),
         }),
-        _ => throw new OptionsValidationException(nameof(PdmOptions.DeviceRegistry), typeof(PdmOptions),
-            ["The IoT Hub registry client needs the hub's registry credentials; it is wired with the infrastructure issue."]),
+        _ when !string.IsNullOrEmpty(options.IotHubRegistryConnectionString) =>
+            IotHubRegistryClient.FromConnectionString(options.IotHubRegistryConnectionString),
+        _ => new IotHubRegistryClient(
+            new Uri($"https://{Required(options.IotHubHostName, nameof(options.IotHubHostName))}"),
+            new Azure.Identity.DefaultAzureCredential()),
     };
 
     private static string Required(string? value, string name) =>
         string.IsNullOrEmpty(value)
-            ? throw new OptionsValidationException(name, typeof(PdmOptions), [$"Pdm__{name} is required when Pdm__DeviceRegistry is 'mosquitto'."])
+            ? throw new OptionsValidationException(name, typeof(PdmOptions), [$"Pdm__{name} is required for the configured device registry."])
             : value;
 }

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Pdm.Messaging.Mqtt;
+using Pdm.Messaging.IotHub;
 using Pdm.Storage;
 
 namespace Pdm.Functions.Api;
@@ -230,4 +230,4 @@ internal sealed record CreateApiKeyRequest(string Name, string Role);
 internal sealed record CreatedApiKey(Guid Id, string Name, string Role, string Key);
 internal sealed record RegisterDeviceRequest(string DeviceId);
 internal sealed record RegisteredDevice(string DeviceId, string PrimaryKey, string? Endpoint);
-internal sealed record ReadingsPage(string MachineId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<ReadingRow> Readings);
+internal sealed record ReadingsPage(string MachineId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<Reading> Readings);

@@ -22,6 +22,7 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
     private MqttEventSource? _events;
     private IReadOnlyList<EventHubTrigger> _eventHubTriggers = [];
     private IReadOnlyList<TimerTrigger> _timers = [];
+    private long _directSequence;
 
     private FunctionsDevHost(FunctionApp app, DevHostCounters counters, HandlerProcess handler, FunctionInvoker invoker, ILogger logger)
     {
@@ -109,6 +110,32 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
 
         return timer.FireAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Sends one batch straight to an Event Hubs function, in the payload shape the trigger uses, bypassing the
+    /// broker: for benchmarks that measure the handler, not MQTT. Events get sequence numbers of their own.
+    /// </summary>
+    public Task<InvocationOutcome> InvokeEventHubAsync(string functionName, string partitionId, IReadOnlyList<DeviceEvent> events,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var trigger = _eventHubTriggers.FirstOrDefault(t => t.FunctionName.Equals(functionName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"No eventHubTrigger function named '{functionName}'", nameof(functionName));
+        var first = Interlocked.Add(ref _directSequence, events.Count) - events.Count;
+        var now = DateTime.UtcNow;
+        var batch = events.Select((e, i) => new PartitionEvent
+        {
+            Event = e,
+            PartitionId = partitionId,
+            SequenceNumber = first + i,
+            Offset = first + i,
+            EnqueuedTimeUtc = now,
+        }).ToList();
+        return trigger.InvokeAsync(batch, cancellationToken);
+    }
+
+    /// <summary>Peak resident memory of the handler process so far, in MB (Linux /proc), or 0 when unknown.</summary>
+    public double HandlerPeakRssMb => _handler.PeakResidentMegabytes();
 
     public async ValueTask DisposeAsync()
     {

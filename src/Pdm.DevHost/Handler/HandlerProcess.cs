@@ -46,6 +46,21 @@ internal sealed partial class HandlerProcess : IAsyncDisposable
     /// <summary>Where the handler listens now; changes when it is restarted.</summary>
     public Uri BaseAddress => Volatile.Read(ref _baseAddress);
 
+    /// <summary>VmHWM of the running handler from /proc: the most memory it has held so far.</summary>
+    public double PeakResidentMegabytes()
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process?.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            var kilobytes = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            return kilobytes is null ? 0 : double.Parse(kilobytes, System.Globalization.CultureInfo.InvariantCulture) / 1024;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await LaunchAsync(cancellationToken);

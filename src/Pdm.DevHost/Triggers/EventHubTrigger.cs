@@ -44,6 +44,8 @@ internal sealed partial class EventHubTrigger : IAsyncDisposable
             new UnboundedChannelOptions { SingleReader = true }))];
     }
 
+    public string FunctionName => _function.Name;
+
     public void Start() =>
         _processors = [.. _partitions.Select((channel, index) => ProcessPartitionAsync(index, channel.Reader, _stopping.Token))];
 
@@ -109,9 +111,13 @@ internal sealed partial class EventHubTrigger : IAsyncDisposable
         }
     }
 
+    /// <summary>Invokes the function once with a given batch, as the partition processor would (for benchmarks).</summary>
+    public Task<InvocationOutcome> InvokeAsync(IReadOnlyList<PartitionEvent> batch, CancellationToken cancellationToken) =>
+        _invoker.InvokeAsync(_function, EventHubPayload.Build(_binding, batch), cancellationToken);
+
     private async Task DispatchAsync(int partition, List<PartitionEvent> batch, CancellationToken stopping)
     {
-        var outcome = await _invoker.InvokeAsync(_function, EventHubPayload.Build(_binding, batch), stopping);
+        var outcome = await InvokeAsync(batch, stopping);
         if (outcome.Succeeded)
         {
             _counters.EventsDelivered(batch.Count);
