@@ -28,7 +28,10 @@ public sealed class IotHubRegistryClient : IDeviceIdentityRegistry
     private readonly Uri _endpoint;
     private readonly HttpPipeline _pipeline;
 
-    /// <summary>Entra ID: the identity needs IoT Hub Registry Contributor (or IoT Hub Data Contributor).</summary>
+    /// <summary>
+    /// Entra ID: the identity needs IoT Hub Registry Contributor (or IoT Hub Data Contributor). Azure.Core sends bearer
+    /// tokens over https only.
+    /// </summary>
     public IotHubRegistryClient(Uri endpoint, TokenCredential credential, IotHubRegistryClientOptions? options = null)
         : this(endpoint, new BearerTokenAuthenticationPolicy(credential ?? throw new ArgumentNullException(nameof(credential)), TokenScope),
             options ?? new IotHubRegistryClientOptions())

@@ -12,7 +12,6 @@ internal static unsafe partial class LibMosquitto
 
     public const int ErrSuccess = 0;
     public const int ErrNoConn = 4;
-    public const int ErrConnLost = 7;
     /// <summary>A system call failed; the reason is in errno (captured with SetLastError).</summary>
     public const int ErrErrno = 14;
 
