@@ -11,7 +11,7 @@ public static class RepoPaths
         get
         {
             // Test assemblies live in tests/<Project>/bin/<Configuration>/net10.0/.
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
             return Path.Combine(Root, "functions", "bin", configuration, "net10.0");
         }
     }
