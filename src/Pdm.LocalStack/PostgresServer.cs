@@ -89,6 +89,7 @@ public sealed class PostgresServer : IAsyncDisposable
             "-c fsync=off",
             "-c full_page_writes=off",
             "-c synchronous_commit=off",
+            "-c max_wal_size=2GB",
             "-c shared_buffers=128MB");
         await RunCheckedAsync(
             Tool("pg_ctl"),

@@ -118,23 +118,10 @@ public sealed partial class PdmDatabase
 
     private static byte[] HashKey(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
-    private static string RoleText(ApiKeyRole role) => role switch
-    {
-        ApiKeyRole.PlatformAdmin => "platform-admin",
-        ApiKeyRole.TenantAdmin => "tenant-admin",
-        ApiKeyRole.TenantReader => "tenant-reader",
-        ApiKeyRole.DeviceProvisioner => "device-provisioner",
-        _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Unknown API key role."),
-    };
+    private static string RoleText(ApiKeyRole role) => ApiKeyRoles.Name(role);
 
-    private static ApiKeyRole ParseRole(string text) => text switch
-    {
-        "platform-admin" => ApiKeyRole.PlatformAdmin,
-        "tenant-admin" => ApiKeyRole.TenantAdmin,
-        "tenant-reader" => ApiKeyRole.TenantReader,
-        "device-provisioner" => ApiKeyRole.DeviceProvisioner,
-        _ => throw new InvalidOperationException($"Unknown API key role '{text}' in the database."),
-    };
+    private static ApiKeyRole ParseRole(string text) =>
+        ApiKeyRoles.TryParse(text, out var role) ? role : throw new InvalidOperationException($"Unknown API key role '{text}' in the database.");
 
     private static Tenant MapTenant(NpgsqlDataReader reader) =>
         new(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3));

@@ -33,6 +33,9 @@ public sealed partial class PdmDatabase : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(appConnectionString);
         var builder = new NpgsqlDataSourceBuilder(appConnectionString);
+        // All state we set is transaction-local (set_config(..., true)), so the reset on return to the pool would
+        // only throw away the ingest staging table, which is then re-created on every write.
+        builder.ConnectionStringBuilder.NoResetOnClose = true;
         if (loggerFactory is not null)
         {
             builder.UseLoggerFactory(loggerFactory);
