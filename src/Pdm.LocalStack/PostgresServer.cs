@@ -21,6 +21,8 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _binDirectory;
     private bool _started;
 
+    /// <param name="stateDirectory">A directory of its own (handed to the postgres user when running as root); every
+    /// parent must be traversable by that user, which rules out anything under /root.</param>
     public PostgresServer(string stateDirectory, int port)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(stateDirectory);
