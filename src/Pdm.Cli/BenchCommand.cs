@@ -54,6 +54,11 @@ internal static class BenchCommand
             await using var stack = await LocalServers.StartAsync(state, CliPaths.RepoRoot, cancellationToken);
             var database = await stack.PrepareDatabaseAsync("pdm_bench", cancellationToken);
             await using var db = PdmDatabase.Create(database.AppConnectionString, loggerFactory);
+            // COPY FROM is refused on tables under row-level security, so the raw ceiling runs as the superuser.
+            await using var superuser = PdmDatabase.Create(new Npgsql.NpgsqlConnectionStringBuilder(stack.Endpoints.PostgresSuperuserConnectionString)
+            {
+                Database = database.Name,
+            }.ConnectionString, loggerFactory);
             var ingestTenant = await db.CreateTenantAsync("bench-ingest", cancellationToken);
             var copyTenant = await db.CreateTenantAsync("bench-copy", cancellationToken);
             var devices = Enumerable.Range(0, settings.Partitions).Select(p => $"bench-gw-{p}").ToArray();
@@ -101,7 +106,7 @@ internal static class BenchCommand
                 for (var i = p * settings.BatchSize; i < samples.Count; i += settings.Partitions * settings.BatchSize)
                 {
                     List<MachineSample> rows = [.. samples.Skip(i).Take(settings.BatchSize).SelectMany(s => s)];
-                    await db.CopyRawAsync(copyTenant.Id, rows, cancellationToken);
+                    await superuser.CopyRawAsync(copyTenant.Id, rows, cancellationToken);
                 }
             }, cancellationToken)));
             copyTime.Stop();
