@@ -83,6 +83,10 @@ internal static class DemoCommand
         Console.WriteLine($"""
 
             Simulating {fleet.Machines.Count} machines ({string.Join(", ", fleet.Machines.Select(m => m.MachineId))}).
+            Try the API while it runs, with the demo tenant's key:
+              curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/machines
+              curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/machines/EG_M001/readings?limit=5"
+              curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/rejects
             Press Ctrl-C to stop. Full log: {Relative(logFile)}
 
             """);
@@ -104,11 +108,10 @@ internal static class DemoCommand
 
         Console.WriteLine($"""
 
-            Stopped. The data stays in .pdm/local; bring it back with `./pdm stack up`, then:
-              psql "host=127.0.0.1 port=<port shown by stack up> user=postgres dbname={database.Name}" -c "select machine_id, sensor, count(*) from pdm.readings group by 1, 2"
-            Through the API (while the demo runs), with the tenant key below:
-              curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/machines
-              curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/rejects
+            Stopped: {simulator.Counters.MessagesSent} messages sent, {await TryCountAsync(db, tenant.Id) - readingsAtStart} readings stored in this run.
+            The data stays in .pdm/local. `./pdm stack up` brings the database back and prints the psql command, e.g.
+              select machine_id, sensor, count(*), min(ts), max(ts) from pdm.readings group by 1, 2;
+              select received_at, errors from pdm.rejected_messages order by received_at desc limit 5;
             Log of this run: {Relative(logFile)}
             """);
         return 0;
