@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace Pdm.LocalStack;
 
@@ -19,7 +18,6 @@ public sealed class AzuriteServer : IAsyncDisposable
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private const int KeptOutputLines = 200;
-    private const int SigTerm = 15;
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
@@ -137,23 +135,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         _process = null;
         using (process)
         {
-            if (process.HasExited)
-            {
-                return;
-            }
-
-            _ = SendSignal(process.Id, SigTerm);
-            using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            grace.CancelAfter(StopGrace);
-            try
-            {
-                await process.WaitForExitAsync(grace.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(CancellationToken.None);
-            }
+            await Signals.TerminateAsync(process, StopGrace, cancellationToken);
         }
     }
 
@@ -220,9 +202,4 @@ public sealed class AzuriteServer : IAsyncDisposable
     private static Uri Endpoint(int port) => new($"http://127.0.0.1:{Port(port)}/{AccountName}");
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
-
-    // SIGTERM lets Azurite close its servers and flush its state; Process.Kill would only send SIGKILL.
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int SendSignal(int pid, int signal);
 }

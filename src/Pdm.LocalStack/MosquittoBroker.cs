@@ -20,8 +20,6 @@ public sealed class MosquittoBroker : IAsyncDisposable
     private const string MosquittoExecutable = "/usr/sbin/mosquitto";
     private const string PasswdExecutable = "/usr/bin/mosquitto_passwd";
     private const string ReloadLogLine = "Reloading config.";
-    private const int SigHup = 1;
-    private const int SigTerm = 15;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(5);
@@ -119,22 +117,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         _process = null;
         using (process)
         {
-            if (process.HasExited)
-            {
-                return;
-            }
-            _ = Kill(process.Id, SigTerm);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(StopTimeout);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill();
-                await process.WaitForExitAsync(CancellationToken.None);
-            }
+            await Signals.TerminateAsync(process, StopTimeout, cancellationToken);
         }
     }
 
@@ -143,7 +126,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
     {
         var pid = ProcessId ?? throw new InvalidOperationException($"Mosquitto on port {Port} is not running.");
         var reloadsBefore = CountReloads();
-        if (Kill(pid, SigHup) != 0)
+        if (!Signals.Send(pid, Signals.Hangup))
         {
             throw new InvalidOperationException($"SIGHUP to Mosquitto (pid {pid}) failed: {Marshal.GetLastPInvokeErrorMessage()}");
         }
@@ -388,8 +371,4 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
         return $"--- mosquitto output ---\n{output}\n--- log tail ({LogFile}) ---\n{logTail}";
     }
-
-    // DllImport rather than LibraryImport: the generated stub needs unsafe code, which this project does not enable.
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }

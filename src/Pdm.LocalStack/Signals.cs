@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Pdm.LocalStack;
+
+/// <summary>Unix signals for the servers this library starts: graceful stops and config reloads.</summary>
+internal static class Signals
+{
+    public const int Hangup = 1;
+    public const int Terminate = 15;
+
+    public static bool Send(int pid, int signal) => Kill(pid, signal) == 0;
+
+    /// <summary>
+    /// SIGTERM, so the server can save its state and close cleanly, then a hard kill when it has not exited
+    /// within <paramref name="grace"/>.
+    /// </summary>
+    public static async Task TerminateAsync(Process process, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        if (process.HasExited)
+        {
+            return;
+        }
+        Send(process.Id, Terminate);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(grace);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+        }
+    }
+
+    // DllImport rather than LibraryImport: the generated stub needs unsafe code, which this project does not enable.
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Kill(int pid, int signal);
+}

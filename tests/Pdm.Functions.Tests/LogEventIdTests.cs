@@ -1,0 +1,23 @@
+using System.Reflection;
+using Pdm.Testing;
+
+namespace Pdm.Functions.Tests;
+
+/// <summary>Each project logs in its own id range, so an event id names one place in the whole system.</summary>
+public class LogEventIdTests
+{
+    public static TheoryData<string, int, int> Ranges => new()
+    {
+        { "Pdm.Storage", 3000, 3999 },
+        { "handler", 4000, 4099 },
+        { "Pdm.Ingest", 4100, 4199 },
+        { "Pdm.Messaging", 6000, 6999 },
+        { "Pdm.DevHost", 7000, 7999 },
+        { "Pdm.Simulator", 9000, 9999 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Ranges))]
+    public void Log_event_ids_are_unique_and_in_the_projects_range(string assembly, int first, int last) =>
+        LogEventIds.AssertUniqueWithin(Assembly.Load(assembly), first, last);
+}
