@@ -91,6 +91,7 @@ internal static class DemoCommand
 
             """);
         var readingsAtStart = await db.CountReadingsAsync(tenant.Id, cancellationToken);
+        var rejectsAtStart = await TryCountRejectsAsync(api);
         var run = simulator.RunAsync(stop.Token);
         var clock = Stopwatch.StartNew();
         while (!run.IsCompleted)
@@ -98,7 +99,7 @@ internal static class DemoCommand
             await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None));
             var sent = simulator.Counters;
             var stored = await TryCountAsync(db, tenant.Id) - readingsAtStart;
-            var rejects = await TryCountRejectsAsync(api);
+            var rejects = await TryCountRejectsAsync(api) - rejectsAtStart;
             var stats = host.Stats;
             Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  sent {sent.MessagesSent} messages ({sent.ValuesSent} values, {sent.MalformedSent} malformed)"
                 + $"  |  delivered {stats.EventsDelivered} events  |  stored {stored} readings  |  rejects {rejects}   ");
