@@ -14,6 +14,8 @@ public enum ModbusTable
 }
 
 /// <summary>How a value is laid out in consecutive registers (or one bit for the bit tables).</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name",
+    Justification = "The members name the wire types, as device register maps and configuration files do.")]
 public enum ModbusDataType
 {
     Bool,
@@ -76,8 +78,16 @@ public sealed record ModbusPoint
 public abstract record ModbusEndpoint;
 
 /// <summary>Modbus TCP: a host and port (502 by default).</summary>
-public sealed record ModbusTcpEndpoint(string Host, int Port = 502) : ModbusEndpoint;
+public sealed record ModbusTcpEndpoint(string Host, int Port = 502) : ModbusEndpoint
+{
+    /// <summary>"tcp://host:port", as error messages and logs name it.</summary>
+    public override string ToString() => $"tcp://{Host}:{Port}";
+}
 
 /// <summary>Modbus RTU over a serial line; 19200 8E1 is the specification's default.</summary>
 public sealed record ModbusRtuEndpoint(string SerialPort, int BaudRate = 19200, char Parity = 'E', int DataBits = 8, int StopBits = 1)
-    : ModbusEndpoint;
+    : ModbusEndpoint
+{
+    /// <summary>"rtu:/dev/ttyUSB0 19200 8E1", as error messages and logs name it.</summary>
+    public override string ToString() => $"rtu:{SerialPort} {BaudRate} {DataBits}{Parity}{StopBits}";
+}
