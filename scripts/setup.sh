@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs, only when it is missing: Debian packages (PostgreSQL 15, Mosquitto,
-# libmosquitto, libmodbus, socat) and Azurite from npm into .pdm/tools. Safe to run any number of times.
+# libmosquitto, libmodbus, socat), and from npm into .pdm/tools Azurite and jsmodbus (the Modbus tests'
+# independent peer). Safe to run any number of times.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quiet=${1:-}
@@ -27,4 +28,11 @@ if [ ! -x "$tools/node_modules/.bin/azurite" ]; then
   mkdir -p "$tools"
   npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
 fi
-say "ready (packages present, azurite at .pdm/tools)"
+jsmodbus_version=5.0.0
+if ! grep -qs "\"version\": \"$jsmodbus_version\"" "$tools/node_modules/jsmodbus/package.json"; then
+  command -v npm >/dev/null || { echo "setup: npm is required (Node 20) to install jsmodbus" >&2; exit 1; }
+  echo "setup: installing jsmodbus@$jsmodbus_version (npm, into .pdm/tools)"
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "jsmodbus@$jsmodbus_version" >/dev/null
+fi
+say "ready (packages present, azurite and jsmodbus at .pdm/tools)"
