@@ -57,7 +57,7 @@ internal sealed class OpcMessageWalker(OpcDecodeResult result)
         var type = ReadString(message, "MessageType", path);
         if (type == "ua-metadata")
         {
-            result.MetadataMessages++;
+            WalkMetadata(message, path);
         }
         else if (type == "ua-data" || (type is null && message.TryGetProperty("Messages", out _)))
         {
@@ -81,6 +81,38 @@ internal sealed class OpcMessageWalker(OpcDecodeResult result)
         {
             Error(path, "not an OPC Publisher message: expected 'Messages' (network message), 'Payload' (data set message) or 'NodeId' and 'Value' (Samples mode)");
         }
+    }
+
+    private void WalkMetadata(JsonElement message, string path)
+    {
+        result.MetadataMessages++;
+        var metadataPath = JsonText.Member(path, "MetaData");
+        if (!message.TryGetProperty("MetaData", out var metadata) || metadata.ValueKind != JsonValueKind.Object)
+        {
+            Error(metadataPath, "missing or not an object; a ua-metadata message describes its data set here");
+            return;
+        }
+        var fields = new List<string>();
+        if (metadata.TryGetProperty("Fields", out var fieldsElement) && fieldsElement.ValueKind == JsonValueKind.Array)
+        {
+            var index = 0;
+            foreach (var field in fieldsElement.EnumerateArray())
+            {
+                var fieldPath = $"{JsonText.Member(metadataPath, "Fields")}[{index++}]";
+                if (field.ValueKind == JsonValueKind.Object && ReadString(field, "Name", fieldPath) is { } name)
+                {
+                    fields.Add(name);
+                }
+            }
+        }
+        result.DataSets.Add(new OpcDataSetMetadata
+        {
+            PublisherId = ReadId(message, "PublisherId", path),
+            DataSetWriterId = ReadId(message, "DataSetWriterId", path),
+            DataSetWriterName = ReadString(message, "DataSetWriterName", path),
+            DataSetName = ReadString(metadata, "Name", metadataPath),
+            Fields = fields,
+        });
     }
 
     private void WalkNetworkMessage(JsonElement message, string path)

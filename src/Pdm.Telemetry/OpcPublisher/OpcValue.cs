@@ -92,6 +92,27 @@ public sealed record OpcSkippedValue
 }
 
 /// <summary>
+/// What a <c>ua-metadata</c> message says about one writer's data set. Data messages do not repeat the data set's
+/// name, so a mapping that selects by <see cref="DataSetName"/> learns the writer's name from here.
+/// </summary>
+public sealed record OpcDataSetMetadata
+{
+    public string? PublisherId { get; init; }
+
+    public string? DataSetWriterId { get; init; }
+
+    public string? DataSetWriterName { get; init; }
+
+    /// <summary><c>MetaData.Name</c>, when the publisher sends one.</summary>
+    public string? DataSetName { get; init; }
+
+    /// <summary>The <c>Name</c> of each field, in data set order.</summary>
+    public required IReadOnlyList<string> Fields { get; init; }
+
+    public string? DataSetWriter => DataSetWriterName ?? DataSetWriterId;
+}
+
+/// <summary>
 /// The outcome of decoding one OPC Publisher message body: the numeric values, the fields skipped with a reason, the
 /// problems that made (part of) the message unreadable, and how many messages of each kind it held.
 /// </summary>
@@ -100,6 +121,9 @@ public sealed class OpcDecodeResult
     public List<OpcValue> Values { get; } = [];
 
     public List<OpcSkippedValue> Skipped { get; } = [];
+
+    /// <summary>One entry per <c>ua-metadata</c> message.</summary>
+    public List<OpcDataSetMetadata> DataSets { get; } = [];
 
     /// <summary>Malformed JSON or message structure, each with the JSON path of the offending part.</summary>
     public List<DecodeError> Errors { get; } = [];

@@ -138,6 +138,10 @@ public sealed class OpcPublisherDecoderTests
         Assert.Equal(1, result.MetadataMessages);
         Assert.Empty(result.Values);
         Assert.Empty(result.Skipped);
+        var dataSet = Assert.Single(result.DataSets);
+        Assert.Equal(("edge-gw-01", "1", "press-7", "Press7Condition"),
+            (dataSet.PublisherId, dataSet.DataSetWriterId, dataSet.DataSetWriter, dataSet.DataSetName));
+        Assert.Equal(["Temperature", "Running"], dataSet.Fields);
     }
 
     [Fact]
