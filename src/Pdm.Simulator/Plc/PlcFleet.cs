@@ -1,0 +1,117 @@
+using Pdm.Modbus;
+using Pdm.Telemetry;
+
+namespace Pdm.Simulator.Plc;
+
+/// <summary>One simulated machine behind its own Modbus slave, as a PLC on the plant network would be.</summary>
+public sealed record PlcMachine(MachineProfile Profile, ModbusServer Server, IReadOnlyList<ModbusPoint> RegisterMap)
+{
+    public ModbusEndpoint Endpoint => Server.Endpoint;
+}
+
+/// <summary>
+/// The simulated fleet exposed as Modbus slaves: one server per machine, its sensor values refreshed on every
+/// <see cref="Update"/>. The register map is documented in docs/plc-simulator.md: input register 2·i holds sensor
+/// i of the machine's profile as a float32, high word first.
+/// </summary>
+public sealed class PlcFleet : IDisposable
+{
+    private readonly FleetSimulator _fleet;
+    private readonly Dictionary<string, PlcMachine> _byMachineId;
+
+    private PlcFleet(FleetSimulator fleet, IReadOnlyList<PlcMachine> machines)
+    {
+        _fleet = fleet;
+        Machines = machines;
+        _byMachineId = machines.ToDictionary(m => m.Profile.MachineId, StringComparer.Ordinal);
+    }
+
+    public IReadOnlyList<PlcMachine> Machines { get; }
+
+    /// <summary>Values written by the last <see cref="Update"/>, per machine; what a poll should read back.</summary>
+    public IReadOnlyList<MachineSample> LastSamples { get; private set; } = [];
+
+    /// <summary>Every machine as a Modbus TCP slave on <paramref name="host"/>, each on a port the system picks.</summary>
+    public static PlcFleet StartTcp(FleetSimulator fleet, string host = "127.0.0.1") =>
+        Start(fleet, _ => ModbusServer.StartTcp(host, 0));
+
+    /// <summary>Every machine behind a server the caller starts, for example a Modbus RTU slave on its own serial line.</summary>
+    public static PlcFleet Start(FleetSimulator fleet, Func<MachineProfile, ModbusServer> serve)
+    {
+        ArgumentNullException.ThrowIfNull(fleet);
+        ArgumentNullException.ThrowIfNull(serve);
+        var machines = new List<PlcMachine>(fleet.Machines.Count);
+        try
+        {
+            foreach (var profile in fleet.Machines)
+            {
+                machines.Add(new PlcMachine(profile, serve(profile), RegisterMapOf(profile)));
+            }
+        }
+        catch
+        {
+            machines.ForEach(m => m.Server.Dispose());
+            throw;
+        }
+        return new PlcFleet(fleet, machines);
+    }
+
+    /// <summary>The documented register map of a machine kind: sensor i at input registers 2·i and 2·i+1, float32, high word first.</summary>
+    public static IReadOnlyList<ModbusPoint> RegisterMapOf(MachineProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        return [.. profile.Sensors.Select((channel, i) => new ModbusPoint
+        {
+            Sensor = channel.Sensor,
+            Table = ModbusTable.InputRegisters,
+            Address = 2 * i,
+            Type = ModbusDataType.Float32,
+        })];
+    }
+
+    public PlcMachine this[string machineId] => _byMachineId[machineId];
+
+    /// <summary>Advances every machine to <paramref name="now"/> and writes its values into its registers.</summary>
+    public IReadOnlyList<MachineSample> Update(DateTimeOffset now)
+    {
+        var samples = _fleet.Tick(now);
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var machine = Machines[i];
+            var values = samples[i].Values;
+            for (var j = 0; j < values.Count; j++)
+            {
+                machine.Server.Write(machine.RegisterMap[j], values[j].Value);
+            }
+        }
+        LastSamples = samples;
+        return samples;
+    }
+
+    /// <summary>Updates every <paramref name="interval"/> until cancelled, like PLCs refreshing their process image.</summary>
+    public async Task RunAsync(TimeSpan interval, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        using var timer = new PeriodicTimer(interval, timeProvider);
+        Update(timeProvider.GetUtcNow());
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                Update(timeProvider.GetUtcNow());
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Asked to stop.
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var machine in Machines)
+        {
+            machine.Server.Dispose();
+        }
+    }
+}
