@@ -18,9 +18,7 @@ internal static unsafe partial class LibModbus
     public const int TcpMaxAduLength = 260;
     public const int RtuMaxAduLength = 256;
 
-    /// <summary>Flags for <see cref="SetErrorRecovery"/>.</summary>
-    public const int ErrorRecoveryNone = 0;
-    public const int ErrorRecoveryLink = 2;
+    /// <summary>For <see cref="SetErrorRecovery"/>: after a damaged frame, wait and flush the line.</summary>
     public const int ErrorRecoveryProtocol = 4;
 
     [StructLayout(LayoutKind.Sequential)]
@@ -60,9 +58,6 @@ internal static unsafe partial class LibModbus
 
     [LibraryImport(Lib, EntryPoint = "modbus_set_response_timeout", SetLastError = true)]
     public static partial int SetResponseTimeout(IntPtr ctx, uint seconds, uint microseconds);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_set_byte_timeout", SetLastError = true)]
-    public static partial int SetByteTimeout(IntPtr ctx, uint seconds, uint microseconds);
 
     [LibraryImport(Lib, EntryPoint = "modbus_set_error_recovery", SetLastError = true)]
     public static partial int SetErrorRecovery(IntPtr ctx, int mode);

@@ -16,8 +16,10 @@ namespace Pdm.Modbus;
 /// <remarks>
 /// <para>TCP (<see cref="StartTcp"/>): one thread accepts, one thread per connected client answers it; the server
 /// answers any unit id. RTU (<see cref="StartRtu"/>): one thread serves the serial line and answers only its unit id.</para>
-/// <para><see cref="Dispose"/> wakes every thread through a pipe, waits for them, closes the sockets and frees the
-/// tables; connected clients see their connection closed.</para>
+/// <para><see cref="Dispose"/> wakes every thread through a pipe, waits for them (a thread in the middle of a request
+/// finishes it first, within libmodbus' 0.5 s byte timeout), closes the sockets and frees the tables; connected
+/// clients see their connection closed.</para>
+/// <para>To expose several devices, start one server per device (one TCP port or serial line each).</para>
 /// </remarks>
 public sealed partial class ModbusServer : IDisposable
 {
