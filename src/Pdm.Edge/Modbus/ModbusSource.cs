@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pdm.Edge.Configuration;
+using Pdm.Edge.Sources;
 using Pdm.Messaging.Mqtt;
 using Pdm.Modbus;
 using Pdm.Telemetry;
@@ -22,7 +23,7 @@ public sealed partial class ModbusSource : ISource
     private readonly ILogger _logger;
     // Points whose configured unit differs from the catalog's, and the catalog unit to convert to.
     private readonly Dictionary<ModbusPoint, string> _convertTo = new(ReferenceEqualityComparer.Instance);
-    private SourceStatus _status;
+    private readonly SourceStatusTracker _status;
 
     /// <param name="connect">Creates the client for the device; the libmodbus client when null.</param>
     public ModbusSource(
@@ -43,12 +44,12 @@ public sealed partial class ModbusSource : ISource
                 _convertTo[point] = definition.Unit;
             }
         }
-        _status = new SourceStatus { Name = device.Name, Kind = "modbus", State = SourceState.Starting };
+        _status = new SourceStatusTracker(device.Name, "modbus", _time);
     }
 
     public string Name => _device.Name;
 
-    public SourceStatus Status => Volatile.Read(ref _status);
+    public SourceStatus Status => _status.Snapshot;
 
     public Task RunAsync(IReadingSink sink, CancellationToken cancellationToken)
     {
@@ -115,7 +116,7 @@ public sealed partial class ModbusSource : ISource
                 {
                     client.Close();
                     var backoff = ReconnectBackoff.NextDelay(failures++, _device.PollInterval, MaxBackoff, random);
-                    Failed(exception.Message, startedAt, backoff);
+                    Failed(exception.Message, backoff);
                     next = startedAt + backoff;
                     continue;
                 }
@@ -132,7 +133,7 @@ public sealed partial class ModbusSource : ISource
         finally
         {
             client.Close();
-            Volatile.Write(ref _status, Status with { State = SourceState.Stopped });
+            _status.SetState(SourceState.Stopped);
         }
     }
 
@@ -149,8 +150,8 @@ public sealed partial class ModbusSource : ISource
             // This is the device's own thread; waiting here is the backpressure we want.
             write.AsTask().GetAwaiter().GetResult();
         }
-        var status = Status;
-        Volatile.Write(ref _status, status with { State = SourceState.Connected, LastRead = readAt, Reads = status.Reads + 1 });
+        _status.SetState(SourceState.Connected);
+        _status.RecordRead();
     }
 
     private double ToCatalogUnit(ModbusReading reading) =>
@@ -159,17 +160,14 @@ public sealed partial class ModbusSource : ISource
             ? converted
             : reading.Value;
 
-    private void Failed(string error, DateTimeOffset at, TimeSpan retryIn)
+    private void Failed(string error, TimeSpan retryIn)
     {
         var status = Status;
         if (status.State != SourceState.Failing || status.LastError != error)
         {
             Log.DeviceFailing(_logger, _device.Name, error, retryIn);
         }
-        Volatile.Write(ref _status, status with
-        {
-            State = SourceState.Failing, LastError = error, LastErrorAt = at, Errors = status.Errors + 1,
-        });
+        _status.RecordError(error, SourceState.Failing);
     }
 
     private static partial class Log
