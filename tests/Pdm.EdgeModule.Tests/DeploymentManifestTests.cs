@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Pdm.Edge.Configuration;
 using Pdm.Testing;
 
 namespace Pdm.EdgeModule.Tests;
@@ -166,16 +167,30 @@ public sealed partial class DeploymentManifestTests
     }
 
     [Fact]
+    public void Our_module_config_is_valid_for_the_module_configuration_parser()
+    {
+        // The document docs/edge-configuration.schema.json describes; the parser is what the module runs.
+        var config = Manifest.GetProperty(OurModule).GetProperty("properties.desired").GetProperty("config");
+
+        var result = EdgeConfigurationParser.Parse(config.GetRawText());
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal(2, Assert.Single(result.Configuration.Modbus).Points.Count);
+        Assert.Equal("EG_M008", Assert.Single(result.Configuration.Opc.Mappings).MachineId);
+    }
+
+    [Fact]
     public void Data_volume_of_the_manifest_is_the_volume_of_the_image()
     {
         var binds = Modules.GetProperty(OurModule).GetProperty("settings").GetProperty("createOptions")
             .GetProperty("HostConfig").GetProperty("Binds").EnumerateArray().Select(b => b.GetString()!).ToList();
         var volume = Assert.Single(DockerfileLines(), l => l.StartsWith("VOLUME ", StringComparison.Ordinal));
-        var queueDirectory = Modules.GetProperty(OurModule).GetProperty("env").GetProperty("Queue__Directory").GetProperty("value").GetString()!;
+        var dataDirectory = Modules.GetProperty(OurModule).GetProperty("env").GetProperty("Edge__DataDirectory").GetProperty("value").GetString();
 
         var target = Assert.Single(binds).Split(':')[1];
         Assert.Contains($"\"{target}\"", volume, StringComparison.Ordinal);
-        Assert.StartsWith(target + "/", queueDirectory, StringComparison.Ordinal);
+        Assert.Equal(target, dataDirectory);
+        Assert.Contains($"ENV Edge__DataDirectory={target}", DockerfileLines());
     }
 
     [Fact]
