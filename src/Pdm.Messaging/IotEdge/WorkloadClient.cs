@@ -1,7 +1,5 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -123,6 +121,11 @@ public sealed partial class WorkloadClient : IDisposable
             {
                 throw new WorkloadException($"Workload API at {_endpoint} did not answer {method} /{path} "
                     + $"(attempt {attempt} of {MaxAttempts}): {ex.Message}", ex);
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new WorkloadException($"Workload API at {_endpoint} did not answer {method} /{path} "
+                    + $"within {RequestTimeout.TotalSeconds:0} s.", ex);
             }
 
             using (response)
