@@ -159,7 +159,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
             password_file {PasswordFile}
             acl_file {AclFile}
             pid_file {PidFile}
-            persistence false
+            # Like IoT Hub, keep what was accepted for a subscriber with a persistent session across a restart.
+            persistence true
+            persistence_location {_stateDirectory}/
             log_dest file {LogFile}
             log_type error
             log_type warning

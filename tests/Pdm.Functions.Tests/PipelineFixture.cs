@@ -44,6 +44,8 @@ public sealed class PipelineFixture : IAsyncLifetime
                 Host = "127.0.0.1",
                 Port = Endpoints.MqttPort,
                 ClientId = "devhost-tests",
+                // A persistent session, so messages the broker accepted survive a broker restart (as in IoT Hub).
+                CleanSession = false,
                 Username = Endpoints.MqttServiceUser,
                 Password = Endpoints.MqttServicePassword,
             },

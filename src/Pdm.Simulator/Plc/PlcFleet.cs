@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Pdm.Modbus;
 using Pdm.Telemetry;
 
@@ -70,6 +71,65 @@ public sealed class PlcFleet : IDisposable
     }
 
     public PlcMachine this[string machineId] => _byMachineId[machineId];
+
+    /// <summary>
+    /// The edge module's configuration document (docs/edge-configuration.md) that polls every machine of this fleet
+    /// at <paramref name="pollInterval"/>: one Modbus device per machine, named <c>plc-&lt;machine id&gt;</c>.
+    /// </summary>
+    public string EdgeConfigurationJson(string gatewayId, TimeSpan pollInterval)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("schemaVersion", 1);
+            json.WriteString("gatewayId", gatewayId);
+            json.WriteStartObject("defaults");
+            json.WriteNumber("pollIntervalMs", (long)pollInterval.TotalMilliseconds);
+            json.WriteEndObject();
+            json.WriteStartArray("modbus");
+            foreach (var machine in Machines)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", $"plc-{machine.Profile.MachineId}");
+                json.WriteString("machineId", machine.Profile.MachineId);
+                switch (machine.Endpoint)
+                {
+                    case ModbusTcpEndpoint tcp:
+                        json.WriteStartObject("tcp");
+                        json.WriteString("host", tcp.Host);
+                        json.WriteNumber("port", tcp.Port);
+                        json.WriteEndObject();
+                        break;
+                    case ModbusRtuEndpoint rtu:
+                        json.WriteStartObject("rtu");
+                        json.WriteString("serialPort", rtu.SerialPort);
+                        json.WriteNumber("baudRate", rtu.BaudRate);
+                        json.WriteString("parity", rtu.Parity switch { 'E' => "even", 'O' => "odd", _ => "none" });
+                        json.WriteNumber("dataBits", rtu.DataBits);
+                        json.WriteNumber("stopBits", rtu.StopBits);
+                        json.WriteEndObject();
+                        break;
+                }
+                json.WriteNumber("unitId", 1);
+                json.WriteStartArray("registers");
+                foreach (var point in machine.RegisterMap)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("sensor", point.Sensor);
+                    json.WriteString("table", "input");
+                    json.WriteNumber("address", point.Address);
+                    json.WriteString("type", "float32");
+                    json.WriteEndObject();
+                }
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
 
     /// <summary>Advances every machine to <paramref name="now"/> and writes its values into its registers.</summary>
     public IReadOnlyList<MachineSample> Update(DateTimeOffset now)
