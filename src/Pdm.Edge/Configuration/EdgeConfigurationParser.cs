@@ -112,6 +112,9 @@ public static class EdgeConfigurationParser
         private readonly Dictionary<string, string> _sourceNames = new(StringComparer.Ordinal);
         private int _dropped;
 
+        /// <summary>Errors found so far, including those past the cap; a part is valid only if this did not grow.</summary>
+        private int ErrorCount => _errors.Count + _dropped;
+
         public EdgeConfigurationParseResult Root(JsonElement root)
         {
             if (!CheckObject(root, "", ConfigurationShapes.Root))
@@ -135,7 +138,7 @@ public static class EdgeConfigurationParser
             var http = Array(root, "", "http", required: false, (e, p) => HttpSource(e, p, defaults));
             var opc = Opc(root);
             var queue = Queue(root);
-            if (_errors.Count > 0 || _dropped > 0)
+            if (ErrorCount > 0)
             {
                 return Result(null);
             }
@@ -189,7 +192,7 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var name = SourceName(element, path);
             var machineId = MachineId(element, path, "machineId");
 
@@ -219,14 +222,14 @@ public static class EdgeConfigurationParser
             var pollInterval = PollInterval(element, path, "pollIntervalMs", defaults.PollInterval);
             var responseTimeout = ResponseTimeout(element, path, "responseTimeoutMs", defaults.ResponseTimeout);
             var registers = Array(element, path, "registers", required: true, Register);
-            if (registers.Count == 0 && _errors.Count == errorsBefore)
+            if (registers.Count == 0 && ErrorCount == errorsBefore)
             {
                 Error(Member(path, "registers"), "no registers; map at least one register to a sensor");
             }
             CheckDuplicateSensors(registers.Select(r => (r.Value.Sensor, Member(r.Path, "sensor"))));
             CheckOverlaps(registers);
 
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }
@@ -273,7 +276,7 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var sensor = SensorName(element, path, "sensor");
             var table = Choice(element, path, "table", "table", Tables, required: true);
             var address = Integer(element, path, "address", 0, 65535, required: true);
@@ -313,7 +316,7 @@ public static class EdgeConfigurationParser
                 CatalogUnit(Member(path, "unit"), sensor, unit);
             }
 
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }
@@ -377,7 +380,7 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var name = SourceName(element, path);
             MqttBrokerConfiguration? broker = null;
             if (TryGet(element, "broker", out var brokerElement))
@@ -390,7 +393,7 @@ public static class EdgeConfigurationParser
             }
             var clientId = String(element, path, "clientId", required: false, maxLength: 128);
             var subscriptions = Array(element, path, "subscriptions", required: true, Subscription);
-            if (subscriptions.Count == 0 && _errors.Count == errorsBefore)
+            if (subscriptions.Count == 0 && ErrorCount == errorsBefore)
             {
                 Error(Member(path, "subscriptions"), "no subscriptions; subscribe to at least one topic filter");
             }
@@ -403,7 +406,7 @@ public static class EdgeConfigurationParser
                 }
             }
 
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }
@@ -422,7 +425,7 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var host = HostName(element, path, "host");
             var tls = Bool(element, path, "tls") ?? false;
             var port = Integer(element, path, "port", 1, 65535, required: false) ?? (tls ? 8883 : 1883);
@@ -437,7 +440,7 @@ public static class EdgeConfigurationParser
             {
                 Error(Member(path, "password"), "a password needs a username");
             }
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }
@@ -458,7 +461,7 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             MqttTopicFilter? filter = null;
             if (String(element, path, "topic", required: true) is { } topic && !MqttTopicFilter.TryParse(topic, out filter, out var topicProblem))
             {
@@ -474,7 +477,7 @@ public static class EdgeConfigurationParser
             var timestampPath = PathExpression(element, path, "timestampPath", required: false);
             var sensors = Sensors(element, path);
 
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }
@@ -496,7 +499,7 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var name = SourceName(element, path);
             Uri? url = null;
             if (String(element, path, "url", required: true) is { } urlText
@@ -511,7 +514,7 @@ public static class EdgeConfigurationParser
             var timestampPath = PathExpression(element, path, "timestampPath", required: false);
             var sensors = Sensors(element, path);
 
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }
@@ -583,7 +586,7 @@ public static class EdgeConfigurationParser
                 Error(at, $"expected an object of sensor name -> path, got {Describe(map)}");
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var sensors = new List<SensorMapping>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in map.EnumerateObject())
@@ -604,11 +607,11 @@ public static class EdgeConfigurationParser
                     sensors.Add(mapping);
                 }
             }
-            if (sensors.Count == 0 && _errors.Count == errorsBefore)
+            if (sensors.Count == 0 && ErrorCount == errorsBefore)
             {
                 Error(at, "no sensors; map at least one sensor to a path");
             }
-            return _errors.Count > errorsBefore ? null : sensors;
+            return ErrorCount > errorsBefore ? null : sensors;
         }
 
         private SensorMapping? SensorMapping(string sensor, JsonElement value, string path)
@@ -628,13 +631,13 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var expression = PathExpression(value, path, "path", required: true);
             var unit = String(value, path, "unit", required: false);
             var scale = Number(value, path, "scale", nonZero: true) ?? 1;
             var offset = Number(value, path, "offset", nonZero: false) ?? 0;
             var catalogUnit = CatalogUnit(Member(path, "unit"), sensor, unit);
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }
@@ -679,17 +682,17 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var dataSetWriter = String(element, path, "dataSetWriter", required: false);
             var dataSetName = String(element, path, "dataSetName", required: false);
             var endpointUrl = String(element, path, "endpointUrl", required: false);
-            if (dataSetWriter is null && dataSetName is null && endpointUrl is null && _errors.Count == errorsBefore)
+            if (dataSetWriter is null && dataSetName is null && endpointUrl is null && ErrorCount == errorsBefore)
             {
                 Error(path, "give at least one of dataSetWriter, dataSetName or endpointUrl to say which messages this mapping takes");
             }
             var machineId = MachineId(element, path, "machineId");
             var fields = Array(element, path, "fields", required: true, OpcField);
-            if (fields.Count == 0 && _errors.Count == errorsBefore)
+            if (fields.Count == 0 && ErrorCount == errorsBefore)
             {
                 Error(Member(path, "fields"), "no fields; map at least one field to a sensor");
             }
@@ -703,7 +706,7 @@ public static class EdgeConfigurationParser
             }
             CheckDuplicateSensors(fields.Select(f => (f.Value.Sensor, Member(f.Path, "sensor"))));
 
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }
@@ -723,14 +726,14 @@ public static class EdgeConfigurationParser
             {
                 return null;
             }
-            var errorsBefore = _errors.Count;
+            var errorsBefore = ErrorCount;
             var field = String(element, path, "field", required: true);
             var sensor = SensorName(element, path, "sensor");
             var unit = String(element, path, "unit", required: false);
             var scale = Number(element, path, "scale", nonZero: true) ?? 1;
             var offset = Number(element, path, "offset", nonZero: false) ?? 0;
             var catalogUnit = sensor is null ? null : CatalogUnit(Member(path, "unit"), sensor, unit);
-            if (_errors.Count > errorsBefore)
+            if (ErrorCount > errorsBefore)
             {
                 return null;
             }

@@ -10,9 +10,10 @@ namespace Pdm.Edge.Configuration;
 /// </summary>
 /// <remarks>
 /// Editors and deployment tools write a file in several steps (truncate, write, rename), so a change is applied only
-/// after the file has been quiet for the debounce time. A FileSystemWatcher gives quick notice; a poll of the file's
-/// size and time catches what it misses (network and container mounts often raise no events). A half-written file
-/// is simply rejected by the store, and the next write applies.
+/// after the file has been quiet for the debounce time. A FileSystemWatcher gives quick notice; a poll that compares
+/// the file's content with what was last read catches what it misses (network and container mounts often raise no
+/// events, and a same-size rewrite within the file system's time resolution leaves size and time unchanged).
+/// A half-written file is simply rejected by the store, and the next write applies.
 /// </remarks>
 public sealed partial class FileConfigurationWatcher
 {
@@ -28,6 +29,7 @@ public sealed partial class FileConfigurationWatcher
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _signalCount;
     private string? _lastText;
+    private bool _loadedOnce;
 
     public FileConfigurationWatcher(string path, ConfigurationStore store, ILogger<FileConfigurationWatcher>? logger = null,
         TimeSpan? pollInterval = null, TimeSpan? debounce = null)
@@ -73,14 +75,19 @@ public sealed partial class FileConfigurationWatcher
         var directory = Path.GetDirectoryName(_path)!;
         try
         {
-            var watcher = new FileSystemWatcher(directory, Path.GetFileName(_path))
+            // No name filter: a rename over the file may be reported under the temporary name only.
+            var watcher = new FileSystemWatcher(directory)
             {
                 NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName | NotifyFilters.CreationTime,
             };
-            watcher.Changed += (_, _) => Signal();
-            watcher.Created += (_, _) => Signal();
-            watcher.Deleted += (_, _) => Signal();
-            watcher.Renamed += (_, _) => Signal();
+            watcher.Changed += (_, e) => SignalIfOurs(e.FullPath);
+            watcher.Created += (_, e) => SignalIfOurs(e.FullPath);
+            watcher.Deleted += (_, e) => SignalIfOurs(e.FullPath);
+            watcher.Renamed += (_, e) =>
+            {
+                SignalIfOurs(e.FullPath);
+                SignalIfOurs(e.OldFullPath);
+            };
             watcher.Error += (_, e) => _logger.FileWatcherFailed(_path, e.GetException().Message);
             watcher.EnableRaisingEvents = true;
             return watcher;
@@ -96,15 +103,21 @@ public sealed partial class FileConfigurationWatcher
     private async Task PollAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(_pollInterval);
-        var stamp = Stamp();
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                var now = Stamp();
-                if (now != stamp)
+                string? text;
+                try
                 {
-                    stamp = now;
+                    text = await ReadAsync(cancellationToken);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    continue; // LoadAsync reports it when a change brings it there
+                }
+                if (!string.Equals(text, Volatile.Read(ref _lastText), StringComparison.Ordinal))
+                {
                     Signal();
                 }
             }
@@ -115,10 +128,12 @@ public sealed partial class FileConfigurationWatcher
         }
     }
 
-    private (bool Exists, long Length, DateTime Written) Stamp()
+    private void SignalIfOurs(string path)
     {
-        var file = new FileInfo(_path);
-        return file.Exists ? (true, file.Length, file.LastWriteTimeUtc) : (false, 0, default);
+        if (string.Equals(path, _path, StringComparison.Ordinal))
+        {
+            Signal();
+        }
     }
 
     private void Signal()
@@ -145,35 +160,48 @@ public sealed partial class FileConfigurationWatcher
 
     private async Task LoadAsync(CancellationToken cancellationToken)
     {
-        string text;
+        string? text;
         try
         {
-            await using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            text = await reader.ReadToEndAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            _logger.ConfigurationFileMissing(_path);
-            _lastText = null;
-            _store.Reject(Origin, new ConfigurationError("", $"configuration file {_path} does not exist"));
-            return;
+            text = await ReadAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Possibly locked mid-replace; the writer's next change (or the poll) brings us back.
             _logger.ConfigurationFileUnreadable(_path, ex.Message);
-            _lastText = null;
+            Volatile.Write(ref _lastText, null);
             _store.Reject(Origin, new ConfigurationError("", $"configuration file {_path} could not be read: {ex.Message}"));
             return;
         }
 
-        if (string.Equals(text, _lastText, StringComparison.Ordinal))
+        if (string.Equals(text, _lastText, StringComparison.Ordinal) && _loadedOnce)
         {
             return;
         }
-        _lastText = text;
+        _loadedOnce = true;
+        Volatile.Write(ref _lastText, text);
+        if (text is null)
+        {
+            _logger.ConfigurationFileMissing(_path);
+            _store.Reject(Origin, new ConfigurationError("", $"configuration file {_path} does not exist"));
+            return;
+        }
         _store.Apply(text, Origin);
+    }
+
+    /// <summary>The file's text; null when it does not exist.</summary>
+    private async Task<string?> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            return await reader.ReadToEndAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
     }
 }
 
