@@ -12,6 +12,9 @@ internal static class CliPaths
     public static string FunctionApp { get; } =
         Environment.GetEnvironmentVariable("PDM_FUNCTIONS_DIR") ?? Path.Combine(RepoRoot, "functions", "bin", "Release", "net10.0");
 
+    public static string EdgeModule { get; } =
+        Environment.GetEnvironmentVariable("PDM_EDGE_DIR") ?? Path.Combine(RepoRoot, "edge-module", "bin", "Release", "net10.0");
+
     /// <summary>The database the demo and `pdm stack up` use on the local PostgreSQL.</summary>
     public const string LocalDatabaseName = "pdm";
 }

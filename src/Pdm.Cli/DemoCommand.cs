@@ -7,14 +7,16 @@ using Pdm.DevHost;
 using Pdm.LocalStack;
 using Pdm.Messaging.Mqtt;
 using Pdm.Simulator;
+using Pdm.Simulator.Plc;
 using Pdm.Storage;
 
 namespace Pdm.Cli;
 
 /// <summary>
-/// `pdm demo`: the whole pipeline on this machine. Brings up the stack, runs the real function app under the dev
-/// host, creates a demo tenant and registers a gateway through the API, lets the simulated fleet publish over
-/// MQTT with the gateway's own credentials, and shows live progress until Ctrl-C (or --duration).
+/// `pdm demo`: the whole pipeline on this machine, on the path a plant takes. Brings up the stack, runs the real
+/// function app under the dev host, creates a demo tenant and registers a gateway through the API, exposes the
+/// simulated fleet as Modbus TCP slaves (the PLCs), and runs the edge module as its own process: it polls the PLCs
+/// and sends telemetry over MQTT with the gateway's credentials. Live progress until Ctrl-C (or --duration).
 /// </summary>
 internal static class DemoCommand
 {
@@ -25,15 +27,14 @@ internal static class DemoCommand
     {
         var duration = new Option<int>("--duration") { Description = "Stop after this many seconds (0: run until Ctrl-C)", DefaultValueFactory = _ => 0 };
         var pumps = new Option<int>("--pumps") { Description = "Centrifugal pumps beside the five original machines", DefaultValueFactory = _ => 3 };
-        var interval = new Option<double>("--interval") { Description = "Seconds between gateway messages", DefaultValueFactory = _ => 1 };
-        var malformed = new Option<double>("--malformed-rate") { Description = "Share of deliberately malformed messages (shows rejects)", DefaultValueFactory = _ => 0.05 };
-        var command = new Command("demo", "Run the whole pipeline locally with a simulated fleet") { duration, pumps, interval, malformed };
+        var interval = new Option<double>("--interval") { Description = "Seconds between polls of each PLC", DefaultValueFactory = _ => 1 };
+        var command = new Command("demo", "Run the whole pipeline locally: simulated PLCs, edge module, functions, PostgreSQL") { duration, pumps, interval };
         command.SetAction((parse, cancellationToken) => RunAsync(
-            parse.GetValue(duration), parse.GetValue(pumps), TimeSpan.FromSeconds(parse.GetValue(interval)), parse.GetValue(malformed), cancellationToken));
+            parse.GetValue(duration), parse.GetValue(pumps), TimeSpan.FromSeconds(parse.GetValue(interval)), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int durationSeconds, int pumps, TimeSpan interval, double malformedRate, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int durationSeconds, int pumps, TimeSpan interval, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (durationSeconds > 0)
@@ -68,51 +69,55 @@ internal static class DemoCommand
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tenantKey.Key);
         var gateway = await ReadAsync<RegisteredDevice>(await api.PostAsJsonAsync("api/v1/devices", new { deviceId = GatewayId }, cancellationToken), cancellationToken);
 
-        Step($"Gateway '{GatewayId}' connects to MQTT 127.0.0.1:{e.MqttPort} with its own credentials");
-        await using var mqtt = new MosquittoClient(new MqttOptions
-        {
-            Host = "127.0.0.1", Port = e.MqttPort, ClientId = GatewayId, Username = GatewayId, Password = gateway.PrimaryKey,
-        }, loggerFactory.CreateLogger<MosquittoClient>());
-        await mqtt.ConnectAsync(cancellationToken);
         var fleet = new FleetSimulator(FleetDefinition.CreateDefault(seed: 7, pumpCount: pumps));
-        var simulator = new DeviceSimulator(mqtt, fleet, new DeviceSimulatorOptions
-        {
-            DeviceId = GatewayId, GatewayId = GatewayId, Interval = interval, MalformedRate = malformedRate,
-        }, TimeProvider.System, loggerFactory.CreateLogger<DeviceSimulator>());
+        using var plcs = PlcFleet.StartTcp(fleet);
+        Step($"Simulated PLCs: {plcs.Machines.Count} Modbus TCP slaves on 127.0.0.1 (register map: docs/plc-simulator.md)");
+        var plcRun = plcs.RunAsync(interval, TimeProvider.System, stop.Token);
+
+        var edgeDirectory = Path.Combine(CliPaths.LocalState, "edge");
+        var configFile = Path.Combine(edgeDirectory, "config.json");
+        Directory.CreateDirectory(Path.Combine(edgeDirectory, "data"));
+        await File.WriteAllTextAsync(configFile, plcs.EdgeConfigurationJson(GatewayId, interval), cancellationToken);
+        Step($"Edge module '{GatewayId}' polls them and sends to MQTT 127.0.0.1:{e.MqttPort} (config {Relative(configFile)})");
+        var statusFile = Path.Combine(edgeDirectory, "data", "status.json");
+        File.Delete(statusFile);
+        await using var edge = EdgeModuleProcess.Start(Path.Combine(edgeDirectory, "data"), configFile, e.MqttPort, GatewayId, gateway.PrimaryKey,
+            Path.Combine(CliPaths.LocalState, "logs", "edge-module.log"), TimeSpan.FromSeconds(1));
 
         Console.WriteLine($"""
 
-            Simulating {fleet.Machines.Count} machines ({string.Join(", ", fleet.Machines.Select(m => m.MachineId))}).
+            Machines: {string.Join(", ", plcs.Machines.Select(m => m.Profile.MachineId))}.
             Try the API while it runs, with the demo tenant's key:
               curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/machines
               curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/machines/EG_M001/readings?limit=5"
-              curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/rejects
+            Edit {Relative(configFile)} (for example pollIntervalMs) and the module applies it without a restart;
+            its status is in {Relative(statusFile)}, its log in .pdm/local/logs/edge-module.log.
             Press Ctrl-C to stop. Full log: {Relative(logFile)}
 
             """);
         var readingsAtStart = await db.CountReadingsAsync(tenant.Id, cancellationToken);
-        var rejectsAtStart = await TryCountRejectsAsync(api);
-        var run = simulator.RunAsync(stop.Token);
         var clock = Stopwatch.StartNew();
-        while (!run.IsCompleted)
+        while (!stop.IsCancellationRequested && !edge.HasExited)
         {
-            await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None));
-            var sent = simulator.Counters;
+            await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+            var status = EdgeStatus.TryRead(statusFile);
             var stored = await TryCountAsync(db, tenant.Id) - readingsAtStart;
-            var rejects = await TryCountRejectsAsync(api) - rejectsAtStart;
-            var stats = host.Stats;
-            Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  sent {sent.MessagesSent} messages ({sent.ValuesSent} values, {sent.MalformedSent} malformed)"
-                + $"  |  delivered {stats.EventsDelivered} events  |  stored {stored} readings  |  rejects {rejects}   ");
+            Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  edge: {status?.Summary ?? "starting"}"
+                + $"  |  delivered {host.Stats.EventsDelivered} events  |  stored {stored} readings   ");
         }
         Console.WriteLine();
-        await run;
+        await plcRun;
+        if (edge.HasExited)
+        {
+            Console.Error.WriteLine("The edge module stopped; see .pdm/local/logs/edge-module.log.");
+            return 1;
+        }
 
         Console.WriteLine($"""
 
-            Stopped: {simulator.Counters.MessagesSent} messages sent, {await TryCountAsync(db, tenant.Id) - readingsAtStart} readings stored in this run.
+            Stopped: {await TryCountAsync(db, tenant.Id) - readingsAtStart} readings stored in this run.
             The data stays in .pdm/local. `./pdm stack up` brings the database back and prints the psql command, e.g.
               select machine_id, sensor, count(*), min(ts), max(ts) from pdm.readings group by 1, 2;
-              select received_at, errors from pdm.rejected_messages order by received_at desc limit 5;
             Log of this run: {Relative(logFile)}
             """);
         return 0;
@@ -134,19 +139,6 @@ internal static class DemoCommand
         catch (Npgsql.NpgsqlException)
         {
             return 0; // shown as 0 while the database is away; ingest parks and replays meanwhile
-        }
-    }
-
-    private static async Task<int> TryCountRejectsAsync(HttpClient api)
-    {
-        try
-        {
-            var rejects = await api.GetFromJsonAsync<List<object>>("api/v1/rejects?limit=1000");
-            return rejects?.Count ?? 0;
-        }
-        catch (HttpRequestException)
-        {
-            return 0;
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Pdm.Edge.Cloud;
@@ -278,7 +277,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
         {
             var status = BuildStatus();
             var temporary = path + ".tmp";
-            await File.WriteAllTextAsync(temporary, status, Encoding.UTF8, cancellationToken);
+            await File.WriteAllTextAsync(temporary, status, cancellationToken);
             File.Move(temporary, path, overwrite: true);
             if (_twin is not null && _mqtt.IsConnected)
             {

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Pdm.LocalStack;
 
 /// <summary>Unix signals for the servers this library starts: graceful stops and config reloads.</summary>
-internal static class Signals
+public static class Signals
 {
     public const int Hangup = 1;
     public const int Terminate = 15;
