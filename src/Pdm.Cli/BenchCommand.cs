@@ -18,6 +18,7 @@ internal static class BenchCommand
     public static Command Create() => new("bench", "Benchmarks (human summary; with --json one JSON object as the last line)")
     {
         CreateIngest(),
+        EdgeBench.Create(),
     };
 
     private static Command CreateIngest()
@@ -152,7 +153,7 @@ internal static class BenchCommand
         }
     }
 
-    private static void TryDelete(string folder)
+    internal static void TryDelete(string folder)
     {
         try
         {

@@ -76,8 +76,14 @@ public sealed class PlcFleet : IDisposable
     /// The edge module's configuration document (docs/edge-configuration.md) that polls every machine of this fleet
     /// at <paramref name="pollInterval"/>: one Modbus device per machine, named <c>plc-&lt;machine id&gt;</c>.
     /// </summary>
-    public string EdgeConfigurationJson(string gatewayId, TimeSpan pollInterval)
+    public string EdgeConfigurationJson(string gatewayId, TimeSpan pollInterval) =>
+        EdgeConfigurationJson(gatewayId, pollInterval, Machines.Select(m => (m.Profile.MachineId, m.Endpoint, m.RegisterMap)));
+
+    /// <summary>The edge configuration document for any set of Modbus devices, one machine each.</summary>
+    public static string EdgeConfigurationJson(string gatewayId, TimeSpan pollInterval,
+        IEnumerable<(string MachineId, ModbusEndpoint Endpoint, IReadOnlyList<ModbusPoint> Points)> devices)
     {
+        ArgumentNullException.ThrowIfNull(devices);
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
@@ -88,38 +94,27 @@ public sealed class PlcFleet : IDisposable
             json.WriteNumber("pollIntervalMs", (long)pollInterval.TotalMilliseconds);
             json.WriteEndObject();
             json.WriteStartArray("modbus");
-            foreach (var machine in Machines)
+            foreach (var (machineId, endpoint, points) in devices)
             {
                 json.WriteStartObject();
-                json.WriteString("name", $"plc-{machine.Profile.MachineId}");
-                json.WriteString("machineId", machine.Profile.MachineId);
-                switch (machine.Endpoint)
-                {
-                    case ModbusTcpEndpoint tcp:
-                        json.WriteStartObject("tcp");
-                        json.WriteString("host", tcp.Host);
-                        json.WriteNumber("port", tcp.Port);
-                        json.WriteEndObject();
-                        break;
-                    case ModbusRtuEndpoint rtu:
-                        json.WriteStartObject("rtu");
-                        json.WriteString("serialPort", rtu.SerialPort);
-                        json.WriteNumber("baudRate", rtu.BaudRate);
-                        json.WriteString("parity", rtu.Parity switch { 'E' => "even", 'O' => "odd", _ => "none" });
-                        json.WriteNumber("dataBits", rtu.DataBits);
-                        json.WriteNumber("stopBits", rtu.StopBits);
-                        json.WriteEndObject();
-                        break;
-                }
+                json.WriteString("name", $"plc-{machineId}");
+                json.WriteString("machineId", machineId);
+                WriteEndpoint(json, endpoint);
                 json.WriteNumber("unitId", 1);
                 json.WriteStartArray("registers");
-                foreach (var point in machine.RegisterMap)
+                foreach (var point in points)
                 {
                     json.WriteStartObject();
                     json.WriteString("sensor", point.Sensor);
-                    json.WriteString("table", "input");
+                    json.WriteString("table", point.Table switch
+                    {
+                        ModbusTable.HoldingRegisters => "holding",
+                        ModbusTable.InputRegisters => "input",
+                        ModbusTable.Coils => "coil",
+                        _ => "discrete",
+                    });
                     json.WriteNumber("address", point.Address);
-                    json.WriteString("type", "float32");
+                    json.WriteString("type", point.Type.ToString().ToLowerInvariant());
                     json.WriteEndObject();
                 }
                 json.WriteEndArray();
@@ -129,6 +124,28 @@ public sealed class PlcFleet : IDisposable
             json.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteEndpoint(Utf8JsonWriter json, ModbusEndpoint endpoint)
+    {
+        switch (endpoint)
+        {
+            case ModbusTcpEndpoint tcp:
+                json.WriteStartObject("tcp");
+                json.WriteString("host", tcp.Host);
+                json.WriteNumber("port", tcp.Port);
+                json.WriteEndObject();
+                break;
+            case ModbusRtuEndpoint rtu:
+                json.WriteStartObject("rtu");
+                json.WriteString("serialPort", rtu.SerialPort);
+                json.WriteNumber("baudRate", rtu.BaudRate);
+                json.WriteString("parity", rtu.Parity switch { 'E' => "even", 'O' => "odd", _ => "none" });
+                json.WriteNumber("dataBits", rtu.DataBits);
+                json.WriteNumber("stopBits", rtu.StopBits);
+                json.WriteEndObject();
+                break;
+        }
     }
 
     /// <summary>Advances every machine to <paramref name="now"/> and writes its values into its registers.</summary>
