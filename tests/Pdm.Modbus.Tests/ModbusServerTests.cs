@@ -1,3 +1,4 @@
+using Pdm.Testing;
 using System.Diagnostics;
 using Pdm.LocalStack;
 

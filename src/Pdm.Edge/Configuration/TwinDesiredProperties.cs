@@ -128,9 +128,14 @@ public sealed partial class TwinDesiredProperties(ConfigurationStore store, ILog
             using (var writer = new Utf8JsonWriter(buffer))
             {
                 writer.WriteStartObject();
+                // Outside IoT Edge the document comes from a file: report the store's last result, versioned by the store.
                 if (_handledResult is { } result)
                 {
-                    WriteConfig(writer, result);
+                    WriteConfig(writer, result, _handledVersion, _activeVersion);
+                }
+                else if (_store.LastResult is { } fileResult)
+                {
+                    WriteConfig(writer, fileResult, fileResult.Version, _store.Version);
                 }
 
                 writer.WriteStartObject("sources");
@@ -163,12 +168,12 @@ public sealed partial class TwinDesiredProperties(ConfigurationStore store, ILog
         }
     }
 
-    private void WriteConfig(Utf8JsonWriter writer, ConfigurationApplyResult result)
+    private static void WriteConfig(Utf8JsonWriter writer, ConfigurationApplyResult result, long? version, long? activeVersion)
     {
         writer.WriteStartObject("config");
-        WriteNumberOrNull(writer, "version", _handledVersion);
+        WriteNumberOrNull(writer, "version", version);
         writer.WriteString("status", result.Status == ConfigurationApplyStatus.Rejected ? "rejected" : "applied");
-        WriteNumberOrNull(writer, "activeVersion", _activeVersion);
+        WriteNumberOrNull(writer, "activeVersion", activeVersion);
         writer.WriteString("at", Timestamp(result.At));
         writer.WriteNumber("errorCount", result.Errors.Count);
         writer.WriteStartArray("errors");

@@ -1,10 +1,10 @@
 using System.ComponentModel;
 using System.Diagnostics;
 
-namespace Pdm.Modbus.Tests;
+namespace Pdm.Testing;
 
 /// <summary>Two linked pseudo terminals from socat, a serial cable in software: what one end writes, the other reads.</summary>
-internal sealed class SocatPair : IAsyncDisposable
+public sealed class SocatPair : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
 
