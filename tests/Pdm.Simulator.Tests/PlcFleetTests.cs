@@ -32,6 +32,22 @@ public sealed partial class PlcFleetTests
     }
 
     [Fact]
+    public async Task A_machine_answers_over_Modbus_RTU_on_a_serial_line()
+    {
+        await using var line = await SocatPair.StartAsync();
+        var fleet = new FleetSimulator([MachineModels.Create(FleetDefinition.Pump(1), seed: 5)]);
+        using var plcs = PlcFleet.Start(fleet, _ => ModbusServer.StartRtu(new ModbusRtuEndpoint(line.PortA, 115200, 'N'), unitId: 3));
+        var sample = plcs.Update(Start)[0];
+
+        using var client = new ModbusClient(new ModbusRtuEndpoint(line.PortB, 115200, 'N'), unitId: 3);
+        client.Connect();
+        var readings = new List<ModbusReading>();
+        new ModbusDeviceReader(client, ModbusReadPlan.Create(plcs.Machines[0].RegisterMap).Plan!).Read(readings);
+
+        Assert.Equal(sample.Values.Select(v => (double)(float)v.Value), readings.Select(r => r.Value));
+    }
+
+    [Fact]
     public void The_documented_register_map_is_the_one_the_simulator_serves()
     {
         var page = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "plc-simulator.md"));
