@@ -18,6 +18,10 @@ namespace Pdm.Edge.Queue;
 /// <para>Sequence numbers per stream never repeat: on open the counters are the checkpoint's, raised by every record
 /// still on disk. The checkpoint is written before any segment file is deleted, so a deleted record never holds a
 /// higher number than the checkpoint.</para>
+/// <para>Acknowledging and dropping move the head in memory; it reaches the checkpoint at most every 100 ms on
+/// acknowledgement, always before a segment file is deleted, and on <see cref="Dispose"/>. After a killed process the
+/// records acknowledged or dropped since the last checkpoint come back: at-least-once, and the cloud drops duplicates
+/// by (stream, sequence).</para>
 /// <para>All members are thread-safe; one lock serialises them (a write is a few microseconds).</para>
 /// </remarks>
 [SuppressMessage("Naming", "CA1711:Identifiers should not have incorrect suffix", Justification = "It is a queue, not a Queue<T>; the name says what it stores on")]
@@ -25,6 +29,7 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
 {
     private const string LockFileName = "lock";
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan AcknowledgeCheckpointInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly Lock _gate = new();
     private readonly string _directory;
@@ -46,6 +51,7 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
     private long _droppedRecords;
     private long _droppedBytes;
     private DateTimeOffset _lastDropLog = DateTimeOffset.MinValue;
+    private long _checkpointedAt;
     private bool _unsynced;
     private IOException? _fsyncFailure;
     private TaskCompletionSource? _waiter;
@@ -206,9 +212,15 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes every record up to and including the one with <paramref name="upToId"/>, durably: the checkpoint is
-    /// rewritten before this returns. An id already removed (acknowledged or dropped) is ignored.
+    /// Removes every record up to and including the one with <paramref name="upToId"/>. An id already removed
+    /// (acknowledged or dropped) is ignored.
     /// </summary>
+    /// <remarks>
+    /// The new head reaches the checkpoint file at most every 100 ms, always before a segment file is deleted, and on
+    /// <see cref="Dispose"/>: rewriting it on every call would cap one-by-one acknowledgement at a few thousand per
+    /// second. So after a killed process the last 100 ms or so of acknowledged records can be sent again, which
+    /// at-least-once delivery allows; the cloud drops them by (stream, sequence). A clean restart resends nothing.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The id is not that of a record in the queue.</exception>
     public void Acknowledge(long upToId)
     {
@@ -248,8 +260,14 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
             _count -= records;
             _bytes -= bytes;
             _acknowledged += records;
-            Checkpoint.Write(_directory, _head, _lastSequences, _fsync);
-            DeleteConsumedSegments();
+            if (IndexOf(_head) > 0)
+            {
+                CheckpointAndDeleteConsumedSegments();
+            }
+            else if (_time.GetElapsedTime(_checkpointedAt) >= AcknowledgeCheckpointInterval)
+            {
+                WriteCheckpoint(flushToDisk: false);
+            }
         }
     }
 
@@ -289,7 +307,7 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
                     _segments[^1].FlushToDisk();
                 }
 
-                Checkpoint.Write(_directory, _head, _lastSequences, _fsync);
+                WriteCheckpoint(_fsync);
             }
             finally
             {
@@ -345,8 +363,7 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
         }
 
         _head = SkipToRecord(head);
-        Checkpoint.Write(_directory, _head, _lastSequences, _fsync);
-        DeleteConsumedSegments();
+        CheckpointAndDeleteConsumedSegments();
         _logger.QueueOpened(_directory, _count, _bytes, _segments.Count, _lastSequences.Count);
     }
 
@@ -423,10 +440,9 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
             _droppedBytes += recordSize;
         }
 
-        if (_segments[0].End <= _head && _segments.Count > 1)
+        if (IndexOf(_head) > 0)
         {
-            Checkpoint.Write(_directory, _head, _lastSequences, _fsync);
-            DeleteConsumedSegments();
+            CheckpointAndDeleteConsumedSegments();
         }
 
         var now = _time.GetUtcNow();
@@ -460,16 +476,19 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
         if (_head == tail.End)
         {
             _head = next.Base;
-            Checkpoint.Write(_directory, _head, _lastSequences, _fsync);
-            DeleteConsumedSegments();
+            CheckpointAndDeleteConsumedSegments();
         }
 
         return next;
     }
 
-    /// <summary>Deletes the segments before the head's. The caller has written the checkpoint.</summary>
-    private void DeleteConsumedSegments()
+    /// <summary>
+    /// Deletes the segments before the head's, after writing the checkpoint: a deleted record must never hold a
+    /// sequence number higher than the checkpoint's (see the class remarks).
+    /// </summary>
+    private void CheckpointAndDeleteConsumedSegments()
     {
+        WriteCheckpoint(_fsync);
         var headIndex = IndexOf(_head);
         for (var i = 0; i < headIndex; i++)
         {
@@ -477,6 +496,12 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
         }
 
         _segments.RemoveRange(0, headIndex);
+    }
+
+    private void WriteCheckpoint(bool flushToDisk)
+    {
+        Checkpoint.Write(_directory, _head, _lastSequences, flushToDisk);
+        _checkpointedAt = _time.GetTimestamp();
     }
 
     private void SyncToDisk()

@@ -264,6 +264,26 @@ public sealed class DiskQueueTests : IDisposable
     }
 
     [Fact]
+    public void Acknowledging_records_dropped_meanwhile_is_ignored()
+    {
+        var payload = new byte[1000];
+        using var queue = DiskQueue.Open(_folder.Options(1 << 17, 1 << 16));
+        queue.Enqueue("m", payload);
+        var sent = PeekAll(queue);
+
+        while (queue.GetStats().DroppedRecords == 0)
+        {
+            queue.Enqueue("m", payload);
+        }
+
+        var count = queue.GetStats().Count;
+        queue.Acknowledge(sent[0].Id);
+
+        Assert.Equal(count, queue.GetStats().Count);
+        Assert.Equal(0, queue.GetStats().Acknowledged);
+    }
+
+    [Fact]
     public async Task Concurrent_enqueuers_keep_each_streams_sequences_contiguous()
     {
         const int threads = 4;
