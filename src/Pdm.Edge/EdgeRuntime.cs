@@ -199,7 +199,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
                     running.Dispose();
                     runningTasks.Clear();
                 }
-                // QUEUE-BOUND: set when DiskQueue can change its bound
+                _queue.MaxBytes = configuration.Queue.MaxBytes;
                 var sources = CreateSources(configuration);
                 running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 foreach (var source in sources)

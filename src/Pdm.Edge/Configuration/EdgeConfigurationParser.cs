@@ -43,7 +43,7 @@ public static class EdgeConfigurationParser
     /// <summary>Errors reported per document; the rest are counted in one last error.</summary>
     public const int MaxErrors = 100;
 
-    public const long MinQueueBytes = 1L << 20;
+    public const long MinQueueBytes = 16L << 20;
     public const long MaxQueueBytes = 1L << 40;
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };

@@ -33,7 +33,7 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
 
     private readonly Lock _gate = new();
     private readonly string _directory;
-    private readonly long _maxBytes;
+    private long _maxBytes;
     private readonly long _segmentBytes;
     private readonly bool _fsync;
     private readonly ILogger _logger;
@@ -70,6 +70,29 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
         if (options.FsyncInterval is { } interval)
         {
             _fsyncTimer = time.CreateTimer(_ => SyncToDisk(), null, interval, interval);
+        }
+    }
+
+    /// <summary>
+    /// The bound on waiting bytes (see <see cref="DiskQueueOptions.MaxBytes"/>); a configuration change may move it.
+    /// A lower bound takes effect at the next enqueue, which drops the oldest records down to it.
+    /// </summary>
+    public long MaxBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _maxBytes;
+            }
+        }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, _segmentBytes);
+            lock (_gate)
+            {
+                _maxBytes = value;
+            }
         }
     }
 

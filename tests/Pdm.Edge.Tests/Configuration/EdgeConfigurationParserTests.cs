@@ -211,7 +211,7 @@ public sealed class EdgeConfigurationParserTests
         {
             """{ "schemaVersion": 1, "gatewayId": "gw", "queue": { "maxBytes": 1000 } }""",
             "queue.maxBytes",
-            "1000 is outside 1048576..1099511627776"
+            "1000 is outside 16777216..1099511627776"
         },
         {
             "{\n  \"schemaVersion\": 1,\n  \"gatewayId\": \"gw\"\n  \"modbus\": []\n}",

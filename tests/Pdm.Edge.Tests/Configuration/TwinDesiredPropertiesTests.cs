@@ -29,12 +29,12 @@ public sealed class TwinDesiredPropertiesTests
 
         // IoT Hub sends only what changed: here one property deep inside the document, plus the bookkeeping.
         var result = _twin.ApplyPatch("""
-            { "config": { "queue": { "maxBytes": 2097152 }, "gatewayId": "plant-a-gw2" },
+            { "config": { "queue": { "maxBytes": 33554432 }, "gatewayId": "plant-a-gw2" },
               "$version": 5, "$metadata": { "$lastUpdated": "2026-11-21T08:00:00Z" } }
             """);
 
         Assert.Equal(TwinApplyStatus.Applied, result.Status);
-        Assert.Equal(2097152, _store.Current!.Queue.MaxBytes);
+        Assert.Equal(33554432, _store.Current!.Queue.MaxBytes);
         Assert.Equal("plant-a-gw2", _store.Current.GatewayId);
         Assert.Equal("EG_PRESS_7", _store.Current.Modbus[0].MachineId);
     }
@@ -42,7 +42,7 @@ public sealed class TwinDesiredPropertiesTests
     [Fact]
     public void Null_in_a_patch_removes_the_property()
     {
-        _twin.ApplyFull(Desired("""{ "schemaVersion": 1, "gatewayId": "gw", "queue": { "maxBytes": 2097152 } }""", version: 1));
+        _twin.ApplyFull(Desired("""{ "schemaVersion": 1, "gatewayId": "gw", "queue": { "maxBytes": 33554432 } }""", version: 1));
 
         _twin.ApplyPatch("""{ "config": { "queue": null }, "$version": 2 }""");
 

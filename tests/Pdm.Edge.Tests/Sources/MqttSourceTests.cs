@@ -2,44 +2,19 @@ using System.Text;
 using Pdm.Edge.Sources;
 using Pdm.LocalStack;
 using Pdm.Messaging.Mqtt;
+using Pdm.Testing;
 
 namespace Pdm.Edge.Tests.Sources;
 
-/// <summary>A real Mosquitto on a free 127.0.0.1 port with its state in a temp folder, shared by the MQTT source tests.</summary>
-public sealed class PlantBrokerFixture : IAsyncLifetime
-{
-    private MosquittoBroker? _broker;
-
-    public MosquittoBroker Broker => _broker ?? throw new InvalidOperationException("broker not started");
-
-    private string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), $"pdm-edge-mqtt-{Guid.NewGuid():N}"[..29]);
-
-    public async Task InitializeAsync()
-    {
-        _broker = new MosquittoBroker(StateDirectory, FreePort.Pick());
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await _broker.StartAsync(timeout.Token);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_broker is not null)
-        {
-            await _broker.DisposeAsync();
-        }
-        Directory.Delete(StateDirectory, recursive: true);
-    }
-}
-
 [CollectionDefinition(Name)]
-public sealed class PlantBroker : ICollectionFixture<PlantBrokerFixture>
+public sealed class PlantBroker : ICollectionFixture<MosquittoFixture>
 {
     public const string Name = "Edge plant broker";
 }
 
 [Collection(PlantBroker.Name)]
 [Trait("Category", "Integration")]
-public sealed class MqttSourceTests(PlantBrokerFixture fixture) : IAsyncLifetime
+public sealed class MqttSourceTests(MosquittoFixture fixture) : IAsyncLifetime
 {
     // The broker's service account may use devices/#; a unique level keeps tests apart.
     private readonly string _plant = $"devices/plant-{Guid.NewGuid():N}"[..30];
