@@ -1,0 +1,41 @@
+namespace Pdm.Analytics.Anomaly;
+
+/// <summary>ISO 10816 evaluation zones: A new machine, B fine for long-term operation, C not fit for long-term
+/// operation, D severe enough to cause damage. None when the machine has no vibration sensor or the check is off.</summary>
+public enum VibrationZone
+{
+    None = 0,
+    A = 1,
+    B = 2,
+    C = 3,
+    D = 4,
+}
+
+/// <summary>
+/// Zone boundaries in mm/s RMS vibration velocity. The presets are ISO 10816-3 (machines above 15 kW): group 1
+/// large machines (300 kW to 50 MW), group 2 medium machines (15 kW to 300 kW), on rigid or flexible foundations.
+/// </summary>
+public sealed record IsoZoneBoundaries(string Name, double BoundaryAB, double BoundaryBC, double BoundaryCD)
+{
+    public static IsoZoneBoundaries Group1Rigid { get; } = new("ISO 10816-3 group 1, rigid", 2.3, 4.5, 7.1);
+
+    public static IsoZoneBoundaries Group1Flexible { get; } = new("ISO 10816-3 group 1, flexible", 3.5, 7.1, 11.0);
+
+    public static IsoZoneBoundaries Group2Rigid { get; } = new("ISO 10816-3 group 2, rigid", 1.4, 2.8, 4.5);
+
+    public static IsoZoneBoundaries Group2Flexible { get; } = new("ISO 10816-3 group 2, flexible", 2.3, 4.5, 7.1);
+
+    /// <summary>The zone of an RMS velocity in mm/s; NaN is <see cref="VibrationZone.None"/>.</summary>
+    public VibrationZone Classify(double rmsMillimetresPerSecond) => rmsMillimetresPerSecond switch
+    {
+        double.NaN => VibrationZone.None,
+        var v when v >= BoundaryCD => VibrationZone.D,
+        var v when v >= BoundaryBC => VibrationZone.C,
+        var v when v >= BoundaryAB => VibrationZone.B,
+        _ => VibrationZone.A,
+    };
+
+    /// <summary>The catalog's vibration velocity sensors: <c>vibration</c>, <c>vibration_x</c>, <c>_y</c>, <c>_z</c>.</summary>
+    public static bool IsVibrationSensor(string name) =>
+        name is "vibration" or "vibration_x" or "vibration_y" or "vibration_z";
+}
