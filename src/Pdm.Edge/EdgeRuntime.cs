@@ -84,6 +84,9 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
 
     public DiskQueueStats Queue => _queue.GetStats();
 
+    /// <summary>The last sequence number each machine's readings got.</summary>
+    public IReadOnlyDictionary<string, long> LastSequences => _queue.LastSequences();
+
     public ForwarderStatus Forwarder => _forwarder.Status;
 
     public CloudLink Cloud => _link;

@@ -46,6 +46,8 @@ public sealed class PipelineFixture : IAsyncLifetime
                 ClientId = "devhost-tests",
                 // A persistent session, so messages the broker accepted survive a broker restart (as in IoT Hub).
                 CleanSession = false,
+                // Back soon after a broker restart, so outage tests do not wait out a long backoff.
+                ReconnectMaxDelay = TimeSpan.FromSeconds(2),
                 Username = Endpoints.MqttServiceUser,
                 Password = Endpoints.MqttServicePassword,
             },

@@ -294,6 +294,15 @@ public sealed class DiskQueue : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>The last sequence number given out per stream (machine), including records already sent.</summary>
+    public IReadOnlyDictionary<string, long> LastSequences()
+    {
+        lock (_gate)
+        {
+            return new Dictionary<string, long>(_lastSequences, StringComparer.Ordinal);
+        }
+    }
+
     public DiskQueueStats GetStats()
     {
         lock (_gate)
