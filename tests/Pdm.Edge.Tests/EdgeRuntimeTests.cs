@@ -102,6 +102,28 @@ public sealed class EdgeRuntimeTests : IAsyncLifetime
         Assert.StartsWith("modbus[0]", status.RootElement.GetProperty("config").GetProperty("errors")[0].GetProperty("path").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_device_that_does_not_answer_is_reported_and_retried_without_slowing_the_others()
+    {
+        using var good = ModbusServer.StartTcp("127.0.0.1", 0);
+        var nobodyListens = $$"""{ "host": "127.0.0.1", "port": {{FreePort.Pick()}} }""";
+        var configFile = WriteConfig(Device("good", "M_GOOD", Tcp(good), Register("speed", 0, "uint16")),
+            Device("gone", "M_GONE", nobodyListens, Register("speed", 0, "uint16")));
+        await using var runtime = await StartAsync(configFile);
+
+        await UntilAsync(() => runtime.Sources.Any(s => s is { Name: "gone", State: SourceState.Failing, Errors: >= 2 }), "the silent device retried");
+        var gone = runtime.Sources.Single(s => s.Name == "gone");
+        Assert.Contains("refused", gone.LastError, StringComparison.OrdinalIgnoreCase);
+        Assert.NotNull(gone.LastErrorAt);
+
+        // Polled every 100 ms: about 20 reads in 2 s, whatever the other device does.
+        var before = runtime.Sources.Single(s => s.Name == "good").Reads;
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var reads = runtime.Sources.Single(s => s.Name == "good").Reads - before;
+        Assert.True(reads >= 12, $"only {reads} reads of the answering device in 2 s");
+        Assert.Equal(SourceState.Connected, runtime.Sources.Single(s => s.Name == "good").State);
+    }
+
     private Task<EdgeRuntime> StartAsync(string configFile) => EdgeRuntime.StartAsync(new EdgeModuleSettings
     {
         DataDirectory = Path.Combine(_directory, "data"),
