@@ -5,7 +5,7 @@ namespace Pdm.Analytics.Anomaly;
 
 /// <summary>
 /// The fitted anomaly ensemble of one machine: robust EWMA and PCA (the statistical part), an isolation forest over
-/// each sensor's value, change and rolling level, and a vector-autoregressive temporal model; each part's raw score
+/// each sensor's value and its departure from a rolling level, and a vector-autoregressive temporal model; each part's raw score
 /// calibrated to surprise on the normal training data, the weighted mean thresholded at the target false-positive
 /// rate, plus an ISO 10816 zone check on vibration that needs no training. Immutable; score with
 /// <see cref="CreateScorer"/>, one scorer per machine.
@@ -163,7 +163,7 @@ public sealed class AnomalyModel
         var temporal = TemporalDetector.Fit(imputed, p, options.TemporalLags, options.TemporalRidge, mean, scale,
             stretchStart);
         var features = ForestFeatures(imputed, p, stretchStart, options.LevelAlpha);
-        var forest = IsolationForest.Fit(features, 3 * p, options.Trees, options.SubsampleSize, seed);
+        var forest = IsolationForest.Fit(features, MachineScorer.ForestFeaturesPerSensor * p, options.Trees, options.SubsampleSize, seed);
 
         var names = table.FeatureNames.ToArray();
         var vibration = VibrationColumns(names, options);
@@ -323,20 +323,20 @@ public sealed class AnomalyModel
         return starts;
     }
 
-    private static double[] ForestFeatures(double[] imputed, int p, int[] stretchStart, double levelAlpha)
+    internal static double[] ForestFeatures(double[] imputed, int p, int[] stretchStart, double levelAlpha)
     {
         var rows = imputed.Length / p;
-        var features = new double[rows * 3 * p];
+        var width = MachineScorer.ForestFeaturesPerSensor * p;
+        var features = new double[rows * width];
         var level = new double[p];
         for (var r = 0; r < rows; r++)
         {
             var x = imputed.AsSpan(r * p, p);
-            var previous = stretchStart[r] == r ? x : imputed.AsSpan((r - 1) * p, p);
             if (stretchStart[r] == r)
             {
                 x.CopyTo(level);
             }
-            MachineScorer.ForestFeatures(x, previous, level, levelAlpha, features.AsSpan(r * 3 * p, 3 * p));
+            MachineScorer.ForestFeatures(x, level, levelAlpha, features.AsSpan(r * width, width));
         }
         return features;
     }
@@ -452,7 +452,7 @@ public sealed class AnomalyModel
             }
             var robust = RobustEwmaDetector.Read(reader, p);
             var temporal = TemporalDetector.Read(reader, p);
-            var forest = IsolationForest.Read(reader, 3 * p);
+            var forest = IsolationForest.Read(reader, MachineScorer.ForestFeaturesPerSensor * p);
             var pca = reader.ReadBoolean() ? PcaDetector.Read(reader, p) : null;
             var model = new AnomalyModel(names, weights, targetRate, gapSeconds, levelAlpha, medians, iso, vibration,
                 robust, pca, temporal, forest);

@@ -30,9 +30,9 @@ public sealed record AnomalyOptions
     public double TemporalRidge { get; init; } = 1.0;
 
     /// <summary>EWMA rate of the robust baseline (the spread adapts at a quarter of it).</summary>
-    public double StatisticalAlpha { get; init; } = 0.02;
+    public double StatisticalAlpha { get; init; } = 0.1;
 
-    /// <summary>EWMA rate of the rolling level the isolation forest sees beside the value and its change.</summary>
+    /// <summary>EWMA rate of the rolling level; the isolation forest sees each value and its departure from it.</summary>
     public double LevelAlpha { get; init; } = 0.1;
 
     public bool UsePca { get; init; } = true;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Pdm.Analytics.Anomaly;
@@ -66,9 +67,16 @@ internal sealed class IsolationForest
     /// <summary>Scores one feature vector; <paramref name="attribution"/> (length Features) gets the path credit.</summary>
     public double Score(ReadOnlySpan<double> x, Span<double> attribution)
     {
+        if (x.Length < Features || attribution.Length < Features)
+        {
+            throw new ArgumentException($"expected {Features} features");
+        }
         attribution.Clear();
         Span<int> path = stackalloc int[64];
-        var nodes = _nodes;
+        // The hot loop of the ensemble: unchecked reads, safe because Read validated every link and feature
+        // index against the node count and Features, and the spans were checked above.
+        ref var nodes = ref MemoryMarshal.GetArrayDataReference(_nodes);
+        ref var values = ref MemoryMarshal.GetReference(x);
         double total = 0;
         foreach (var root in _roots)
         {
@@ -76,15 +84,15 @@ internal sealed class IsolationForest
             var depth = 0;
             while (true)
             {
-                ref readonly var node = ref nodes[index];
+                ref readonly var node = ref Unsafe.Add(ref nodes, index);
                 if (node.Feature < 0)
                 {
                     break;
                 }
                 path[depth++] = node.Feature;
-                index = x[node.Feature] < node.Value ? node.Left : node.Left + 1;
+                index = node.Left + (Unsafe.Add(ref values, node.Feature) < node.Value ? 0 : 1);
             }
-            var length = nodes[index].Value;
+            var length = Unsafe.Add(ref nodes, index).Value;
             total += length;
             var credit = 1 / Math.Max(1, length * length);
             for (var j = 0; j < depth; j++)

@@ -15,6 +15,8 @@ public sealed class MachineScorer
     private const int StateVersion = 1;
     private const int StateHeaderBytes = 4 + 4 + 8 + 4;
 
+    internal const int ForestFeaturesPerSensor = 2;
+
     private const int SeenSlot = 0;
     private const int TimeSlot = 1;
 
@@ -56,8 +58,8 @@ public sealed class MachineScorer
         _levelOffset = _spreadOffset + _p;
         _state = new double[_levelOffset + _p];
         _x = new double[_p];
-        _features = new double[3 * _p];
-        _forestCredit = new double[3 * _p];
+        _features = new double[ForestFeaturesPerSensor * _p];
+        _forestCredit = new double[ForestFeaturesPerSensor * _p];
         _shareRobust = new double[_p];
         _shareForest = new double[_p];
         _shareT2 = new double[_p];
@@ -175,12 +177,12 @@ public sealed class MachineScorer
         raw[AnomalyModel.RawRobust] = _model.Robust.Score(x, state.Slice(_baselineOffset, _p),
             state.Slice(_spreadOffset, _p), _shareRobust);
 
-        ForestFeatures(x, history[.._p], level, _model.LevelAlpha, _features);
+        ForestFeatures(x, level, _model.LevelAlpha, _features);
         raw[AnomalyModel.RawForest] = _model.Forest.Score(_features, _forestCredit);
         double forestTotal = 0;
         for (var i = 0; i < _p; i++)
         {
-            var credit = _forestCredit[i] + _forestCredit[_p + i] + _forestCredit[(2 * _p) + i];
+            var credit = _forestCredit[i] + _forestCredit[_p + i];
             _shareForest[i] = credit;
             forestTotal += credit;
         }
@@ -228,17 +230,19 @@ public sealed class MachineScorer
         return worst;
     }
 
-    /// <summary>The isolation forest's view of a sample: value, change since the previous sample, rolling level.</summary>
-    internal static void ForestFeatures(ReadOnlySpan<double> x, ReadOnlySpan<double> previous, Span<double> level,
-        double levelAlpha, Span<double> features)
+    /// <summary>
+    /// The isolation forest's view of a sample: each sensor's value, and its departure from the sensor's rolling
+    /// level (an EWMA of the samples before it), which shows steps and spikes that stay inside the normal range.
+    /// </summary>
+    internal static void ForestFeatures(ReadOnlySpan<double> x, Span<double> level, double levelAlpha,
+        Span<double> features)
     {
         var p = x.Length;
         for (var i = 0; i < p; i++)
         {
-            level[i] += levelAlpha * (x[i] - level[i]);
             features[i] = x[i];
-            features[p + i] = x[i] - previous[i];
-            features[(2 * p) + i] = level[i];
+            features[p + i] = x[i] - level[i];
+            level[i] += levelAlpha * (x[i] - level[i]);
         }
     }
 

@@ -1,0 +1,124 @@
+using Pdm.Analytics.Anomaly;
+using Pdm.Analytics.Data;
+
+namespace Pdm.Analytics.Tests.Anomaly;
+
+public class AnomalyModelTests
+{
+    [Fact]
+    public void Training_is_deterministic_for_a_seed()
+    {
+        var table = SensorData.Table(SensorData.Normal(2000, 31));
+
+        var first = AnomalyModel.Fit(table, seed: 7).Model!.ToBytes();
+        var second = AnomalyModel.Fit(table, seed: 7).Model!.ToBytes();
+        var otherSeed = AnomalyModel.Fit(table, seed: 8).Model!.ToBytes();
+
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, otherSeed);
+    }
+
+    [Fact]
+    public void Model_bytes_round_trip_with_the_same_scores()
+    {
+        var model = AnomalyModel.Fit(SensorData.Table(SensorData.Normal(2000, 32)), seed: 1).Model!;
+        var bytes = model.ToBytes();
+
+        var read = AnomalyModel.Read(bytes);
+
+        Assert.True(read.IsSuccess, read.Error);
+        Assert.Equal(bytes, read.Model!.ToBytes());
+        Assert.Equal(model.Fingerprint, read.Model.Fingerprint);
+        var values = SensorData.Normal(500, 33);
+        Assert.Equal(SensorData.ScoreAll(model.CreateScorer(), values), SensorData.ScoreAll(read.Model.CreateScorer(), values));
+    }
+
+    [Fact]
+    public void Foreign_truncated_and_future_model_files_are_refused_with_a_reason()
+    {
+        var bytes = AnomalyModel.Fit(SensorData.Table(SensorData.Normal(500, 34)), seed: 1).Model!.ToBytes();
+        var future = (byte[])bytes.Clone();
+        future[8] = 9;
+
+        Assert.Equal("not an anomaly model file (no PDMANOM header)", AnomalyModel.Read("hello"u8).Error);
+        Assert.Equal("anomaly model file is truncated", AnomalyModel.Read(bytes.AsSpan(0, bytes.Length / 2)).Error);
+        Assert.Equal("anomaly model format version 9 is not supported (this build reads version 1)",
+            AnomalyModel.Read(future).Error);
+    }
+
+    [Fact]
+    public void Threshold_sits_at_the_target_rate_of_the_training_scores()
+    {
+        var table = SensorData.Table(SensorData.Normal(5000, 35));
+        var model = AnomalyModel.Fit(table, new AnomalyOptions { TargetFalsePositiveRate = 0.05 }, seed: 2).Model!;
+
+        var scores = SensorData.ScoreAll(model.CreateScorer(), table.Values.ToArray());
+
+        Assert.InRange(scores.Average(s => s.IsAnomaly ? 1.0 : 0.0), 0.045, 0.055);
+    }
+
+    [Fact]
+    public void Too_little_data_a_column_without_values_and_bad_options_are_reported()
+    {
+        var small = AnomalyModel.Fit(SensorData.Table(SensorData.Normal(50, 36)));
+        Assert.Equal(["training needs at least 100 rows, the table has 50"], small.Errors);
+
+        var values = SensorData.Normal(200, 36);
+        for (var r = 0; r < 200; r++)
+        {
+            values[(r * SensorData.Sensors) + 4] = double.NaN;
+        }
+        Assert.Equal(["column 'speed' has no values"], AnomalyModel.Fit(SensorData.Table(values)).Errors);
+
+        var options = new AnomalyOptions { Weights = new AnomalyWeights(0, 0, 0), TargetFalsePositiveRate = 0 };
+        Assert.Equal(["weights must be non-negative and not all zero", "target false-positive rate must be in (0, 0.5)"],
+            AnomalyModel.Fit(SensorData.Table(SensorData.Normal(200, 36)), options).Errors);
+    }
+
+    [Fact]
+    public void Constant_column_and_vibration_outside_zone_b_in_training_are_warned_about()
+    {
+        var values = SensorData.Normal(500, 37);
+        var vibration = Array.IndexOf(SensorData.Names, "vibration");
+        for (var r = 0; r < 500; r++)
+        {
+            values[(r * SensorData.Sensors) + 0] = 20;
+            values[(r * SensorData.Sensors) + vibration] += 3;
+        }
+
+        var fit = AnomalyModel.Fit(SensorData.Table(values));
+
+        Assert.True(fit.IsSuccess);
+        Assert.Contains(fit.Warnings, w => w.StartsWith("column 'temperature' is constant", StringComparison.Ordinal));
+        Assert.Contains(fit.Warnings, w => w.Contains("ISO zone C or D for ISO 10816-3 group 2, rigid", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(0.5, VibrationZone.A)]
+    [InlineData(1.4, VibrationZone.B)]
+    [InlineData(2.8, VibrationZone.C)]
+    [InlineData(4.49, VibrationZone.C)]
+    [InlineData(4.5, VibrationZone.D)]
+    [InlineData(double.NaN, VibrationZone.None)]
+    public void Iso_10816_group_2_rigid_zones(double rms, VibrationZone zone)
+    {
+        Assert.Equal(zone, IsoZoneBoundaries.Group2Rigid.Classify(rms));
+    }
+
+    [Fact]
+    public void Isolation_forest_path_length_normaliser_matches_the_paper()
+    {
+        Assert.Equal(10.2448, IsolationForest.AveragePathLength(256), 3);
+        Assert.Equal(1, IsolationForest.AveragePathLength(2));
+    }
+
+    [Fact]
+    public void Benchmark_reports_rates_and_state_size()
+    {
+        var result = AnomalyBenchmarks.Run(trainingRows: 1000, scoredSamples: 2000);
+
+        Assert.True(result.EnsembleSamplesPerSecond > 0);
+        Assert.True(result.IsolationForestSamplesPerSecond > 0 && result.TemporalSamplesPerSecond > 0);
+        Assert.True(result.StateBytesPerMachine is > 0 and <= 16 * 1024);
+    }
+}
