@@ -155,27 +155,40 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
                 await Task.Delay(delay, _time, cancellationToken);
             }
         }
-        if (_twin is not null)
-        {
-            _tasks.Add(FollowTwinAsync(_twin, cancellationToken));
-        }
         if (_opcInput is not null)
         {
             await _mqtt.SubscribeAsync($"devices/{_link.DeviceId}/modules/{_link.ModuleId}/{OpcInputPrefix}#", 1, cancellationToken);
         }
-        await _forwarder.RunAsync(cancellationToken);
+        var twin = _twin is null ? Task.CompletedTask : FollowTwinAsync(_twin, cancellationToken);
+        await Task.WhenAll(twin, _forwarder.RunAsync(cancellationToken));
     }
 
     private async Task FollowTwinAsync(TwinClient twin, CancellationToken cancellationToken)
     {
         await twin.StartAsync(cancellationToken);
-        await ApplyFullTwinAsync(twin, cancellationToken);
-        await foreach (var patch in twin.DesiredPatches.ReadAllAsync(cancellationToken))
+        var random = new Random();
+        for (var attempt = 0; ; attempt++)
         {
-            // A patch after a gap (missed while disconnected) needs the whole twin to be sure nothing was lost.
-            if (_desired.ApplyPatch(patch).Status == TwinApplyStatus.FullTwinNeeded)
+            try
             {
                 await ApplyFullTwinAsync(twin, cancellationToken);
+                await foreach (var patch in twin.DesiredPatches.ReadAllAsync(cancellationToken))
+                {
+                    // A patch after a gap (missed while disconnected) needs the whole twin to be sure nothing was lost.
+                    if (_desired.ApplyPatch(patch).Status == TwinApplyStatus.FullTwinNeeded)
+                    {
+                        await ApplyFullTwinAsync(twin, cancellationToken);
+                    }
+                    attempt = 0;
+                }
+                return;
+            }
+            catch (Exception exception) when (exception is TwinException or MqttException or TimeoutException)
+            {
+                // Throttled or the hub is away: the configuration that runs keeps running; ask again later.
+                var delay = ReconnectBackoff.NextDelay(attempt, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), random);
+                Log.TwinUnavailable(_logger, exception.Message, delay);
+                await Task.Delay(delay, _time, cancellationToken);
             }
         }
     }
@@ -326,5 +339,8 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
 
         [LoggerMessage(5333, LogLevel.Warning, "Reporting status to the module twin failed: {Error}")]
         public static partial void StatusReportFailed(ILogger logger, string error);
+
+        [LoggerMessage(5334, LogLevel.Warning, "Reading the module twin failed ({Error}); asking again in {RetryIn}")]
+        public static partial void TwinUnavailable(ILogger logger, string error, TimeSpan retryIn);
     }
 }
