@@ -19,6 +19,7 @@ internal static class BenchCommand
     {
         CreateIngest(),
         EdgeBench.Create(),
+        ScoreBench.Create(),
     };
 
     private static Command CreateIngest()
