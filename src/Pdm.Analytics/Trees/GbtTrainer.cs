@@ -141,9 +141,9 @@ public static class GbtTrainer
                 {
                     DrawMask(featurePool, featureSize, allowed);
                     sample.CopyTo(rows, 0);
-                    var tree = grower.Grow(_gradients[k], _hessians[k], rows, allowed);
+                    var tree = grower.Grow(_gradients[k], _hessians[k], rows, allowed, _raw, _outputs, k);
                     trees.Add(tree);
-                    AddTree(tree, _x, _raw, k);
+                    AddTreeOutsideSample(tree, sample, k);
                     if (_validX is not null)
                     {
                         AddTree(tree, _validX, _validRaw, k);
@@ -275,6 +275,27 @@ public static class GbtTrainer
             }
 
             return sum / Math.Max(1, y.Length);
+        }
+
+        /// <summary>Rows the tree was grown on already got their leaf values from the grower; walk it for the rest.</summary>
+        private void AddTreeOutsideSample(RegressionTree tree, int[] sortedSample, int output)
+        {
+            if (sortedSample.Length == _x.Rows)
+            {
+                return;
+            }
+
+            var next = 0;
+            for (var i = 0; i < _x.Rows; i++)
+            {
+                if (next < sortedSample.Length && sortedSample[next] == i)
+                {
+                    next++;
+                    continue;
+                }
+
+                _raw[(i * _outputs) + output] += tree.Predict(_x.Row(i));
+            }
         }
 
         private void AddTree(RegressionTree tree, FeatureMatrix x, double[] raw, int output)

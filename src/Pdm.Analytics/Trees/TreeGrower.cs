@@ -23,6 +23,7 @@ internal sealed class TreeGrower
     private readonly int _histogramSize;
     private readonly Stack<HistogramBin[]> _pool = new();
     private int[] _scratch = [];
+    private double[] _orderedGradients = [];
 
     public TreeGrower(byte[][] bins, QuantileBinner binner, GbtOptions options)
     {
@@ -37,15 +38,22 @@ internal sealed class TreeGrower
         }
     }
 
-    /// <summary>Grows a tree over <paramref name="rows"/> (reordered in place) using only the allowed features.</summary>
-    public RegressionTree Grow(double[] gradients, double[] hessians, int[] rows, bool[] featureAllowed)
+    /// <summary>
+    /// Grows a tree over <paramref name="rows"/> (reordered in place) using only the allowed
+    /// features, and adds each row's leaf value to <c>raw[row * stride + rawOutput]</c>: the grower
+    /// already knows every sampled row's leaf, so the caller need not walk the tree for them.
+    /// </summary>
+    public RegressionTree Grow(double[] gradients, double[] hessians, int[] rows, bool[] featureAllowed, double[] raw, int stride, int rawOutput)
     {
         if (_scratch.Length < rows.Length)
         {
             _scratch = new int[rows.Length];
+            _orderedGradients = new double[rows.Length];
         }
 
-        var context = new GrowContext(gradients, hessians, rows, featureAllowed);
+        // Squared error has unit hessians: then a bin's hessian sum is its count and need not be summed.
+        var unitHessians = _options.Objective == GbtObjective.SquaredError;
+        var context = new GrowContext(gradients, hessians, rows, featureAllowed, unitHessians);
         var output = new TreeBuilder();
         double g = 0, h = 0;
         foreach (var r in rows)
@@ -78,12 +86,18 @@ internal sealed class TreeGrower
             leaves++;
         }
 
+        var tree = output.Build();
         foreach (var node in candidates)
         {
             Release(node);
+            var value = tree.Value(node.OutputIndex);
+            foreach (var r in rows.AsSpan(node.Start, node.Count))
+            {
+                raw[(r * stride) + rawOutput] += value;
+            }
         }
 
-        return output.Build();
+        return tree;
     }
 
     private static GrowNode? PickBest(List<GrowNode> candidates)
@@ -252,6 +266,15 @@ internal sealed class TreeGrower
 
     private void BuildHistogram(GrowContext context, GrowNode node)
     {
+        // Gather the node's gradients once into row order; every feature then reads them sequentially.
+        var ordered = _orderedGradients.AsSpan(node.Start, node.Count);
+        var gradients = context.Gradients;
+        var rows = context.Rows.AsSpan(node.Start, node.Count);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            ordered[i] = gradients[rows[i]];
+        }
+
         var features = _bins.Length;
         if ((long)node.Count * features >= ParallelCells)
         {
@@ -276,13 +299,31 @@ internal sealed class TreeGrower
         var slice = node.Histogram.AsSpan(_offsets[feature], _binner.ValueBinCount(feature) + 1);
         slice.Clear();
         var column = _bins[feature];
-        var gradients = context.Gradients;
-        var hessians = context.Hessians;
+        var gradients = _orderedGradients.AsSpan(node.Start, node.Count);
         var rows = context.Rows.AsSpan(node.Start, node.Count);
-        foreach (var r in rows)
+        if (context.UnitHessians)
         {
+            for (var i = 0; i < rows.Length; i++)
+            {
+                ref var bin = ref slice[column[rows[i]]];
+                bin.Gradient += gradients[i];
+                bin.Count++;
+            }
+
+            foreach (ref var bin in slice)
+            {
+                bin.Hessian = bin.Count;
+            }
+
+            return;
+        }
+
+        var hessians = context.Hessians;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var r = rows[i];
             ref var bin = ref slice[column[r]];
-            bin.Gradient += gradients[r];
+            bin.Gradient += gradients[i];
             bin.Hessian += hessians[r];
             bin.Count++;
         }
@@ -320,7 +361,7 @@ internal sealed class TreeGrower
         }
     }
 
-    private sealed record GrowContext(double[] Gradients, double[] Hessians, int[] Rows, bool[] FeatureAllowed);
+    private sealed record GrowContext(double[] Gradients, double[] Hessians, int[] Rows, bool[] FeatureAllowed, bool UnitHessians);
 
     private sealed class GrowNode(int start, int count, double g, double h, int depth, int outputIndex)
     {
