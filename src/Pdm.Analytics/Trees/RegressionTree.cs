@@ -128,6 +128,12 @@ public sealed class RegressionTree
         // Children always come after their parent, so this also rules out cycles.
         for (var i = 0; i < count; i++)
         {
+            // TreeSHAP and the expected value divide by cover.
+            if (!(cover[i] > 0))
+            {
+                throw new InvalidDataException($"Tree node {i}: cover {cover[i]} is not positive.");
+            }
+
             if (feature[i] == Leaf)
             {
                 continue;
