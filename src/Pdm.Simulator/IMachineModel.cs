@@ -35,4 +35,8 @@ public static class MachineModels
             _ => throw new ArgumentOutOfRangeException(nameof(profile), profile.Kind, "Unknown machine kind."),
         };
     }
+
+    /// <summary>The machine's digital twin (it wears out) when <paramref name="twin"/> is given, else the foundation model.</summary>
+    public static IMachineModel Create(MachineProfile profile, int seed, Twin.TwinOptions? twin) =>
+        twin is null ? Create(profile, seed) : new Twin.DegradingMachine(profile, seed, twin);
 }
