@@ -6,6 +6,15 @@ public sealed record CsvReadOptions
     /// <summary>Name of the time column; null takes the first column.</summary>
     public string? TimeColumn { get; init; }
 
+    /// <summary>
+    /// A text column naming the unit (machine, engine, run) of each row: read as written, not parsed, and not a feature.
+    /// Null: the file is one unit.
+    /// </summary>
+    public string? KeyColumn { get; init; }
+
+    /// <summary>A text column holding a class label (a health state): read as written, not a feature.</summary>
+    public string? LabelColumn { get; init; }
+
     /// <summary>Columns that are neither time nor features (labels, ids); they are skipped without parsing.</summary>
     public IReadOnlyCollection<string> IgnoreColumns { get; init; } = [];
 

@@ -30,6 +30,8 @@ public sealed class SensorCsvReader
 
     private readonly TextReader _reader;
     private readonly int _timeIndex;
+    private readonly int _keyIndex;
+    private readonly int _labelIndex;
     private readonly int[] _featureIndex;
     private readonly string[] _header;
     private readonly List<(int Start, int Length, bool Escaped)> _fields = [];
@@ -37,12 +39,14 @@ public sealed class SensorCsvReader
     private bool? _numericTimes;
     private int _firstTimeRow;
 
-    private SensorCsvReader(TextReader reader, char separator, string[] header, int timeIndex, int[] featureIndex)
+    private SensorCsvReader(TextReader reader, char separator, string[] header, int timeIndex, int keyIndex, int labelIndex, int[] featureIndex)
     {
         _reader = reader;
         Separator = separator;
         _header = header;
         _timeIndex = timeIndex;
+        _keyIndex = keyIndex;
+        _labelIndex = labelIndex;
         _featureIndex = featureIndex;
         FeatureNames = [.. featureIndex.Select(i => header[i])];
         Row = 1;
@@ -51,6 +55,12 @@ public sealed class SensorCsvReader
     public char Separator { get; }
 
     public string TimeColumn => _header[_timeIndex];
+
+    /// <summary>The unit named by <see cref="CsvReadOptions.KeyColumn"/> in the row last read; empty without one.</summary>
+    public string KeyText { get; private set; } = "";
+
+    /// <summary>The label named by <see cref="CsvReadOptions.LabelColumn"/> in the row last read; empty without one.</summary>
+    public string LabelText { get; private set; } = "";
 
     /// <summary>The feature columns in file order; <see cref="ReadRow"/> fills values in this order.</summary>
     public IReadOnlyList<string> FeatureNames { get; }
@@ -108,9 +118,23 @@ public sealed class SensorCsvReader
                 $"row 1: no time column '{options.TimeColumn}' (columns: {string.Join(", ", header)})");
             return null;
         }
+        var keyIndex = options.KeyColumn is null ? -1 : Array.IndexOf(header, options.KeyColumn);
+        if (options.KeyColumn is not null && (keyIndex < 0 || keyIndex == timeIndex))
+        {
+            error = new CsvError(1, options.KeyColumn,
+                $"row 1: no unit column '{options.KeyColumn}' besides the time column (columns: {string.Join(", ", header)})");
+            return null;
+        }
+        var labelIndex = options.LabelColumn is null ? -1 : Array.IndexOf(header, options.LabelColumn);
+        if (options.LabelColumn is not null && (labelIndex < 0 || labelIndex == timeIndex || labelIndex == keyIndex))
+        {
+            error = new CsvError(1, options.LabelColumn,
+                $"row 1: no label column '{options.LabelColumn}' (columns: {string.Join(", ", header)})");
+            return null;
+        }
         var ignored = new HashSet<string>(options.IgnoreColumns, StringComparer.Ordinal);
         var features = Enumerable.Range(0, header.Length)
-            .Where(i => i != timeIndex && !ignored.Contains(header[i]))
+            .Where(i => i != timeIndex && i != keyIndex && i != labelIndex && !ignored.Contains(header[i]))
             .ToArray();
         if (features.Length == 0)
         {
@@ -118,7 +142,7 @@ public sealed class SensorCsvReader
             return null;
         }
         error = null;
-        return new SensorCsvReader(reader, separator.Value, header, timeIndex, features);
+        return new SensorCsvReader(reader, separator.Value, header, timeIndex, keyIndex, labelIndex, features);
     }
 
     /// <summary>
@@ -144,6 +168,22 @@ public sealed class SensorCsvReader
             return Fail(null, $"row {Row} has {_fields.Count} fields, the header has {_header.Length}");
         }
 
+        if (_keyIndex >= 0)
+        {
+            KeyText = Field(record, _keyIndex).Trim().ToString();
+            if (KeyText.Length == 0)
+            {
+                return Fail(_header[_keyIndex], $"row {Row}, column '{_header[_keyIndex]}': the unit is missing");
+            }
+        }
+        if (_labelIndex >= 0)
+        {
+            LabelText = Field(record, _labelIndex).Trim().ToString();
+            if (LabelText.Length == 0)
+            {
+                return Fail(_header[_labelIndex], $"row {Row}, column '{_header[_labelIndex]}': the label is missing");
+            }
+        }
         timeText = Field(record, _timeIndex).Trim().ToString();
         if (!TryParseTime(timeText, out time))
         {

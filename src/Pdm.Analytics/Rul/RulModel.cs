@@ -40,10 +40,12 @@ public sealed class RulModel
     public RulValidation Validation { get; }
 
     /// <summary>
-    /// Trains on units that each ran until failure (last row = failure). Same units, options and
-    /// seed give the same model, byte for byte.
+    /// Trains on units that each ran until failure (last row = failure), or, with <paramref name="remainingLife"/>, on
+    /// the remaining life given for every row (uncapped; the cap is applied here). Same units, options and seed give
+    /// the same model, byte for byte.
     /// </summary>
-    public static RulModel Fit(IReadOnlyList<UnitSeries> units, RulModelOptions options, int seed, IReadOnlyList<string>? columnNames = null)
+    public static RulModel Fit(IReadOnlyList<UnitSeries> units, RulModelOptions options, int seed, IReadOnlyList<string>? columnNames = null,
+        IReadOnlyList<double[]>? remainingLife = null)
     {
         ArgumentNullException.ThrowIfNull(units);
         ArgumentNullException.ThrowIfNull(options);
@@ -60,7 +62,12 @@ public sealed class RulModel
 
         var features = RulFeatureBuilder.Fit(units, options.Features, columnNames);
         var x = units.Select(features.Transform).ToArray();
-        var capped = units.Select(u => RulTargets.RemainingTime(u, options.Cap)).ToArray();
+        var uncappedTargets = remainingLife?.ToArray() ?? [.. units.Select(u => RulTargets.RemainingTime(u))];
+        if (uncappedTargets.Length != units.Count || uncappedTargets.Where((t, u) => t.Length != units[u].Length).Any())
+        {
+            throw new ArgumentException("One remaining life per row of every unit is needed.", nameof(remainingLife));
+        }
+        var capped = uncappedTargets.Select(t => t.Select(v => Math.Min(v, options.Cap)).ToArray()).ToArray();
         var fold = AssignFolds(units.Count, options.Folds, seed);
         var random = new Random(seed);
 
@@ -92,7 +99,7 @@ public sealed class RulModel
         var oofTreeOnly = new List<double>();
         for (var u = 0; u < units.Count; u++)
         {
-            var uncapped = RulTargets.RemainingTime(units[u]);
+            var uncapped = uncappedTargets[u];
             for (var r = 0; r < units[u].Length; r++)
             {
                 oof.Add(Combine(oofTrees[u][r], oofLinear[u][r], treeWeight, options.Cap));
