@@ -19,7 +19,8 @@ internal static class BenchCommand
     {
         CreateIngest(),
         EdgeBench.Create(),
-        ScoreBench.Create(),
+        AnalyticsBench.CreateScore(),
+        AnalyticsBench.CreateTrain(),
     };
 
     private static Command CreateIngest()

@@ -281,7 +281,7 @@ internal static class ModelCommand
         return command;
     }
 
-    private static string DefaultCmapss => Path.GetFullPath(Path.Combine(CliPaths.RepoRoot, "..", "shared", "datasets", "cmapss"));
+    public static string DefaultCmapss => Path.GetFullPath(Path.Combine(CliPaths.RepoRoot, "..", "shared", "datasets", "cmapss"));
 
     private static int Eval(string directory, int seed, bool json)
     {
