@@ -196,7 +196,7 @@ public static class RunToFailureExporter
                 }
             }
         }
-        line.Append(',').Append(Math.Round(sample.Truth.Wear, 6).ToString(inv))
+        line.Append(',').Append(sample.Truth.Wear.ToString("0.######", inv))
             .Append(',').Append(sample.Truth.State.ToString().ToUpperInvariant());
         if (chaos)
         {
