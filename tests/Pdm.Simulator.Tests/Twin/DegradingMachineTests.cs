@@ -150,7 +150,7 @@ public class DegradingMachineTests
 
         Assert.IsType<DegradingMachine>(MachineModels.Create(profile, 1, Stress));
         Assert.IsNotType<DegradingMachine>(MachineModels.Create(profile, 1, twin: null));
-        // At its first step a new twin reports what the foundation model reports, apart from vibration noise.
+        // At its first step wear is 0, so a new twin reports exactly what the foundation model reports.
         var twin = MachineModels.Create(profile, 1, Stress).Advance(Start);
         var foundation = MachineModels.Create(profile, 1).Advance(Start);
         Assert.Equal(foundation, twin);
