@@ -11,6 +11,8 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT ON pdm.readings TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.rejected_messages TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.audit_log TO %I', app_role);
+    -- Platform-wide and read-only for the app: models are registered and promoted with the owner's connection.
+    EXECUTE format('GRANT SELECT ON pdm.models TO %I', app_role);
     -- api_keys and the platform paths are reachable only through the SECURITY DEFINER functions.
     EXECUTE 'REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pdm FROM PUBLIC';
     EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pdm TO %I', app_role);
