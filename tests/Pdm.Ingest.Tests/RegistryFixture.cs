@@ -1,0 +1,58 @@
+using Npgsql;
+using Pdm.Ingest.Models;
+using Pdm.Messaging.Storage;
+using Pdm.Storage;
+using Pdm.Testing;
+
+namespace Pdm.Ingest.Tests;
+
+/// <summary>The local stack with one migrated database, and a registry over it as the owner (writes) and the app (reads).</summary>
+public sealed class RegistryFixture : IAsyncLifetime
+{
+    private readonly StackFixture _stack = new();
+
+    public PdmDatabase OwnerDatabase { get; private set; } = null!;
+    public PdmDatabase AppDatabase { get; private set; } = null!;
+    public BlobContainerClient Container { get; private set; } = null!;
+
+    /// <summary>What the CLI uses: the owner's connection, so it may register and promote.</summary>
+    public ModelRegistry Registry { get; private set; } = null!;
+
+    /// <summary>What the function app uses: the application role, read-only.</summary>
+    public ModelRegistry AppRegistry { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _stack.InitializeAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var database = await _stack.CreateDatabaseAsync(timeout.Token);
+        OwnerDatabase = PdmDatabase.Create(database.OwnerConnectionString);
+        AppDatabase = PdmDatabase.Create(database.AppConnectionString);
+        Container = StorageAccount.FromConnectionString(_stack.Endpoints.StorageConnectionString)
+            .GetBlobContainer($"models-{Guid.NewGuid():N}");
+        Registry = new ModelRegistry(OwnerDatabase, Container);
+        AppRegistry = new ModelRegistry(AppDatabase, Container);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (OwnerDatabase is not null)
+        {
+            await OwnerDatabase.DisposeAsync();
+        }
+        if (AppDatabase is not null)
+        {
+            await AppDatabase.DisposeAsync();
+        }
+        NpgsqlConnection.ClearAllPools();
+        await _stack.DisposeAsync();
+    }
+
+    public static string NewName() => $"m-{Guid.NewGuid():N}"[..20];
+}
+
+[CollectionDefinition(Name)]
+public sealed class RegistryGroup : ICollectionFixture<RegistryFixture>
+{
+    public const string Name = "registry";
+}
