@@ -124,6 +124,9 @@ internal static class ModelCommand
     private static Option<string?> UnitTimeColumn() =>
         new("--time-column") { Description = "Name of the time column (default: 'time')", DefaultValueFactory = _ => "time" };
 
+    private static Option<string[]> IgnoreColumns() =>
+        new("--ignore") { Description = "Columns to skip, comma separated (ground truth such as wear, notes)", AllowMultipleArgumentsPerToken = true, CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))] };
+
     private static Command FitRul()
     {
         var train = Required("--train", "CSV with columns unit,time,<features…> and optionally rul; without rul each unit's last row is its failure");
@@ -133,18 +136,20 @@ internal static class ModelCommand
         var rul = new Option<string>("--rul-column") { Description = "Remaining-life column, used when present", DefaultValueFactory = _ => "rul" };
         var cap = new Option<double>("--cap") { Description = "Remaining life is capped here for training (early life looks alike)", DefaultValueFactory = _ => 125 };
         var seed = new Option<int>("--seed") { Description = "Seed of folds and subsampling", DefaultValueFactory = _ => 1 };
+        var ignore = IgnoreColumns();
         var command = new Command("rul", "Remaining-useful-life regressor (boosted trees over causal rolling features)")
         {
-            train, output, unit, time, rul, cap, seed,
+            train, output, unit, time, rul, cap, seed, ignore,
         };
         command.SetAction(parse => FitRul(parse.GetValue(train)!, parse.GetValue(output)!, parse.GetValue(unit)!, parse.GetValue(time),
-            parse.GetValue(rul)!, parse.GetValue(cap), parse.GetValue(seed)));
+            parse.GetValue(rul)!, parse.GetValue(cap), parse.GetValue(seed), parse.GetValue(ignore) ?? []));
         return command;
     }
 
-    private static int FitRul(string trainFile, string outFile, string unitColumn, string? timeColumn, string rulColumn, double cap, int seed)
+    private static int FitRul(string trainFile, string outFile, string unitColumn, string? timeColumn, string rulColumn, double cap, int seed,
+        string[] ignore)
     {
-        if (!TryReadUnits(trainFile, unitColumn, timeColumn, rulColumn, null, out var data, allowMissingTarget: true))
+        if (!TryReadUnits(trainFile, unitColumn, timeColumn, rulColumn, null, ignore, out var data, allowMissingTarget: true))
         {
             return 1;
         }
@@ -169,15 +174,17 @@ internal static class ModelCommand
         var unit = UnitColumn();
         var time = UnitTimeColumn();
         var seed = new Option<int>("--seed") { Description = "Seed of the validation split and subsampling", DefaultValueFactory = _ => 1 };
-        var command = new Command("state", "Health-state classifier (boosted trees over causal rolling features)") { train, label, output, unit, time, seed };
+        var ignore = IgnoreColumns();
+        var command = new Command("state", "Health-state classifier (boosted trees over causal rolling features)") { train, label, output, unit, time, seed, ignore };
         command.SetAction(parse => FitState(parse.GetValue(train)!, parse.GetValue(label)!, parse.GetValue(output)!, parse.GetValue(unit)!,
-            parse.GetValue(time), parse.GetValue(seed)));
+            parse.GetValue(time), parse.GetValue(seed), parse.GetValue(ignore) ?? []));
         return command;
     }
 
-    private static int FitState(string trainFile, string labelColumn, string outFile, string unitColumn, string? timeColumn, int seed)
+    private static int FitState(string trainFile, string labelColumn, string outFile, string unitColumn, string? timeColumn, int seed,
+        string[] ignore)
     {
-        if (!TryReadUnits(trainFile, unitColumn, timeColumn, null, labelColumn, out var data))
+        if (!TryReadUnits(trainFile, unitColumn, timeColumn, null, labelColumn, ignore, out var data))
         {
             return 1;
         }
@@ -204,12 +211,14 @@ internal static class ModelCommand
         var output = Required("--out", "Where to write unit,time,rul (or unit,time,state,probability)");
         var unit = UnitColumn();
         var time = UnitTimeColumn();
-        var command = new Command("predict", "Predict remaining life or health state for every row, causally per unit") { model, input, output, unit, time };
-        command.SetAction(parse => Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(unit)!, parse.GetValue(time)));
+        var ignore = IgnoreColumns();
+        var command = new Command("predict", "Predict remaining life or health state for every row, causally per unit") { model, input, output, unit, time, ignore };
+        command.SetAction(parse => Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(unit)!, parse.GetValue(time),
+            parse.GetValue(ignore) ?? []));
         return command;
     }
 
-    private static int Predict(string modelFile, string inputFile, string outFile, string unitColumn, string? timeColumn)
+    private static int Predict(string modelFile, string inputFile, string outFile, string unitColumn, string? timeColumn, string[] ignore)
     {
         if (!File.Exists(modelFile))
         {
@@ -221,7 +230,7 @@ internal static class ModelCommand
             if (StateModel.IsStateModel(bytes))
             {
                 var state = StateModel.Read(new MemoryStream(bytes));
-                if (!TryReadUnits(inputFile, unitColumn, timeColumn, null, null, out var data) || !Matches(inputFile, ref data, state.Features.InputNames))
+                if (!TryReadUnits(inputFile, unitColumn, timeColumn, null, null, ignore, out var data) || !Matches(inputFile, ref data, state.Features.InputNames))
                 {
                     return 1;
                 }
@@ -242,7 +251,7 @@ internal static class ModelCommand
                 return 0;
             }
             var rul = RulModel.Read(new MemoryStream(bytes));
-            if (!TryReadUnits(inputFile, unitColumn, timeColumn, null, null, out var units) || !Matches(inputFile, ref units, rul.Features.InputNames))
+            if (!TryReadUnits(inputFile, unitColumn, timeColumn, null, null, ignore, out var units) || !Matches(inputFile, ref units, rul.Features.InputNames))
             {
                 return 1;
             }
@@ -325,7 +334,7 @@ internal static class ModelCommand
     }
 
     private static bool TryReadUnits(string path, string unitColumn, string? timeColumn, string? targetColumn, string? labelColumn,
-        out UnitCsvData data, bool allowMissingTarget = false)
+        string[] ignore, out UnitCsvData data, bool allowMissingTarget = false)
     {
         data = null!;
         if (!TryOpen(path, out var reader))
@@ -335,12 +344,12 @@ internal static class ModelCommand
         UnitCsvResult result;
         using (reader)
         {
-            result = UnitCsv.Read(reader, unitColumn, timeColumn, targetColumn, labelColumn);
+            result = UnitCsv.Read(reader, unitColumn, timeColumn, targetColumn, labelColumn, ignore);
         }
         if (result.Data is null && allowMissingTarget && targetColumn is not null && result.Errors is [{ Column: var column, Row: 1 }] && column == targetColumn)
         {
             // No remaining-life column: every unit ran until its last row.
-            return TryReadUnits(path, unitColumn, timeColumn, null, labelColumn, out data);
+            return TryReadUnits(path, unitColumn, timeColumn, null, labelColumn, ignore, out data);
         }
         if (result.Data is null)
         {

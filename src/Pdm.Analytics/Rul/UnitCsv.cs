@@ -26,11 +26,14 @@ public static class UnitCsv
 {
     /// <param name="targetColumn">A numeric column taken out of the features (for example <c>rul</c>); null: none.</param>
     /// <param name="labelColumn">A text column of class labels (for example <c>state</c>); null: none.</param>
+    /// <param name="ignoreColumns">Columns that are neither features nor targets (ground truth, notes), skipped unread.</param>
     public static UnitCsvResult Read(TextReader reader, string unitColumn, string? timeColumn, string? targetColumn = null,
-        string? labelColumn = null, int maxErrors = 20)
+        string? labelColumn = null, IReadOnlyCollection<string>? ignoreColumns = null, int maxErrors = 20)
     {
-        var csv = SensorCsvReader.Open(reader, new CsvReadOptions { KeyColumn = unitColumn, TimeColumn = timeColumn, LabelColumn = labelColumn },
-            out var headerError);
+        var csv = SensorCsvReader.Open(reader, new CsvReadOptions
+        {
+            KeyColumn = unitColumn, TimeColumn = timeColumn, LabelColumn = labelColumn, IgnoreColumns = ignoreColumns ?? [],
+        }, out var headerError);
         if (csv is null)
         {
             return new UnitCsvResult(null, [headerError!]);
