@@ -1,3 +1,4 @@
+using Pdm.Telemetry;
 using System.Text;
 using Pdm.Analytics.Data;
 

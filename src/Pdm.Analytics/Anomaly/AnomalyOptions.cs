@@ -1,3 +1,4 @@
+using Pdm.Telemetry;
 namespace Pdm.Analytics.Anomaly;
 
 /// <summary>

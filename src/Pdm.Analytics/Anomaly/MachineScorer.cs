@@ -1,3 +1,4 @@
+using Pdm.Telemetry;
 using System.Buffers.Binary;
 
 namespace Pdm.Analytics.Anomaly;

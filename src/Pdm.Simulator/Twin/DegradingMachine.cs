@@ -83,7 +83,7 @@ public sealed class DegradingMachine : IMachineModel
             values[i] = new SensorValue(sensor, Math.Round(Overlay(sensor, value, wear, growth, friction), 3));
         }
         var severity = _healthySeverity * growth;
-        var zone = Boundaries.Zone(severity);
+        var zone = Boundaries.Classify(severity);
         return new TwinSample
         {
             Machine = Profile,

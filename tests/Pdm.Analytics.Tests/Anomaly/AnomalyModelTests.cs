@@ -1,3 +1,4 @@
+using Pdm.Telemetry;
 using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Data;
 

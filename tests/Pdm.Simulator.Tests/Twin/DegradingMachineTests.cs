@@ -1,3 +1,4 @@
+using Pdm.Telemetry;
 using Pdm.Simulator.Twin;
 using static Pdm.Simulator.Tests.Twin.TwinTestData;
 
@@ -95,7 +96,7 @@ public class DegradingMachineTests
 
             // Moving average of 9 samples, as a monitoring system would smooth before judging a zone.
             var zones = Enumerable.Range(0, vibration.Count - 8)
-                .Select(i => machine.Boundaries.Zone(vibration.Skip(i).Take(9).Average()))
+                .Select(i => machine.Boundaries.Classify(vibration.Skip(i).Take(9).Average()))
                 .ToList();
 
             var firstC = zones.IndexOf(VibrationZone.C);

@@ -1,3 +1,4 @@
+using Pdm.Telemetry;
 using Pdm.Simulator.Twin;
 
 namespace Pdm.Simulator.Tests.Twin;
@@ -13,7 +14,7 @@ public class IsoVibrationZonesTests
     [InlineData(4.5, VibrationZone.D)]
     [InlineData(20, VibrationZone.D)]
     public void Group_2_rigid_zone_boundaries_belong_to_the_worse_zone(double velocity, VibrationZone expected) =>
-        Assert.Equal(expected, IsoZoneBoundaries.Group2Rigid.Zone(velocity));
+        Assert.Equal(expected, IsoZoneBoundaries.Group2Rigid.Classify(velocity));
 
     [Fact]
     public void Published_boundaries_are_used_for_every_group_and_class()
@@ -39,7 +40,8 @@ public class IsoVibrationZonesTests
         Assert.Equal(expected, IsoVibrationZones.StateOf(zone, wear));
 
     [Fact]
-    public void Missing_reading_is_zone_A() => Assert.Equal(VibrationZone.A, IsoZoneBoundaries.ClassI.Zone(double.NaN));
+    public void Missing_reading_has_no_zone_and_proves_nothing_bad() =>
+        Assert.Equal(MachineState.Healthy, IsoVibrationZones.StateOf(IsoZoneBoundaries.ClassI.Classify(double.NaN), wear: 0.5));
 
     private static (double, double, double) Bounds(IsoZoneBoundaries b) => (b.BoundaryAB, b.BoundaryBC, b.BoundaryCD);
 }

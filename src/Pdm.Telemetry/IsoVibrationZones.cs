@@ -1,4 +1,4 @@
-namespace Pdm.Analytics.Anomaly;
+namespace Pdm.Telemetry;
 
 /// <summary>ISO 10816 evaluation zones: A new machine, B fine for long-term operation, C not fit for long-term
 /// operation, D severe enough to cause damage. None when the machine has no vibration sensor or the check is off.</summary>
@@ -12,8 +12,10 @@ public enum VibrationZone
 }
 
 /// <summary>
-/// Zone boundaries in mm/s RMS vibration velocity. The presets are ISO 10816-3 (machines above 15 kW): group 1
-/// large machines (300 kW to 50 MW), group 2 medium machines (15 kW to 300 kW), on rigid or flexible foundations.
+/// Zone boundaries in mm/s RMS vibration velocity; a value on a boundary belongs to the worse zone. Presets:
+/// ISO 10816-3 (machines above 15 kW): group 1 large machines (300 kW to 50 MW), group 2 medium machines (15 kW to
+/// 300 kW), on rigid or flexible foundations; ISO 10816-1 classes I to IV (small machines up to large ones on soft
+/// foundations). Shared by the anomaly detectors (a check that needs no training) and the digital twin (its ground truth).
 /// </summary>
 public sealed record IsoZoneBoundaries(string Name, double BoundaryAB, double BoundaryBC, double BoundaryCD)
 {
@@ -24,6 +26,14 @@ public sealed record IsoZoneBoundaries(string Name, double BoundaryAB, double Bo
     public static IsoZoneBoundaries Group2Rigid { get; } = new("ISO 10816-3 group 2, rigid", 1.4, 2.8, 4.5);
 
     public static IsoZoneBoundaries Group2Flexible { get; } = new("ISO 10816-3 group 2, flexible", 2.3, 4.5, 7.1);
+
+    public static IsoZoneBoundaries ClassI { get; } = new("ISO 10816-1 class I", 0.71, 1.8, 4.5);
+
+    public static IsoZoneBoundaries ClassII { get; } = new("ISO 10816-1 class II", 1.12, 2.8, 7.1);
+
+    public static IsoZoneBoundaries ClassIII { get; } = new("ISO 10816-1 class III", 1.8, 4.5, 11.2);
+
+    public static IsoZoneBoundaries ClassIV { get; } = new("ISO 10816-1 class IV", 2.8, 7.1, 18.0);
 
     /// <summary>The zone of an RMS velocity in mm/s; NaN is <see cref="VibrationZone.None"/>.</summary>
     public VibrationZone Classify(double rmsMillimetresPerSecond) => rmsMillimetresPerSecond switch
