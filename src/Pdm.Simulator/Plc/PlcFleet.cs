@@ -18,19 +18,14 @@ public sealed record PlcMachine(MachineProfile Profile, ModbusServer Server, IRe
 public sealed class PlcFleet : IDisposable
 {
     private readonly FleetSimulator _fleet;
-    private readonly Dictionary<string, PlcMachine> _byMachineId;
 
     private PlcFleet(FleetSimulator fleet, IReadOnlyList<PlcMachine> machines)
     {
         _fleet = fleet;
         Machines = machines;
-        _byMachineId = machines.ToDictionary(m => m.Profile.MachineId, StringComparer.Ordinal);
     }
 
     public IReadOnlyList<PlcMachine> Machines { get; }
-
-    /// <summary>Values written by the last <see cref="Update"/>, per machine; what a poll should read back.</summary>
-    public IReadOnlyList<MachineSample> LastSamples { get; private set; } = [];
 
     /// <summary>Every machine as a Modbus TCP slave on <paramref name="host"/>, each on a port the system picks.</summary>
     public static PlcFleet StartTcp(FleetSimulator fleet, string host = "127.0.0.1") =>
@@ -69,8 +64,6 @@ public sealed class PlcFleet : IDisposable
             Type = ModbusDataType.Float32,
         })];
     }
-
-    public PlcMachine this[string machineId] => _byMachineId[machineId];
 
     /// <summary>
     /// The edge module's configuration document (docs/edge-configuration.md) that polls every machine of this fleet
@@ -161,7 +154,6 @@ public sealed class PlcFleet : IDisposable
                 machine.Server.Write(machine.RegisterMap[j], values[j].Value);
             }
         }
-        LastSamples = samples;
         return samples;
     }
 
