@@ -153,6 +153,15 @@ public sealed partial class PdmDatabase
         return await ReadFirstAsync(command, MapModel, cancellationToken);
     }
 
+    /// <summary>The production version of every name of one kind ("anomaly", "rul", "state"), by name.</summary>
+    public async Task<IReadOnlyList<ModelVersion>> ListProductionModelsAsync(string kind, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        await using var command = PlatformCommand(
+            $"SELECT {ModelColumns} FROM pdm.models WHERE kind = $1 AND stage = 'production' ORDER BY name", kind);
+        return await ReadAllAsync(command, MapModel, cancellationToken);
+    }
+
     public static string StageText(ModelStage stage) => stage switch
     {
         ModelStage.Staging => "staging",

@@ -90,6 +90,10 @@ public sealed partial class ModelRegistry(PdmDatabase database, BlobContainerCli
     public Task<ModelVersion?> GetProductionVersionAsync(string name, CancellationToken cancellationToken) =>
         database.GetProductionModelAsync(name, cancellationToken);
 
+    /// <summary>The production version's metadata of every name of one kind.</summary>
+    public Task<IReadOnlyList<ModelVersion>> ListProductionVersionsAsync(string kind, CancellationToken cancellationToken) =>
+        database.ListProductionModelsAsync(kind, cancellationToken);
+
     /// <returns>The production version with its bytes, or null when no version of <paramref name="name"/> is in production.</returns>
     /// <exception cref="ModelIntegrityException">The artifact blob is missing or its SHA-256 differs from the registered one.</exception>
     public async Task<ModelArtifact?> GetProductionAsync(string name, CancellationToken cancellationToken) =>

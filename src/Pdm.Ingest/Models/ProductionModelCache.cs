@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pdm.Messaging.Storage;
+using Pdm.Storage;
 
 namespace Pdm.Ingest.Models;
 
@@ -10,7 +11,8 @@ namespace Pdm.Ingest.Models;
 /// The production version of each model name, as a long-running process (the function app) needs it: the registry
 /// is asked at most once per <c>checkInterval</c> (default 30 s) which version is in production, and the artifact is
 /// downloaded again only when that version changed. This is how a promotion reaches running instances without a
-/// restart. Thread-safe; concurrent callers share one check per name.
+/// restart. <see cref="GetAllAsync"/> does the same for every production model of a kind. Thread-safe; concurrent
+/// callers share one check per name or kind.
 /// </summary>
 public sealed partial class ProductionModelCache
 {
@@ -20,7 +22,8 @@ public sealed partial class ProductionModelCache
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _checkInterval;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry<Snapshot>> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry<KindSnapshot>> _kinds = new(StringComparer.Ordinal);
 
     public ProductionModelCache(ModelRegistry registry, TimeProvider? timeProvider = null, TimeSpan? checkInterval = null,
         ILogger<ProductionModelCache>? logger = null)
@@ -43,7 +46,7 @@ public sealed partial class ProductionModelCache
     public async Task<ModelArtifact?> GetAsync(string name, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        var entry = _entries.GetOrAdd(name, static _ => new Entry());
+        var entry = _entries.GetOrAdd(name, static _ => new Entry<Snapshot>());
         var snapshot = entry.Snapshot;
         if (snapshot is not null && !IsDue(snapshot))
         {
@@ -75,9 +78,7 @@ public sealed partial class ProductionModelCache
         try
         {
             var production = await _registry.GetProductionVersionAsync(name, cancellationToken);
-            if (production is not null && previous?.Model is { } current
-                && current.Metadata.Version == production.Version
-                && string.Equals(current.Metadata.ArtifactSha256, production.ArtifactSha256, StringComparison.Ordinal))
+            if (production is not null && previous?.Model is { } current && IsSameVersion(current.Metadata, production))
             {
                 return new Snapshot(current, checkedAt);
             }
@@ -94,17 +95,96 @@ public sealed partial class ProductionModelCache
         }
     }
 
-    private bool IsDue(Snapshot snapshot) => _timeProvider.GetElapsedTime(snapshot.CheckedAt) >= _checkInterval;
+    /// <returns>
+    /// The production version of every name of <paramref name="kind"/>, by name. A version is downloaded only when it
+    /// changed; when a check fails, the models already loaded keep being served (per name for a damaged artifact).
+    /// </returns>
+    public async Task<IReadOnlyList<ModelArtifact>> GetAllAsync(string kind, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        var entry = _kinds.GetOrAdd(kind, static _ => new Entry<KindSnapshot>());
+        var snapshot = entry.Snapshot;
+        if (snapshot is not null && !IsDue(snapshot.CheckedAt))
+        {
+            return snapshot.Models;
+        }
+
+        await entry.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            snapshot = entry.Snapshot;
+            if (snapshot is not null && !IsDue(snapshot.CheckedAt))
+            {
+                return snapshot.Models;
+            }
+            var refreshed = await RefreshKindAsync(kind, snapshot, cancellationToken);
+            entry.Snapshot = refreshed;
+            return refreshed.Models;
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    private async Task<KindSnapshot> RefreshKindAsync(string kind, KindSnapshot? previous, CancellationToken cancellationToken)
+    {
+        var checkedAt = _timeProvider.GetTimestamp();
+        IReadOnlyList<ModelVersion> production;
+        try
+        {
+            production = await _registry.ListProductionVersionsAsync(kind, cancellationToken);
+        }
+        catch (Exception ex) when (previous is not null && ex is NpgsqlException)
+        {
+            Log.ProductionKindCheckFailed(_logger, kind, ex);
+            return previous with { CheckedAt = checkedAt };
+        }
+
+        var models = new List<ModelArtifact>(production.Count);
+        foreach (var metadata in production)
+        {
+            var current = previous?.Models.FirstOrDefault(m => m.Metadata.Name == metadata.Name);
+            if (current is not null && IsSameVersion(current.Metadata, metadata))
+            {
+                models.Add(current);
+                continue;
+            }
+            try
+            {
+                models.Add(await _registry.LoadAsync(metadata, cancellationToken));
+                Log.ProductionModelChanged(_logger, metadata.Name, current?.Metadata.Version, metadata.Version);
+            }
+            catch (Exception ex) when (ex is StorageRequestException or ModelIntegrityException or HttpRequestException)
+            {
+                Log.ProductionModelCheckFailed(_logger, metadata.Name, current?.Metadata.Version, ex);
+                if (current is not null)
+                {
+                    models.Add(current);
+                }
+            }
+        }
+        return new KindSnapshot(models, checkedAt);
+    }
+
+    private static bool IsSameVersion(ModelVersion a, ModelVersion b) =>
+        a.Version == b.Version && string.Equals(a.ArtifactSha256, b.ArtifactSha256, StringComparison.Ordinal);
+
+    private bool IsDue(Snapshot snapshot) => IsDue(snapshot.CheckedAt);
+
+    private bool IsDue(long checkedAt) => _timeProvider.GetElapsedTime(checkedAt) >= _checkInterval;
 
     private sealed record Snapshot(ModelArtifact? Model, long CheckedAt);
 
-    private sealed class Entry
+    private sealed record KindSnapshot(IReadOnlyList<ModelArtifact> Models, long CheckedAt);
+
+    private sealed class Entry<T> where T : class
     {
-        private Snapshot? _snapshot;
+        private T? _snapshot;
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
-        public Snapshot? Snapshot
+        public T? Snapshot
         {
             get => Volatile.Read(ref _snapshot);
             set => Volatile.Write(ref _snapshot, value);
@@ -118,5 +198,8 @@ public sealed partial class ProductionModelCache
 
         [LoggerMessage(EventId = 4153, Level = LogLevel.Warning, Message = "Checking production model {Name} failed; still serving v{Version}")]
         public static partial void ProductionModelCheckFailed(ILogger logger, string name, int? version, Exception exception);
+
+        [LoggerMessage(EventId = 4154, Level = LogLevel.Warning, Message = "Listing the production {Kind} models failed; still serving the last list")]
+        public static partial void ProductionKindCheckFailed(ILogger logger, string kind, Exception exception);
     }
 }
