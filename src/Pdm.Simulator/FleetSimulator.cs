@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Pdm.Simulator.Twin;
 using Pdm.Telemetry;
 
 namespace Pdm.Simulator;
@@ -31,6 +33,16 @@ public sealed class FleetSimulator
         }
         _nextSequence = new long[_models.Length];
         Machines = [.. _models.Select(m => m.Profile)];
+    }
+
+    /// <summary>
+    /// The fleet as digital twins that wear out, break and are replaced after <paramref name="repairTime"/>
+    /// (<see cref="MaintainedMachine"/>), each seeded from the fleet's master seed.
+    /// </summary>
+    public static FleetSimulator CreateTwin(FleetDefinition fleet, TwinOptions twin, TimeSpan repairTime, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(fleet);
+        return new FleetSimulator(fleet.Machines.Select(m => new MaintainedMachine(m, fleet.SeedFor(m.MachineId), twin, repairTime, logger)));
     }
 
     public IReadOnlyList<MachineProfile> Machines { get; }
