@@ -24,6 +24,8 @@ public sealed record IngestOutcome
     public long ValuesDuplicate { get; init; }
     public int MachinesCreated { get; init; }
     public int RejectedMessages { get; init; }
+    public long SamplesScored { get; init; }
+    public int Anomalies { get; init; }
     /// <summary>Set when the database could not take the batch and it was parked for replay instead.</summary>
     public string? DeadLetter { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Pdm.Ingest.Scoring;
 using Pdm.Storage;
 using Pdm.Telemetry;
 
@@ -19,8 +20,11 @@ public sealed record IngestOptions
 /// reached, a parked dead-letter batch that <see cref="ReplayDeadLettersAsync"/> stores later. The Event Hubs
 /// trigger checkpoints past failed invocations, so parking, not redelivery, is what makes failure lossless.
 /// Writes are idempotent (readings by key, rejects by message key), so replays and redeliveries store nothing twice.
+/// Stored samples are then scored (<see cref="AnomalyScoring"/>) in a second transaction; a batch whose scoring
+/// fails is retried or parked like a failed write, and its replay scores only what was not scored yet.
 /// </summary>
-public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadLetters, IngestOptions options, ILogger<IngestProcessor> logger, TimeProvider clock)
+public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadLetters, AnomalyScoring scoring,
+    IngestOptions options, ILogger<IngestProcessor> logger, TimeProvider clock)
 {
     public async Task<IngestOutcome> ProcessAsync(IReadOnlyList<IncomingEvent> events, CancellationToken cancellationToken)
     {
@@ -127,6 +131,15 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             logger.MessagesRejected(rejects.Count, events.Count);
         }
 
+        long scored = 0;
+        var anomalies = 0;
+        foreach (var tenant in batches.GroupBy(b => b.Key.Tenant))
+        {
+            var outcome = await scoring.ScoreAsync(tenant.Key, tenant.SelectMany(b => b.Value), cancellationToken);
+            scored += outcome.Scored;
+            anomalies += outcome.Anomalies;
+        }
+
         return new IngestOutcome
         {
             Events = events.Count,
@@ -135,6 +148,8 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             ValuesDuplicate = written.ValuesDuplicate,
             MachinesCreated = written.MachinesCreated,
             RejectedMessages = rejects.Count,
+            SamplesScored = scored,
+            Anomalies = anomalies,
         };
     }
 

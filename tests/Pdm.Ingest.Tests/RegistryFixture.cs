@@ -11,6 +11,7 @@ public sealed class RegistryFixture : IAsyncLifetime
 {
     private readonly StackFixture _stack = new();
 
+    public string OwnerConnectionString { get; private set; } = "";
     public PdmDatabase OwnerDatabase { get; private set; } = null!;
     public PdmDatabase AppDatabase { get; private set; } = null!;
     public BlobContainerClient Container { get; private set; } = null!;
@@ -26,6 +27,7 @@ public sealed class RegistryFixture : IAsyncLifetime
         await _stack.InitializeAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var database = await _stack.CreateDatabaseAsync(timeout.Token);
+        OwnerConnectionString = database.OwnerConnectionString;
         OwnerDatabase = PdmDatabase.Create(database.OwnerConnectionString);
         AppDatabase = PdmDatabase.Create(database.AppConnectionString);
         Container = StorageAccount.FromConnectionString(_stack.Endpoints.StorageConnectionString)

@@ -1,0 +1,281 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Pdm.Analytics.Anomaly;
+using Pdm.Ingest.Models;
+using Pdm.Storage;
+using Pdm.Telemetry;
+
+namespace Pdm.Ingest.Scoring;
+
+/// <summary>How many samples a batch scored, and how many were too late to score.</summary>
+public sealed record ScoringOutcome(long Scored, int Anomalies, int Late);
+
+/// <summary>
+/// Scores every stored machine sample with the machine's streaming anomaly ensemble and stores the score beside the
+/// readings. Which model scores a machine:
+/// <list type="number">
+/// <item>the production registry model whose sensors the machine sends (<see cref="ProductionModelSet.BestFor"/>);</item>
+/// <item>else the model the machine fitted on its own first samples (<see cref="Learned"/>);</item>
+/// <item>else the <see cref="Baseline"/> (robust EWMA and the ISO 10816 zone check, no training) while the machine
+/// collects those first samples.</item>
+/// </list>
+/// The detector state lives in the database and is read and written in the transaction that stores the scores, so a
+/// machine's events may go to any instance, or arrive after a restart, and score exactly as if one process had seen
+/// them all. A sample not later than the machine's last scored one (a replay, or a late arrival) is not scored again.
+/// When the chosen model changes (a promotion), the machine's state starts afresh on the new model.
+/// </summary>
+public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModelSet<AnomalyModel>? registryModels,
+    ILogger<AnomalyScoring> logger)
+{
+    public const string Baseline = "baseline";
+    public const string Learned = "machine";
+
+    /// <summary>Registry kind of anomaly models.</summary>
+    public const string RegistryKind = "anomaly";
+
+    private const int TopContributors = 3;
+
+    // Learned models by machine; checked against the stored fingerprint before use.
+    private readonly ConcurrentDictionary<(Guid Tenant, string Machine), AnomalyModel> _learned = new();
+
+    /// <summary>Reads an artifact as an anomaly model, or null when it is not one.</summary>
+    public static AnomalyModel? ReadModel(ReadOnlyMemory<byte> artifact) => AnomalyModel.Read(artifact.Span).Model;
+
+    public async Task<ScoringOutcome> ScoreAsync(Guid tenantId, IEnumerable<MachineSample> samples,
+        CancellationToken cancellationToken)
+    {
+        var machines = samples.GroupBy(s => s.MachineId, StringComparer.Ordinal).ToDictionary(
+            g => g.Key, g => g.OrderBy(s => s.Timestamp).ThenBy(s => s.Sequence).ToList(), StringComparer.Ordinal);
+        if (machines.Count == 0)
+        {
+            return new ScoringOutcome(0, 0, 0);
+        }
+        var registry = registryModels is null ? [] : await registryModels.GetAsync(cancellationToken);
+        var matches = machines.ToDictionary(m => m.Key,
+            m => ProductionModelSet.BestFor(registry, SensorsOf(m.Value)), StringComparer.Ordinal);
+        var learned = await LoadLearnedAsync(tenantId,
+            [.. matches.Where(m => m.Value is null).Select(m => m.Key)], cancellationToken);
+
+        var anomalies = 0;
+        var late = 0;
+        var inserted = await database.ScoreMachinesAsync(tenantId, machines.Keys, states =>
+        {
+            anomalies = 0;
+            late = 0;
+            var scores = new List<AnomalyScoreRow>();
+            var newStates = new List<ScorerState>(machines.Count);
+            var learnedNow = new List<MachineAnomalyModel>();
+            foreach (var (machineId, list) in machines)
+            {
+                states.TryGetValue(machineId, out var state);
+                var run = Start(tenantId, machineId, matches[machineId], learned.GetValueOrDefault(machineId),
+                    SensorsOf(list), state);
+                var before = scores.Count;
+                late += run.Score(list, scores, learnedNow);
+                for (var i = before; i < scores.Count; i++)
+                {
+                    anomalies += scores[i].IsAnomaly ? 1 : 0;
+                }
+                if (scores.Count > before)
+                {
+                    newStates.Add(run.Save());
+                }
+            }
+            foreach (var model in learnedNow)
+            {
+                logger.MachineModelLearned(model.MachineId, model.Fingerprint);
+            }
+            return new ScoringWrite { Scores = scores, States = newStates, LearnedModels = learnedNow };
+        }, cancellationToken);
+        return new ScoringOutcome(inserted, anomalies, late);
+    }
+
+    private MachineRun Start(Guid tenantId, string machineId, ProductionModel<AnomalyModel>? match,
+        AnomalyModel? learned, IReadOnlyList<string> sensors, ScorerState? state)
+    {
+        var (reference, tracker) = match is not null ? (match.Reference, MachineAnomalyTracker.ForModel(match.Model))
+            : learned is not null ? (Learned, MachineAnomalyTracker.ForModel(learned))
+            : (Baseline, MachineAnomalyTracker.WarmingUp(
+                state?.Model == Baseline ? state.Sensors : sensors, WarmupSeed(machineId)));
+        if (state is not null)
+        {
+            if (state.Model != reference)
+            {
+                logger.ScorerModelChanged(machineId, state.Model, reference);
+            }
+            else if (!tracker.TryRestoreState(state.State, out var error))
+            {
+                logger.ScorerStateUnusable(machineId, error ?? "unknown");
+            }
+        }
+        return new MachineRun(this, tenantId, machineId, reference, tracker,
+            state?.LastTimestamp ?? DateTimeOffset.MinValue, state?.Samples ?? 0);
+    }
+
+    private async Task<Dictionary<string, AnomalyModel>> LoadLearnedAsync(Guid tenantId, IReadOnlyCollection<string> machineIds,
+        CancellationToken cancellationToken)
+    {
+        var models = new Dictionary<string, AnomalyModel>(StringComparer.Ordinal);
+        if (machineIds.Count == 0)
+        {
+            return models;
+        }
+        var fingerprints = await database.GetMachineAnomalyModelFingerprintsAsync(tenantId, machineIds, cancellationToken);
+        foreach (var (machineId, fingerprint) in fingerprints)
+        {
+            if (_learned.TryGetValue((tenantId, machineId), out var cached) && (long)cached.Fingerprint == fingerprint)
+            {
+                models[machineId] = cached;
+                continue;
+            }
+            var stored = await database.GetMachineAnomalyModelAsync(tenantId, machineId, cancellationToken);
+            var read = stored is null ? null : AnomalyModel.Read(stored.Artifact);
+            if (read?.Model is { } model)
+            {
+                models[machineId] = _learned[(tenantId, machineId)] = model;
+            }
+            else if (read is not null)
+            {
+                logger.LearnedModelUnreadable(machineId, read.Error ?? "unknown");
+            }
+        }
+        return models;
+    }
+
+    /// <summary>The sensors a machine sent in this batch, in ordinal order: the baseline's feature order.</summary>
+    private static string[] SensorsOf(List<MachineSample> samples)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var sample in samples)
+        {
+            foreach (var value in sample.Values)
+            {
+                names.Add(value.Sensor);
+            }
+        }
+        return [.. names];
+    }
+
+    /// <summary>A machine learns the same model on every instance (and machines with the same data learn the same model).</summary>
+    private static ulong WarmupSeed(string machineId) =>
+        BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(machineId)));
+
+    private static string? ZoneText(VibrationZone zone) => zone == VibrationZone.None ? null : zone.ToString();
+
+    /// <summary>One machine's scoring within one batch.</summary>
+    private sealed class MachineRun(AnomalyScoring owner, Guid tenantId, string machineId, string reference,
+        MachineAnomalyTracker tracker, DateTimeOffset lastTimestamp, long samples)
+    {
+        private string _reference = reference;
+        private DateTimeOffset _lastTimestamp = lastTimestamp;
+        private long _samples = samples;
+
+        /// <summary>Scores the samples after the last scored one; returns how many were too late.</summary>
+        public int Score(List<MachineSample> list, List<AnomalyScoreRow> scores, List<MachineAnomalyModel> learned)
+        {
+            var index = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < tracker.Sensors.Count; i++)
+            {
+                index[tracker.Sensors[i]] = i;
+            }
+            var values = new double[tracker.Sensors.Count];
+            var late = 0;
+            foreach (var sample in list)
+            {
+                if (sample.Timestamp <= _lastTimestamp)
+                {
+                    late++;
+                    continue;
+                }
+                values.AsSpan().Fill(double.NaN);
+                foreach (var value in sample.Values)
+                {
+                    if (index.TryGetValue(value.Sensor, out var i))
+                    {
+                        values[i] = value.Value;
+                    }
+                }
+                var warming = tracker.IsWarmingUp;
+                var score = tracker.Score(values, sample.Timestamp.ToUnixTimeMilliseconds() / 1000.0);
+                scores.Add(Row(sample, score));
+                if (warming && !tracker.IsWarmingUp && tracker.LearnedModel is { } model)
+                {
+                    _reference = Learned;
+                    learned.Add(new MachineAnomalyModel(machineId, (long)model.Fingerprint, model.ToBytes()));
+                    owner._learned[(tenantId, machineId)] = model;
+                }
+                _lastTimestamp = sample.Timestamp;
+                _samples++;
+            }
+            return late;
+        }
+
+        public ScorerState Save() => new()
+        {
+            MachineId = machineId,
+            Model = _reference,
+            Sensors = tracker.Sensors,
+            LastTimestamp = _lastTimestamp,
+            Samples = _samples,
+            State = tracker.SaveState(),
+        };
+
+        private AnomalyScoreRow Row(MachineSample sample, AnomalyScore score)
+        {
+            var contributions = tracker.Contributions.ToArray();
+            var top = TopIndices(contributions);
+            return new AnomalyScoreRow
+            {
+                MachineId = machineId,
+                Timestamp = sample.Timestamp,
+                Sequence = sample.Sequence,
+                Score = score.Score,
+                Threshold = score.Threshold,
+                IsAnomaly = score.IsAnomaly,
+                IsolationForest = score.IsolationForest,
+                Statistical = score.Statistical,
+                Temporal = score.Temporal,
+                IsoZone = ZoneText(score.Zone),
+                Model = _reference,
+                TopSensors = [.. top.Select(i => tracker.Sensors[i])],
+                TopContributions = [.. top.Select(i => contributions[i])],
+            };
+        }
+
+        /// <summary>The sensors with the largest positive contributions, largest first.</summary>
+        private static int[] TopIndices(double[] contributions)
+        {
+            var order = new List<int>(contributions.Length);
+            for (var i = 0; i < contributions.Length; i++)
+            {
+                if (contributions[i] > 0)
+                {
+                    order.Add(i);
+                }
+            }
+            order.Sort((a, b) => contributions[b].CompareTo(contributions[a]) is var c && c != 0 ? c : a.CompareTo(b));
+            return [.. order.Take(TopContributors)];
+        }
+    }
+}
+
+internal static partial class ScoringLog
+{
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Information,
+        Message = "Machine {MachineId} finished its warm-up and now scores on its own model (fingerprint {Fingerprint})")]
+    public static partial void MachineModelLearned(this ILogger logger, string machineId, long fingerprint);
+
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Information,
+        Message = "Machine {MachineId} now scores on {NewModel} instead of {OldModel}; its detector state starts afresh")]
+    public static partial void ScorerModelChanged(this ILogger logger, string machineId, string oldModel, string newModel);
+
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Warning,
+        Message = "The stored detector state of machine {MachineId} cannot be used ({Reason}); it starts afresh")]
+    public static partial void ScorerStateUnusable(this ILogger logger, string machineId, string reason);
+
+    [LoggerMessage(EventId = 4204, Level = LogLevel.Warning,
+        Message = "The learned anomaly model of machine {MachineId} cannot be read ({Reason}); it warms up again")]
+    public static partial void LearnedModelUnreadable(this ILogger logger, string machineId, string reason);
+}
