@@ -104,6 +104,25 @@ public sealed class StateModel
         return (states, probabilities);
     }
 
+    /// <summary>
+    /// The state after the unit's last row with every class's probability, and why: exact TreeSHAP values of the
+    /// predicted class's raw score (its log-odds before the softmax), per feature;
+    /// <c>ExpectedValue + sum(Contributions)</c> is that score.
+    /// </summary>
+    public StateExplanation ExplainLast(UnitSeries unit)
+    {
+        var x = _features.Transform(unit);
+        var row = x.Row(x.Rows - 1);
+        var probabilities = new double[_classes.Length];
+        _trees.PredictProbabilities(row, probabilities);
+        var best = Array.IndexOf(probabilities, probabilities.Max());
+        var scores = new double[_classes.Length];
+        _trees.PredictRaw(row, scores);
+        var contributions = new double[row.Length];
+        var expected = TreeShap.Explain(_trees, row, contributions, best);
+        return new StateExplanation(_classes[best], probabilities, scores[best], expected, contributions);
+    }
+
     public void Write(Stream stream)
     {
         using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);

@@ -78,6 +78,21 @@ internal sealed class RidgeRegression
         return sum;
     }
 
+    /// <summary>
+    /// Linear SHAP: each feature's term of the prediction into <paramref name="contributions"/> (0 for a missing
+    /// value, which is imputed with the mean); returns the base value they add to (the intercept, the training mean).
+    /// </summary>
+    public double Contributions(ReadOnlySpan<double> row, Span<double> contributions)
+    {
+        for (var i = 0; i < _weights.Length; i++)
+        {
+            var v = row[i];
+            contributions[i] = double.IsFinite(v) ? _weights[i] * (v - _mean[i]) / _scale[i] : 0;
+        }
+
+        return _intercept;
+    }
+
     private static (double[] Mean, double[] Scale) Moments(FeatureMatrix x)
     {
         var p = x.Columns;

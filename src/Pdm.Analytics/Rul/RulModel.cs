@@ -146,6 +146,44 @@ public sealed class RulModel
     /// <summary>Probability of failure within <paramref name="horizon"/> time units, given a predicted RUL.</summary>
     public double FailureProbability(double predictedRul, double horizon) => Uncertainty.FailureProbability(predictedRul, horizon);
 
+    /// <summary>
+    /// Why the model predicts what it does after the unit's last row: exact SHAP values of the blend, per feature.
+    /// The trees' part is TreeSHAP of each fold model (averaged like their predictions); the ridge part, when the
+    /// model has one, is linear SHAP (weight times standardised distance from the training mean). Because both are
+    /// additive and the blend is linear, <c>ExpectedValue + sum(Contributions) == RawPrediction</c>; the prediction
+    /// itself is that value clamped to [0, <see cref="Cap"/>].
+    /// </summary>
+    public RulExplanation ExplainLast(UnitSeries unit)
+    {
+        var x = _features.Transform(unit);
+        var row = x.Row(x.Rows - 1);
+        var treeWeight = _linear is null ? 1 : Validation.TreeWeight;
+        var contributions = new double[row.Length];
+        var part = new double[row.Length];
+        double expected = 0;
+        foreach (var model in _trees)
+        {
+            var share = treeWeight / _trees.Length;
+            expected += share * TreeShap.Explain(model, row, part);
+            for (var i = 0; i < part.Length; i++)
+            {
+                contributions[i] += share * part[i];
+            }
+        }
+
+        if (_linear is not null)
+        {
+            expected += (1 - treeWeight) * _linear.Contributions(row, part);
+            for (var i = 0; i < part.Length; i++)
+            {
+                contributions[i] += (1 - treeWeight) * part[i];
+            }
+        }
+
+        var raw = expected + contributions.Sum();
+        return new RulExplanation(Math.Clamp(raw, 0, Cap), raw, expected, contributions);
+    }
+
     private double PredictRow(ReadOnlySpan<double> features)
     {
         double trees = 0;
@@ -268,3 +306,10 @@ public sealed class RulModel
         }
     }
 }
+
+/// <summary>A remaining-life prediction split into one additive contribution per model feature (see <see cref="RulModel.ExplainLast"/>).</summary>
+/// <param name="Prediction">The model's prediction: <paramref name="RawPrediction"/> clamped to [0, cap].</param>
+/// <param name="RawPrediction">The blend before clamping; <paramref name="ExpectedValue"/> plus the contributions.</param>
+/// <param name="ExpectedValue">The mean prediction over the training rows (the SHAP base value).</param>
+/// <param name="Contributions">One per feature, in the order of <see cref="RulFeatureBuilder.FeatureNames"/>.</param>
+public sealed record RulExplanation(double Prediction, double RawPrediction, double ExpectedValue, IReadOnlyList<double> Contributions);
