@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Logging;
@@ -8,6 +9,7 @@ using Pdm.LocalStack;
 using Pdm.Messaging.Mqtt;
 using Pdm.Simulator;
 using Pdm.Simulator.Plc;
+using Pdm.Simulator.Twin;
 using Pdm.Storage;
 
 namespace Pdm.Cli;
@@ -22,6 +24,13 @@ internal static class DemoCommand
 {
     private const string TenantName = "demo";
     private const string GatewayId = "demo-gateway-01";
+
+    /// <summary>How long a broken machine stays broken before it is replaced by a new one.</summary>
+    private static readonly TimeSpan RepairPause = TimeSpan.FromSeconds(30);
+
+    /// <summary>How much faster the Accelerated twin lives than a real machine (27 h / 20 min = 81).</summary>
+    private static readonly int TwinTimeScale = (int)Math.Round(
+        TwinOptions.MeanTimeToFailureOf(TwinMode.Nominal) / TwinOptions.MeanTimeToFailureOf(TwinMode.Accelerated));
 
     public static Command Create()
     {
@@ -49,12 +58,26 @@ internal static class DemoCommand
         await using var stack = await LocalServers.StartAsync(CliPaths.LocalState, CliPaths.RepoRoot, cancellationToken);
         var database = await stack.PrepareDatabaseAsync(CliPaths.LocalDatabaseName, cancellationToken);
         var e = stack.Endpoints;
+        var definition = FleetDefinition.CreateDefault(seed: 7, pumpCount: pumps);
 
-        Step("Starting the function app under the dev host (Ingest, Api, ReplayDeadLetters)");
+        var modelsFolder = Path.Combine(CliPaths.LocalState, "models");
+        Step($"Default models from the digital twin: anomaly, rul and state per machine kind (training data in {Relative(modelsFolder)})");
+        await using (var models = await ModelRegistryAccess.OpenAsync(database.OwnerConnectionString, e.StorageConnectionString, cancellationToken))
+        {
+            await DemoModels.EnsureAsync(models!.Registry, definition.Machines.Select(m => m.Kind), modelsFolder,
+                line => Console.WriteLine($"    {line}"), cancellationToken);
+        }
+
+        Step("Starting the function app under the dev host (Ingest, Predict, Api, ReplayDeadLetters)");
+        var settings = new Dictionary<string, string>(LocalEnvironment.FunctionAppSettings(e, database))
+        {
+            // Predict shrinks its 24 h and 48 h horizons by this factor, since the demo's machines wear out that much faster.
+            ["Pdm__Predict__TimeScale"] = TwinTimeScale.ToString(CultureInfo.InvariantCulture),
+        };
         await using var host = await FunctionsDevHost.StartAsync(new DevHostOptions
         {
             FunctionAppDirectory = CliPaths.FunctionApp,
-            Environment = LocalEnvironment.FunctionAppSettings(e, database),
+            Environment = settings,
             Mqtt = new MqttOptions { Host = "127.0.0.1", Port = e.MqttPort, ClientId = "pdm-devhost", Username = e.MqttServiceUser, Password = e.MqttServicePassword, CleanSession = false },
         }, loggerFactory, cancellationToken);
 
@@ -69,9 +92,11 @@ internal static class DemoCommand
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tenantKey.Key);
         var gateway = await ReadAsync<RegisteredDevice>(await api.PostAsJsonAsync("api/v1/devices", new { deviceId = GatewayId }, cancellationToken), cancellationToken);
 
-        var fleet = new FleetSimulator(FleetDefinition.CreateDefault(seed: 7, pumpCount: pumps));
+        var fleet = FleetSimulator.CreateTwin(definition, new TwinOptions { Mode = TwinMode.Accelerated }, RepairPause,
+            loggerFactory.CreateLogger("Pdm.Simulator.Twin"));
         using var plcs = PlcFleet.StartTcp(fleet);
-        Step($"Simulated PLCs: {plcs.Machines.Count} Modbus TCP slaves on 127.0.0.1 (register map: docs/plc-simulator.md)");
+        Step($"Simulated PLCs: {plcs.Machines.Count} Modbus TCP slaves on 127.0.0.1 (register map: docs/plc-simulator.md); "
+            + $"digital twins that break in about {TwinOptions.MeanTimeToFailureOf(TwinMode.Accelerated).TotalMinutes:0} min and are replaced {RepairPause.TotalSeconds:0} s later");
         var plcRun = plcs.RunAsync(interval, TimeProvider.System, stop.Token);
 
         var edgeDirectory = Path.Combine(CliPaths.LocalState, "edge");
@@ -96,14 +121,19 @@ internal static class DemoCommand
 
             """);
         var readingsAtStart = await db.CountReadingsAsync(tenant.Id, cancellationToken);
+        await using var scores = new ScoreCounter(database.OwnerConnectionString, tenant.Id);
+        var scoresAtStart = await scores.TryCountAsync();
         var clock = Stopwatch.StartNew();
         while (!stop.IsCancellationRequested && !edge.HasExited)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
             var status = EdgeStatus.TryRead(statusFile);
             var stored = await TryCountAsync(db, tenant.Id) - readingsAtStart;
+            var scored = await scores.TryCountAsync() is { } now
+                ? $"  |  scored {now.Scores - (scoresAtStart?.Scores ?? 0)}, {now.Anomalies - (scoresAtStart?.Anomalies ?? 0)} anomalous"
+                : "";
             Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  edge: {status?.Summary ?? "starting"}"
-                + $"  |  delivered {host.Stats.EventsDelivered} events  |  stored {stored} readings   ");
+                + $"  |  delivered {host.Stats.EventsDelivered} events  |  stored {stored} readings{scored}   ");
         }
         Console.WriteLine();
         await plcRun;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Pdm.Analytics.Anomaly;
@@ -18,8 +17,35 @@ internal static class ModelCommand
 {
     public static Command Create()
     {
-        var fit = new Command("fit", "Train a model from a CSV file") { FitAnomaly(), FitRul(), FitState() };
-        return new Command("model", "Train, apply and evaluate models on CSV data") { fit, Score(), Predict(), Eval() };
+        var fit = new Command("fit", "Train a model from a CSV file and write it to a file");
+        var train = new Command("train", "Train a model from a CSV file and register it in the model registry");
+        foreach (var create in ModelFitOptions.All)
+        {
+            fit.Subcommands.Add(Fit(create()));
+            train.Subcommands.Add(ModelRegistryCommands.Train(create()));
+        }
+        return new Command("model", "Train, apply, evaluate and register models on CSV data")
+        {
+            fit, train, Score(), Predict(), Eval(), ModelRegistryCommands.Promote(), ModelRegistryCommands.List(),
+        };
+    }
+
+    private static Command Fit(ModelFitOptions options)
+    {
+        var output = Required("--out", "Where to write the model");
+        var command = options.CreateCommand(output);
+        command.SetAction(parse =>
+        {
+            var outFile = parse.GetValue(output)!;
+            if (ModelFitting.Fit(options.Read(parse)) is not { } fitted)
+            {
+                return 1;
+            }
+            WriteAtomically(outFile, stream => stream.Write(fitted.Artifact));
+            Console.WriteLine($"{fitted.Summary}; model written to {outFile}");
+            return 0;
+        });
+        return command;
     }
 
     private static Option<string> Required(string name, string description) =>
@@ -27,53 +53,6 @@ internal static class ModelCommand
 
     private static Option<string?> TimeColumn() =>
         new("--time-column") { Description = "Name of the time column (default: the first column)" };
-
-    private static Command FitAnomaly()
-    {
-        var train = Required("--train", "CSV of normal operation: a header, ',' or ';' separated, a time column and numeric features");
-        var output = Required("--out", "Where to write the model");
-        var time = TimeColumn();
-        var fpr = new Option<double>("--target-fpr") { Description = "Share of normal samples allowed above the threshold", DefaultValueFactory = _ => 0.01 };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the random parts (isolation forest)", DefaultValueFactory = _ => 1 };
-        var command = new Command("anomaly", "Anomaly ensemble (robust EWMA, isolation forest, PCA, temporal model, ISO 10816)")
-        {
-            train, output, time, fpr, seed,
-        };
-        command.SetAction(parse => FitAnomaly(parse.GetValue(train)!, parse.GetValue(output)!, parse.GetValue(time),
-            parse.GetValue(fpr), parse.GetValue(seed)));
-        return command;
-    }
-
-    private static int FitAnomaly(string trainFile, string outFile, string? timeColumn, double targetFpr, ulong seed)
-    {
-        if (!TryOpen(trainFile, out var reader))
-        {
-            return 1;
-        }
-        var clock = Stopwatch.StartNew();
-        SensorTableResult table;
-        using (reader)
-        {
-            table = SensorTable.Read(reader, new CsvReadOptions { TimeColumn = timeColumn });
-        }
-        if (table.Table is null)
-        {
-            return Fail(trainFile, table.Errors.Select(e => e.Message));
-        }
-        var fitted = AnomalyModel.Fit(table.Table, new AnomalyOptions { TargetFalsePositiveRate = targetFpr }, seed);
-        foreach (var warning in fitted.Warnings)
-        {
-            Console.Error.WriteLine($"warning: {warning}");
-        }
-        if (fitted.Model is null)
-        {
-            return Fail(trainFile, fitted.Errors);
-        }
-        WriteAtomically(outFile, stream => fitted.Model.WriteTo(stream));
-        Console.WriteLine($"Trained on {table.Table.RowCount:N0} rows × {table.Table.FeatureNames.Count} features in {clock.Elapsed.TotalSeconds:N1} s; "
-            + $"model written to {outFile}");
-        return 0;
-    }
 
     private static Command Score()
     {
@@ -118,100 +97,14 @@ internal static class ModelCommand
         return 0;
     }
 
-    private static Option<string> UnitColumn() =>
-        new("--unit-column") { Description = "Name of the unit (machine, engine, run) column", DefaultValueFactory = _ => "unit" };
-
-    private static Option<string?> UnitTimeColumn() =>
-        new("--time-column") { Description = "Name of the time column (default: 'time')", DefaultValueFactory = _ => "time" };
-
-    private static Option<string[]> IgnoreColumns() =>
-        new("--ignore") { Description = "Columns to skip, comma separated (ground truth such as wear, notes)", AllowMultipleArgumentsPerToken = true, CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))] };
-
-    private static Command FitRul()
-    {
-        var train = Required("--train", "CSV with columns unit,time,<features…> and optionally rul; without rul each unit's last row is its failure");
-        var output = Required("--out", "Where to write the model");
-        var unit = UnitColumn();
-        var time = UnitTimeColumn();
-        var rul = new Option<string>("--rul-column") { Description = "Remaining-life column, used when present", DefaultValueFactory = _ => "rul" };
-        var cap = new Option<double>("--cap") { Description = "Remaining life is capped here for training (early life looks alike)", DefaultValueFactory = _ => 125 };
-        var seed = new Option<int>("--seed") { Description = "Seed of folds and subsampling", DefaultValueFactory = _ => 1 };
-        var ignore = IgnoreColumns();
-        var command = new Command("rul", "Remaining-useful-life regressor (boosted trees over causal rolling features)")
-        {
-            train, output, unit, time, rul, cap, seed, ignore,
-        };
-        command.SetAction(parse => FitRul(parse.GetValue(train)!, parse.GetValue(output)!, parse.GetValue(unit)!, parse.GetValue(time),
-            parse.GetValue(rul)!, parse.GetValue(cap), parse.GetValue(seed), parse.GetValue(ignore) ?? []));
-        return command;
-    }
-
-    private static int FitRul(string trainFile, string outFile, string unitColumn, string? timeColumn, string rulColumn, double cap, int seed,
-        string[] ignore)
-    {
-        if (!TryReadUnits(trainFile, unitColumn, timeColumn, rulColumn, null, ignore, out var data, allowMissingTarget: true))
-        {
-            return 1;
-        }
-        var clock = Stopwatch.StartNew();
-        var options = new RulModelOptions { Cap = cap };
-        if (data.Units.Count < options.Folds)
-        {
-            return Fail(trainFile, [$"{data.Units.Count} units: at least {options.Folds} run-to-failure units are needed"]);
-        }
-        var model = RulModel.Fit(data.Units, options, seed, data.FeatureNames, data.Targets);
-        WriteAtomically(outFile, model.Write);
-        Console.WriteLine($"Trained on {data.Units.Count} units, {data.Units.Sum(u => u.Length):N0} rows × {data.FeatureNames.Count} features "
-            + $"in {clock.Elapsed.TotalSeconds:N1} s; out-of-fold RMSE {model.Validation.OutOfFoldRmse:N2} (capped at {cap}); model written to {outFile}");
-        return 0;
-    }
-
-    private static Command FitState()
-    {
-        var train = Required("--train", "CSV with columns unit,time,<features…> and a label column");
-        var label = new Option<string>("--label") { Description = "The label column", DefaultValueFactory = _ => "state" };
-        var output = Required("--out", "Where to write the model");
-        var unit = UnitColumn();
-        var time = UnitTimeColumn();
-        var seed = new Option<int>("--seed") { Description = "Seed of the validation split and subsampling", DefaultValueFactory = _ => 1 };
-        var ignore = IgnoreColumns();
-        var command = new Command("state", "Health-state classifier (boosted trees over causal rolling features)") { train, label, output, unit, time, seed, ignore };
-        command.SetAction(parse => FitState(parse.GetValue(train)!, parse.GetValue(label)!, parse.GetValue(output)!, parse.GetValue(unit)!,
-            parse.GetValue(time), parse.GetValue(seed), parse.GetValue(ignore) ?? []));
-        return command;
-    }
-
-    private static int FitState(string trainFile, string labelColumn, string outFile, string unitColumn, string? timeColumn, int seed,
-        string[] ignore)
-    {
-        if (!TryReadUnits(trainFile, unitColumn, timeColumn, null, labelColumn, ignore, out var data))
-        {
-            return 1;
-        }
-        var clock = Stopwatch.StartNew();
-        StateModel model;
-        try
-        {
-            model = StateModel.Fit(data.Units, data.Labels!, seed, data.FeatureNames);
-        }
-        catch (ArgumentException exception)
-        {
-            return Fail(trainFile, [exception.Message]);
-        }
-        WriteAtomically(outFile, model.Write);
-        Console.WriteLine($"Trained on {data.Units.Count} units, {data.Units.Sum(u => u.Length):N0} rows, states {string.Join(", ", model.Classes)} "
-            + $"in {clock.Elapsed.TotalSeconds:N1} s; model written to {outFile}");
-        return 0;
-    }
-
     private static Command Predict()
     {
         var model = Required("--model", "A model from `pdm model fit rul` or `pdm model fit state`");
         var input = Required("--input", "CSV with the unit and time columns and the model's features");
         var output = Required("--out", "Where to write unit,time,rul (or unit,time,state,probability)");
-        var unit = UnitColumn();
-        var time = UnitTimeColumn();
-        var ignore = IgnoreColumns();
+        var unit = ModelFitOptions.UnitColumn();
+        var time = ModelFitOptions.UnitTimeColumn();
+        var ignore = ModelFitOptions.IgnoreColumns();
         var command = new Command("predict", "Predict remaining life or health state for every row, causally per unit") { model, input, output, unit, time, ignore };
         command.SetAction(parse => Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(unit)!, parse.GetValue(time),
             parse.GetValue(ignore) ?? []));
@@ -282,11 +175,42 @@ internal static class ModelCommand
         var data = new Option<string>("--data") { Description = "Folder with NASA C-MAPSS train_FD001.txt, test_FD001.txt, RUL_FD001.txt", DefaultValueFactory = _ => DefaultCmapss };
         var seed = new Option<int>("--seed") { Description = "Seed of folds and subsampling", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line" };
-        var command = new Command("eval", "Remaining-life model on C-MAPSS FD001: RUL capped at 125, last cycle of each test unit; RMSE and NASA score")
+        var name = new Option<string?>("--name") { Description = "Evaluate this registered model instead (on --input, default: its training file)" };
+        var version = new Option<int?>("--version") { Description = "Version of --name (default: the production version)" };
+        var input = new Option<string?>("--input") { Description = "Labelled CSV for --name, with the model's feature columns" };
+        var label = new Option<string?>("--label") { Description = "Label column of --input (state models: default as trained; anomaly models: optional)" };
+        var normal = new Option<string>("--normal") { Description = "Label of normal rows, for anomaly models", DefaultValueFactory = _ => "HEALTHY" };
+        var unit = new Option<string?>("--unit-column") { Description = "Unit column of --input (default: as trained)" };
+        var time = new Option<string?>("--time-column") { Description = "Time column of --input (default: as trained)" };
+        var ignore = ModelFitOptions.IgnoreColumns();
+        var database = ModelRegistryAccess.DatabaseOption();
+        var storage = ModelRegistryAccess.StorageOption();
+        var command = new Command("eval", "Remaining-life model on C-MAPSS FD001 (RUL capped at 125, last cycle of each test unit; RMSE and NASA score), "
+            + "or a registered model (--name) on a labelled CSV")
         {
-            data, seed, json,
+            data, seed, json, name, version, input, label, normal, unit, time, ignore, database, storage,
         };
-        command.SetAction(parse => Eval(parse.GetValue(data)!, parse.GetValue(seed), parse.GetValue(json)));
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (parse.GetValue(name) is not { } modelName)
+            {
+                return Eval(parse.GetValue(data)!, parse.GetValue(seed), parse.GetValue(json));
+            }
+            var request = new RegisteredEvaluation
+            {
+                Name = modelName,
+                Version = parse.GetValue(version),
+                Input = parse.GetValue(input),
+                Label = parse.GetValue(label),
+                NormalLabel = parse.GetValue(normal)!,
+                UnitColumn = parse.GetValue(unit),
+                TimeColumn = parse.GetValue(time),
+                Ignore = parse.GetResult(ignore) is null ? null : parse.GetValue(ignore),
+                Json = parse.GetValue(json),
+            };
+            return await ModelRegistryAccess.RunAsync(parse.GetValue(database), parse.GetValue(storage),
+                registry => ModelEvaluation.EvaluateAsync(registry, request, cancellationToken), cancellationToken);
+        });
         return command;
     }
 
@@ -333,8 +257,8 @@ internal static class ModelCommand
         public int Seed { get; init; }
     }
 
-    private static bool TryReadUnits(string path, string unitColumn, string? timeColumn, string? targetColumn, string? labelColumn,
-        string[] ignore, out UnitCsvData data, bool allowMissingTarget = false)
+    internal static bool TryReadUnits(string path, string unitColumn, string? timeColumn, string? targetColumn, string? labelColumn,
+        IReadOnlyList<string> ignore, out UnitCsvData data, bool allowMissingTarget = false)
     {
         data = null!;
         if (!TryOpen(path, out var reader))
@@ -364,7 +288,7 @@ internal static class ModelCommand
     /// The input's units with exactly the model's columns, in the model's order (the file may order them differently
     /// and have more); false, with the missing columns named, when it lacks one.
     /// </summary>
-    private static bool Matches(string path, ref UnitCsvData data, IReadOnlyList<string> modelColumns)
+    internal static bool Matches(string path, ref UnitCsvData data, IReadOnlyList<string> modelColumns)
     {
         var columns = data.FeatureNames;
         var missing = modelColumns.Except(columns, StringComparer.Ordinal).ToList();
@@ -391,7 +315,7 @@ internal static class ModelCommand
         return true;
     }
 
-    private static bool TryOpen(string path, out StreamReader reader)
+    internal static bool TryOpen(string path, out StreamReader reader)
     {
         reader = null!;
         if (!File.Exists(path))
@@ -403,7 +327,7 @@ internal static class ModelCommand
         return true;
     }
 
-    private static int Fail(string file, IEnumerable<string> problems)
+    internal static int Fail(string file, IEnumerable<string> problems)
     {
         foreach (var problem in problems)
         {
@@ -413,7 +337,7 @@ internal static class ModelCommand
     }
 
     /// <summary>Writes to a temporary file beside the target and renames it only when <paramref name="write"/> completes.</summary>
-    private static void WriteAtomically(string path, Action<Stream> write)
+    internal static void WriteAtomically(string path, Action<Stream> write)
     {
         var temporary = path + ".partial";
         try
