@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Pdm.Functions;
 using Pdm.Functions.Api;
 using Pdm.Functions.Ingest;
+using Pdm.Functions.Predict;
 using Pdm.Functions.ReplayDeadLetters;
 
 // Azure Functions custom handler: the host starts this process, passes the port in FUNCTIONS_CUSTOMHANDLER_PORT,
@@ -25,6 +26,7 @@ app.UseExceptionHandler();
 app.MapGet("/", () => Results.Text("PDM functions handler"));
 app.MapIngest();
 app.MapReplayDeadLetters();
+app.MapPredict();
 app.MapApi();
 
 await app.RunAsync();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Pdm.Functions.Predict;
 using Pdm.Ingest;
 using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
@@ -19,6 +20,8 @@ internal static class ServiceRegistration
             sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer)));
         services.AddSingleton(new IngestOptions());
         services.AddSingleton<IngestProcessor>();
+        services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<FleetPredictor>();
         services.AddSingleton<IDeviceIdentityRegistry>(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
         return services;
     }

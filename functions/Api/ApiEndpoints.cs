@@ -32,6 +32,7 @@ internal static class ApiEndpoints
         v1.MapGet("/machines/{machineId}", GetMachineAsync);
         v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync);
         v1.MapGet("/rejects", ListRejectsAsync);
+        v1.MapPredictions();
     }
 
     private static async Task<IResult> HealthAsync(PdmDatabase database, CancellationToken cancellationToken)

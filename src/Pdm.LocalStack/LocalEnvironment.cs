@@ -41,5 +41,6 @@ public static class LocalEnvironment
             ["IOTHUB_EH_NAME"] = "local-iothub",
             ["IOTHUB_CONSUMER_GROUP"] = "pdm-ingest",
             ["DEADLETTER_REPLAY_SCHEDULE"] = "*/15 * * * * *",
+            ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
         };
 }

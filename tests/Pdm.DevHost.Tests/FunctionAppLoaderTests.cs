@@ -14,6 +14,7 @@ public sealed class FunctionAppLoaderTests : IDisposable
         ["IOTHUB_EH_NAME"] = "pdm-hub",
         ["IOTHUB_CONSUMER_GROUP"] = "ingest",
         ["DEADLETTER_REPLAY_SCHEDULE"] = "0 */10 * * * *",
+        ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
     };
 
     [Fact]

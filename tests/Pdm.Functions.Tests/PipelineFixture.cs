@@ -38,6 +38,7 @@ public sealed class PipelineFixture : IAsyncLifetime
             {
                 // Replays are fired by the tests that need them, not by the clock.
                 ["DEADLETTER_REPLAY_SCHEDULE"] = "0 0 0 1 1 *",
+                ["PREDICT_SCHEDULE"] = "0 0 0 1 1 *",
             },
             Mqtt = new MqttOptions
             {

@@ -14,6 +14,7 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT ON pdm.anomaly_scores TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.scorer_states TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.machine_anomaly_models TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT ON pdm.predictions TO %I', app_role);
     -- Platform-wide and read-only for the app: models are registered and promoted with the owner's connection.
     EXECUTE format('GRANT SELECT ON pdm.models TO %I', app_role);
     -- api_keys and the platform paths are reachable only through the SECURITY DEFINER functions.

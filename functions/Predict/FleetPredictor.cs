@@ -1,0 +1,150 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using Pdm.Analytics.Health;
+using Pdm.Analytics.Rul;
+using Pdm.Analytics.Trees;
+using Pdm.Ingest.Models;
+using Pdm.Storage;
+
+namespace Pdm.Functions.Predict;
+
+/// <summary>What one run of the Predict timer did.</summary>
+internal sealed record PredictOutcome(int Tenants, int Predicted, int Failed);
+
+/// <summary>
+/// One Predict run: for every tenant, every machine with a recent reading gets its window read, the production RUL
+/// and state models that fit its sensors picked, a <see cref="MachinePrediction"/> made and stored. A machine that
+/// fails is logged and skipped; the others go on.
+/// </summary>
+internal sealed partial class FleetPredictor
+{
+    public const string RulKind = "rul";
+    public const string StateKind = "state";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper) },
+    };
+
+    private readonly PdmDatabase _database;
+    private readonly ProductionModelSet<RulModel> _rulModels;
+    private readonly ProductionModelSet<StateModel> _stateModels;
+    private readonly PredictOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
+
+    public FleetPredictor(PdmDatabase database, ProductionModelCache models, IOptions<PredictOptions> options, TimeProvider clock,
+        ILogger<FleetPredictor> logger)
+    {
+        _database = database;
+        _options = options.Value;
+        _clock = clock;
+        _logger = logger;
+        _rulModels = new ProductionModelSet<RulModel>(models, RulKind, bytes => Read(bytes, RulModel.Read),
+            m => SensorsOf(m.Features), logger);
+        _stateModels = new ProductionModelSet<StateModel>(models, StateKind, bytes => Read(bytes, StateModel.Read),
+            m => SensorsOf(m.Features), logger);
+    }
+
+    public async Task<PredictOutcome> RunAsync(CancellationToken cancellationToken)
+    {
+        var now = _clock.GetUtcNow();
+        var rulModels = await _rulModels.GetAsync(cancellationToken);
+        var stateModels = await _stateModels.GetAsync(cancellationToken);
+        var tenants = await _database.ListTenantsAsync(cancellationToken);
+        int predicted = 0, failed = 0;
+        foreach (var tenant in tenants)
+        {
+            foreach (var machineId in await _database.ListActiveMachinesAsync(tenant.Id, now - _options.RecentWindow, cancellationToken))
+            {
+                try
+                {
+                    if (await PredictMachineAsync(tenant.Id, machineId, now, rulModels, stateModels, cancellationToken))
+                    {
+                        predicted++;
+                    }
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    failed++;
+                    Log.MachineFailed(_logger, tenant.Id, machineId, ex);
+                }
+            }
+        }
+        Log.RunFinished(_logger, tenants.Count, predicted, failed);
+        return new PredictOutcome(tenants.Count, predicted, failed);
+    }
+
+    private async Task<bool> PredictMachineAsync(Guid tenantId, string machineId, DateTimeOffset now,
+        IReadOnlyList<ProductionModel<RulModel>> rulModels, IReadOnlyList<ProductionModel<StateModel>> stateModels,
+        CancellationToken cancellationToken)
+    {
+        var history = TimeSpan.FromSeconds(_options.History.TotalSeconds / _options.TimeScale);
+        var samples = await _database.ReadMachineSamplesAsync(tenantId, machineId, now - history, now, _options.MaxSamples, cancellationToken);
+        if (samples is null)
+        {
+            return false;
+        }
+
+        var last = samples.Timestamps[^1];
+        var anomalies = await _database.SummarizeAnomalyScoresAsync(tenantId, machineId, now - _options.RecentWindow, now, cancellationToken);
+        var rul = ProductionModelSet.BestFor(rulModels, samples.Sensors);
+        var state = ProductionModelSet.BestFor(stateModels, samples.Sensors);
+        var prediction = MachinePredictor.Predict(ToWindow(samples), state?.Model, rul?.Model,
+            new AnomalyPicture(anomalies.Scores, anomalies.Anomalies, anomalies.WorstZone), _options.TimeScale);
+
+        // Stamped with the latest sample it used: a run without new data stores nothing new.
+        var row = new PredictionRow
+        {
+            MachineId = machineId,
+            At = last,
+            Health = prediction.Health,
+            HealthProbabilities = JsonSerializer.SerializeToElement(prediction.HealthProbabilities, Json),
+            RulSeconds = prediction.RulSeconds,
+            RulP10Seconds = prediction.RulP10Seconds,
+            RulP90Seconds = prediction.RulP90Seconds,
+            FailureProbability24h = prediction.FailureProbability24h,
+            FailureProbability48h = prediction.FailureProbability48h,
+            Risk = RiskName(prediction.Risk),
+            Explanation = JsonSerializer.SerializeToElement(prediction.Explanation, Json),
+            Models = string.Join(',', new[] { rul?.Reference, state?.Reference }.OfType<string>()),
+        };
+        await _database.WritePredictionsAsync(tenantId, [row], cancellationToken);
+        return true;
+    }
+
+    public static string RiskName(RiskLevel risk) => risk.ToString().ToUpperInvariant();
+
+    private static MachineWindow ToWindow(MachineSamples samples)
+    {
+        var origin = samples.Timestamps[0];
+        var time = samples.Timestamps.Select(t => (t - origin).TotalSeconds).ToArray();
+        return new MachineWindow(samples.MachineId, time, samples.Sensors, new FeatureMatrix(samples.Values, samples.Sensors.Count));
+    }
+
+    /// <summary>The sensors a model needs: the input columns it kept (a column constant in training carries nothing).</summary>
+    private static string[] SensorsOf(RulFeatureBuilder features) => [.. features.KeptColumns.Select(c => features.InputNames[c])];
+
+    private static T? Read<T>(ReadOnlyMemory<byte> bytes, Func<Stream, T> read) where T : class
+    {
+        try
+        {
+            using var stream = new MemoryStream(bytes.ToArray(), writable: false);
+            return read(stream);
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Predicting machine {MachineId} of tenant {TenantId} failed; the other machines go on")]
+        public static partial void MachineFailed(ILogger logger, Guid tenantId, string machineId, Exception exception);
+
+        [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Predict run: {Tenants} tenants, {Predicted} machines predicted, {Failed} failed")]
+        public static partial void RunFinished(ILogger logger, int tenants, int predicted, int failed);
+    }
+}

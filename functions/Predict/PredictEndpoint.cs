@@ -1,0 +1,15 @@
+using Pdm.Functions.Invocation;
+
+namespace Pdm.Functions.Predict;
+
+/// <summary>Timer: health, remaining life, failure probabilities and risk for every machine that sends data.</summary>
+internal static class PredictEndpoint
+{
+    public static void MapPredict(this IEndpointRouteBuilder app) =>
+        app.MapPost("/Predict", async (FleetPredictor predictor, CancellationToken cancellationToken) =>
+        {
+            var outcome = await predictor.RunAsync(cancellationToken);
+            var summary = $"predicted machines={outcome.Predicted} failed={outcome.Failed} tenants={outcome.Tenants}";
+            return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
+        });
+}
