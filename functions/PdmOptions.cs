@@ -13,6 +13,12 @@ public sealed class PdmOptions
     /// <summary>Blob container for batches the database could not take.</summary>
     [Required] public string DeadLetterContainer { get; set; } = "ingest-deadletter";
 
+    /// <summary>Blob container of the model registry's artifacts.</summary>
+    [Required] public string ModelContainer { get; set; } = "models";
+
+    /// <summary>How often the registry is asked which model versions are in production (a promotion shows within it).</summary>
+    public TimeSpan ModelCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>"mosquitto" locally (password and ACL files of the local broker) or "iothub" in Azure.</summary>
     [Required, RegularExpression("mosquitto|iothub")] public string DeviceRegistry { get; set; } = "mosquitto";
 

@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Options;
+using Pdm.Analytics.Anomaly;
 using Pdm.Functions.Predict;
 using Pdm.Ingest;
+using Pdm.Ingest.Models;
+using Pdm.Ingest.Scoring;
 using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
 using Pdm.Messaging.Storage;
@@ -19,6 +22,15 @@ internal static class ServiceRegistration
         services.AddSingleton<IDeadLetterStore>(sp => new BlobDeadLetterStore(
             sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer)));
         services.AddSingleton(new IngestOptions());
+        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<PdmDatabase>(),
+            sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelContainer)));
+        services.AddSingleton(sp => new ProductionModelCache(sp.GetRequiredService<ModelRegistry>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelCheckInterval,
+            sp.GetRequiredService<ILogger<ProductionModelCache>>()));
+        services.AddSingleton(sp => new ProductionModelSet<AnomalyModel>(sp.GetRequiredService<ProductionModelCache>(),
+            AnomalyScoring.RegistryKind, AnomalyScoring.ReadModel, m => m.FeatureNames,
+            sp.GetRequiredService<ILogger<ProductionModelSet<AnomalyModel>>>()));
+        services.AddSingleton<AnomalyScoring>();
         services.AddSingleton<IngestProcessor>();
         services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FleetPredictor>();

@@ -263,19 +263,19 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
 
 internal static partial class ScoringLog
 {
-    [LoggerMessage(EventId = 4201, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4160, Level = LogLevel.Information,
         Message = "Machine {MachineId} finished its warm-up and now scores on its own model (fingerprint {Fingerprint})")]
     public static partial void MachineModelLearned(this ILogger logger, string machineId, long fingerprint);
 
-    [LoggerMessage(EventId = 4202, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4161, Level = LogLevel.Information,
         Message = "Machine {MachineId} now scores on {NewModel} instead of {OldModel}; its detector state starts afresh")]
     public static partial void ScorerModelChanged(this ILogger logger, string machineId, string oldModel, string newModel);
 
-    [LoggerMessage(EventId = 4203, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4162, Level = LogLevel.Warning,
         Message = "The stored detector state of machine {MachineId} cannot be used ({Reason}); it starts afresh")]
     public static partial void ScorerStateUnusable(this ILogger logger, string machineId, string reason);
 
-    [LoggerMessage(EventId = 4204, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4163, Level = LogLevel.Warning,
         Message = "The learned anomaly model of machine {MachineId} cannot be read ({Reason}); it warms up again")]
     public static partial void LearnedModelUnreadable(this ILogger logger, string machineId, string reason);
 }
