@@ -81,7 +81,8 @@ internal static class DemoModels
 
         FitSettings[] settings =
         [
-            new AnomalyFitSettings { TrainFile = healthy, TimeColumn = "time" },
+            // The kind's own ISO table, as the twin judges it: the default table would call a healthy mill's vibration zone C.
+            new AnomalyFitSettings { TrainFile = healthy, TimeColumn = "time", IsoZones = IsoVibrationZones.For(kind) },
             new RulFitSettings { TrainFile = runs, Cap = RulCap, Ignore = ["wear", "state"] },
             new StateFitSettings { TrainFile = runs, Ignore = ["wear", "rul"] },
         ];

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pdm.Telemetry;
 
 namespace Pdm.Cli;
 
@@ -49,10 +50,11 @@ internal abstract class ModelFitOptions
         private readonly Option<string?> _time = new("--time-column") { Description = "Name of the time column (default: the first column)" };
         private readonly Option<double> _fpr = new("--target-fpr") { Description = "Share of normal samples allowed above the threshold", DefaultValueFactory = _ => 0.01 };
         private readonly Option<ulong> _seed = new("--seed") { Description = "Seed of the random parts (isolation forest)", DefaultValueFactory = _ => 1 };
+        private readonly Option<string> _iso = CreateIsoOption();
 
         public override string Kind => "anomaly";
         public override string Description => "Anomaly ensemble (robust EWMA, isolation forest, PCA, temporal model, ISO 10816)";
-        public override IEnumerable<Option> Options => [_train, _time, _fpr, _seed];
+        public override IEnumerable<Option> Options => [_train, _time, _fpr, _seed, _iso];
 
         public override FitSettings Read(ParseResult parse) => new AnomalyFitSettings
         {
@@ -60,8 +62,35 @@ internal abstract class ModelFitOptions
             TimeColumn = parse.GetValue(_time),
             TargetFpr = parse.GetValue(_fpr),
             Seed = parse.GetValue(_seed),
+            IsoZones = IsoTables[parse.GetValue(_iso)!],
         };
+
+        private static Option<string> CreateIsoOption()
+        {
+            var option = new Option<string>("--iso-zones")
+            {
+                Description = "ISO 10816 zone table of the vibration sensors (mm/s RMS), or 'none'",
+                HelpName = "table",
+                DefaultValueFactory = _ => "group2-rigid",
+            };
+            option.AcceptOnlyFromAmong([.. IsoTables.Keys]);
+            return option;
+        }
     }
+
+    /// <summary>The ISO 10816 tables by their option name; null turns the zone check off.</summary>
+    public static IReadOnlyDictionary<string, IsoZoneBoundaries?> IsoTables { get; } = new Dictionary<string, IsoZoneBoundaries?>(StringComparer.Ordinal)
+    {
+        ["group1-rigid"] = IsoZoneBoundaries.Group1Rigid,
+        ["group1-flexible"] = IsoZoneBoundaries.Group1Flexible,
+        ["group2-rigid"] = IsoZoneBoundaries.Group2Rigid,
+        ["group2-flexible"] = IsoZoneBoundaries.Group2Flexible,
+        ["class1"] = IsoZoneBoundaries.ClassI,
+        ["class2"] = IsoZoneBoundaries.ClassII,
+        ["class3"] = IsoZoneBoundaries.ClassIII,
+        ["class4"] = IsoZoneBoundaries.ClassIV,
+        ["none"] = null,
+    };
 
     private sealed class RulOptions : ModelFitOptions
     {

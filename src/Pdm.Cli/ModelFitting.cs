@@ -4,6 +4,7 @@ using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Data;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
+using Pdm.Telemetry;
 
 namespace Pdm.Cli;
 
@@ -37,6 +38,10 @@ internal sealed record AnomalyFitSettings : FitSettings
     public string? TimeColumn { get; init; }
     public double TargetFpr { get; init; } = 0.01;
     public ulong Seed { get; init; } = 1;
+
+    /// <summary>The ISO 10816 table of the vibration sensors; null: no zone check.</summary>
+    public IsoZoneBoundaries? IsoZones { get; init; } = IsoZoneBoundaries.Group2Rigid;
+
     public override string Kind => "anomaly";
 }
 
@@ -93,7 +98,7 @@ internal static class ModelFitting
             ModelCommand.Fail(settings.TrainFile, read.Errors.Select(e => e.Message));
             return null;
         }
-        var fitted = AnomalyModel.Fit(table, new AnomalyOptions { TargetFalsePositiveRate = settings.TargetFpr }, settings.Seed);
+        var fitted = AnomalyModel.Fit(table, new AnomalyOptions { TargetFalsePositiveRate = settings.TargetFpr, IsoZones = settings.IsoZones }, settings.Seed);
         foreach (var warning in fitted.Warnings)
         {
             Console.Error.WriteLine($"warning: {warning}");
@@ -117,7 +122,7 @@ internal static class ModelFitting
                 ["training_seconds"] = Math.Round(seconds, 2),
             },
             Parameters = Parameters(settings, model.FeatureNames, settings.Seed.ToString(CultureInfo.InvariantCulture),
-                ("time_column", table.TimeColumn), ("target_fpr", Text(settings.TargetFpr))),
+                ("time_column", table.TimeColumn), ("target_fpr", Text(settings.TargetFpr)), ("iso_zones", settings.IsoZones?.Name ?? "none")),
             Summary = $"Trained on {table.RowCount:N0} rows × {table.FeatureNames.Count} features in {seconds:N1} s",
         };
     }
