@@ -108,48 +108,19 @@ public sealed class AnomalyModel
             return new AnomalyFitResult(null, errors, warnings);
         }
 
-        var values = table.Values;
-        var medians = new double[p];
-        var robustScales = new double[p];
-        var column = new double[rows];
-        for (var i = 0; i < p; i++)
+        var stats = ColumnStatistics.Of(table.Values, p);
+        foreach (var i in stats.EmptyColumns)
         {
-            var count = 0;
-            for (var r = 0; r < rows; r++)
-            {
-                var v = values[(r * p) + i];
-                if (double.IsFinite(v))
-                {
-                    column[count++] = v;
-                }
-            }
-            if (count == 0)
-            {
-                errors.Add($"column '{table.FeatureNames[i]}' has no values");
-                continue;
-            }
-            var observed = column.AsSpan(0, count);
-            medians[i] = Numerics.Median(observed);
-            for (var j = 0; j < count; j++)
-            {
-                observed[j] = Math.Abs(observed[j] - medians[i]);
-            }
-            robustScales[i] = 1.4826 * Numerics.Median(observed);
+            errors.Add($"column '{table.FeatureNames[i]}' has no values");
         }
         if (errors.Count > 0)
         {
             return new AnomalyFitResult(null, errors, warnings);
         }
-
-        var imputed = Impute(values, p, medians);
-        var (mean, scale) = MeanAndScale(imputed, p, medians);
+        var medians = stats.Medians;
+        var imputed = stats.Imputed;
         for (var i = 0; i < p; i++)
         {
-            if (robustScales[i] <= 0)
-            {
-                // More than half the values equal: the standard deviation still sees the rest.
-                robustScales[i] = scale[i];
-            }
             if (MachineScorer.IsConstant(imputed, p, i))
             {
                 warnings.Add($"column '{table.FeatureNames[i]}' is constant in the training data; " +
@@ -159,9 +130,9 @@ public sealed class AnomalyModel
 
         var gapSeconds = GapThreshold(table.Times, options.GapFactor);
         var stretchStart = StretchStarts(table.Times, gapSeconds);
-        var robust = RobustEwmaDetector.Fit(imputed, p, options.StatisticalAlpha, medians, robustScales);
-        var pca = options.UsePca ? PcaDetector.Fit(imputed, p, mean, scale, options.PcaVarianceExplained) : null;
-        var temporal = TemporalDetector.Fit(imputed, p, options.TemporalLags, options.TemporalRidge, mean, scale,
+        var robust = RobustEwmaDetector.Fit(imputed, p, options.StatisticalAlpha, medians, stats.RobustScales);
+        var pca = options.UsePca ? PcaDetector.Fit(imputed, p, stats.Mean, stats.Scale, options.PcaVarianceExplained) : null;
+        var temporal = TemporalDetector.Fit(imputed, p, options.TemporalLags, options.TemporalRidge, stats.Mean, stats.Scale,
             stretchStart);
         var features = ForestFeatures(imputed, p, stretchStart, options.LevelAlpha);
         var forest = IsolationForest.Fit(features, MachineScorer.ForestFeaturesPerSensor * p, options.Trees, options.SubsampleSize, seed);
@@ -248,53 +219,6 @@ public sealed class AnomalyModel
             + (w.Temporal * surprise[RawTemporal])) / w.Total;
     }
 
-    private static double[] Impute(ReadOnlySpan<double> values, int p, double[] medians)
-    {
-        var imputed = values.ToArray();
-        var last = (double[])medians.Clone();
-        for (var r = 0; r < imputed.Length; r += p)
-        {
-            for (var i = 0; i < p; i++)
-            {
-                ref var v = ref imputed[r + i];
-                if (double.IsFinite(v))
-                {
-                    last[i] = v;
-                }
-                else
-                {
-                    v = last[i];
-                }
-            }
-        }
-        return imputed;
-    }
-
-    private static (double[] Mean, double[] Scale) MeanAndScale(double[] imputed, int p, double[] medians)
-    {
-        var rows = imputed.Length / p;
-        var mean = new double[p];
-        var scale = new double[p];
-        for (var i = 0; i < p; i++)
-        {
-            double sum = 0;
-            for (var r = 0; r < rows; r++)
-            {
-                sum += imputed[(r * p) + i];
-            }
-            mean[i] = sum / rows;
-            double squares = 0;
-            for (var r = 0; r < rows; r++)
-            {
-                var d = imputed[(r * p) + i] - mean[i];
-                squares += d * d;
-            }
-            // A constant sensor gets a tiny scale: any change in it is then far outside normal.
-            scale[i] = Math.Max(Math.Sqrt(squares / Math.Max(1, rows - 1)), 1e-6 * (Math.Abs(medians[i]) + 1));
-        }
-        return (mean, scale);
-    }
-
     private static double GapThreshold(ReadOnlySpan<double> times, double factor)
     {
         var steps = new List<double>(times.Length);
@@ -342,14 +266,14 @@ public sealed class AnomalyModel
         return features;
     }
 
-    private static int[] VibrationColumns(string[] names, AnomalyOptions options)
+    internal static int[] VibrationColumns(IReadOnlyList<string> names, AnomalyOptions options)
     {
         if (options.IsoZones is null)
         {
             return [];
         }
         var chosen = options.VibrationSensors;
-        return [.. Enumerable.Range(0, names.Length).Where(i => chosen is null
+        return [.. Enumerable.Range(0, names.Count).Where(i => chosen is null
             ? IsoZoneBoundaries.IsVibrationSensor(names[i])
             : chosen.Contains(names[i]))];
     }
@@ -479,7 +403,7 @@ public sealed class AnomalyModel
         }
     }
 
-    private static ulong Fnv1a(ReadOnlySpan<byte> bytes)
+    internal static ulong Fnv1a(ReadOnlySpan<byte> bytes)
     {
         var hash = 14695981039346656037UL;
         foreach (var b in bytes)

@@ -33,6 +33,9 @@ internal sealed class RobustEwmaDetector
 
     public double[] InitialSpread { get; }
 
+    /// <summary>Lowest spread per sensor, so a sensor that barely moves does not divide by zero.</summary>
+    public ReadOnlySpan<double> Floor => _floor;
+
     /// <summary>
     /// Fits on imputed training values (rows x sensors): the baseline starts at the median, the spread at the level
     /// it settles to when the EWMA runs over the training data.
