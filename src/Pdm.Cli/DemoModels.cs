@@ -28,6 +28,8 @@ internal static class DemoModels
     private const int Seed = 2026;
 
     // Remaining life is in seconds here; twice the mean Accelerated life keeps the whole wear-out phase uncapped.
+    private const double NormalShareOfBoundaryBC = 0.8;
+
     private static readonly double RulCap = 2 * TwinOptions.MeanTimeToFailureOf(TwinMode.Accelerated).TotalSeconds;
 
     /// <summary>The kind as used in model names: CentrifugalPump → centrifugal-pump.</summary>
@@ -130,12 +132,15 @@ internal static class DemoModels
     }
 
     /// <summary>
-    /// <c>time,&lt;sensors&gt;</c> of every unit's HEALTHY rows: normal operation for the anomaly model. Units follow
-    /// one another with an hour's gap, which the model treats as a new stretch rather than a jump.
+    /// <c>time,&lt;sensors&gt;</c> of every unit's HEALTHY rows: normal operation for the anomaly model. Only rows whose
+    /// true severity is well inside zone B count: late in the healthy phase the noisy readings already touch zone C,
+    /// which the model's ISO check rightly flags. Units follow one another with an hour's gap, which the model treats
+    /// as a new stretch rather than a jump.
     /// </summary>
     private static async Task WriteHealthyAsync(string path, RunToFailureOptions options, CancellationToken cancellationToken)
     {
         var sensors = MachineProfile.SensorsOf(options.Kinds[0]).Select(s => s.Sensor).ToList();
+        var normalSeverity = NormalShareOfBoundaryBC * IsoVibrationZones.For(options.Kinds[0]).BoundaryBC;
         await using var writer = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         await writer.WriteLineAsync($"time,{string.Join(',', sensors)}".AsMemory(), cancellationToken);
         var offset = 0.0;
@@ -143,7 +148,7 @@ internal static class DemoModels
         for (var number = 1; number <= options.Machines; number++)
         {
             var end = offset;
-            foreach (var sample in RunToFailureExporter.Run(options, number).TakeWhile(s => s.Truth.State == MachineState.Healthy))
+            foreach (var sample in RunToFailureExporter.Run(options, number).TakeWhile(s => s.Truth.Severity < normalSeverity))
             {
                 end = offset + sample.Truth.Elapsed.TotalSeconds;
                 line.Clear().Append(end.ToString(CultureInfo.InvariantCulture));

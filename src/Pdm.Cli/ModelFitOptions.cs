@@ -69,7 +69,8 @@ internal abstract class ModelFitOptions
         {
             var option = new Option<string>("--iso-zones")
             {
-                Description = "ISO 10816 zone table of the vibration sensors (mm/s RMS), or 'none'",
+                Description = "ISO 10816 zone table of the vibration sensors (mm/s RMS): group1-rigid, group1-flexible, group2-rigid, "
+                    + "group2-flexible, class1 to class4, or none",
                 HelpName = "table",
                 DefaultValueFactory = _ => "group2-rigid",
             };
