@@ -20,8 +20,8 @@ public sealed record IngestOptions
 /// reached, a parked dead-letter batch that <see cref="ReplayDeadLettersAsync"/> stores later. The Event Hubs
 /// trigger checkpoints past failed invocations, so parking, not redelivery, is what makes failure lossless.
 /// Writes are idempotent (readings by key, rejects by message key), so replays and redeliveries store nothing twice.
-/// Stored samples are then scored (<see cref="AnomalyScoring"/>) in a second transaction; a batch whose scoring
-/// fails is retried or parked like a failed write, and its replay scores only what was not scored yet.
+/// Samples are scored (<see cref="AnomalyScoring"/>) in the transaction that stores them, so a parked and replayed
+/// batch is scored exactly once too.
 /// </summary>
 public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadLetters, AnomalyScoring scoring,
     IngestOptions options, ILogger<IngestProcessor> logger, TimeProvider clock)
@@ -121,23 +121,19 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             }
         }
 
-        var written = batches.Count == 0
-            ? default
-            : await database.WriteReadingsAsync(
-                [.. batches.Select(b => new TenantBatch(b.Key.Tenant, b.Key.Device, b.Value))], cancellationToken);
+        IngestWriteResult written = default;
+        var anomalies = 0;
+        if (batches.Count > 0)
+        {
+            List<TenantBatch> tenantBatches = [.. batches.Select(b => new TenantBatch(b.Key.Tenant, b.Key.Device, b.Value))];
+            var scorer = await scoring.PrepareAsync(tenantBatches, cancellationToken);
+            written = await database.WriteReadingsAsync(tenantBatches, scorer.Score, cancellationToken);
+            anomalies = scorer.Anomalies;
+        }
         if (rejects.Count > 0)
         {
             await database.WriteRejectsAsync(rejects, cancellationToken);
             logger.MessagesRejected(rejects.Count, events.Count);
-        }
-
-        long scored = 0;
-        var anomalies = 0;
-        foreach (var tenant in batches.GroupBy(b => b.Key.Tenant))
-        {
-            var outcome = await scoring.ScoreAsync(tenant.Key, tenant.SelectMany(b => b.Value), cancellationToken);
-            scored += outcome.Scored;
-            anomalies += outcome.Anomalies;
         }
 
         return new IngestOutcome
@@ -148,7 +144,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             ValuesDuplicate = written.ValuesDuplicate,
             MachinesCreated = written.MachinesCreated,
             RejectedMessages = rejects.Count,
-            SamplesScored = scored,
+            SamplesScored = written.ScoresInserted,
             Anomalies = anomalies,
         };
     }

@@ -35,7 +35,11 @@ public sealed record TenantBatch(Guid TenantId, string DeviceId, IReadOnlyList<M
 /// <param name="ValuesInserted">Sensor values stored by this call.</param>
 /// <param name="ValuesDuplicate">Sensor values already stored (same tenant, machine, sensor and timestamp): replays.</param>
 /// <param name="MachinesCreated">Machine ids seen for the first time and registered for their tenant.</param>
-public readonly record struct IngestWriteResult(long ValuesInserted, long ValuesDuplicate, int MachinesCreated);
+public readonly record struct IngestWriteResult(long ValuesInserted, long ValuesDuplicate, int MachinesCreated)
+{
+    /// <summary>Anomaly scores stored with the readings (when the write scored them).</summary>
+    public long ScoresInserted { get; init; }
+}
 
 /// <summary>
 /// A message that failed validation, kept whole with its reasons. <paramref name="MessageKey"/> is deterministic

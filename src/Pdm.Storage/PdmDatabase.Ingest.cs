@@ -57,7 +57,12 @@ public sealed partial class PdmDatabase
     /// before are registered for it. Each tenant's rows are written with that tenant set, so the readings policy
     /// checks every row.
     /// </summary>
-    public async Task<IngestWriteResult> WriteReadingsAsync(IReadOnlyList<TenantBatch> batches,
+    public Task<IngestWriteResult> WriteReadingsAsync(IReadOnlyList<TenantBatch> batches,
+        CancellationToken cancellationToken) => WriteReadingsAsync(batches, score: null, cancellationToken);
+
+    /// <inheritdoc cref="WriteReadingsAsync(IReadOnlyList{TenantBatch}, CancellationToken)"/>
+    /// <param name="score">When set, scores each tenant's machines in the same transaction (see ScoreTenantAsync).</param>
+    public async Task<IngestWriteResult> WriteReadingsAsync(IReadOnlyList<TenantBatch> batches, TenantScorer? score,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
@@ -76,6 +81,7 @@ public sealed partial class PdmDatabase
 
         long inserted = 0;
         long duplicate = 0;
+        long scored = 0;
         var machinesCreated = 0;
         var first = true;
         foreach (var group in batches.GroupBy(b => b.TenantId))
@@ -98,9 +104,14 @@ public sealed partial class PdmDatabase
             var rows = await InsertStagedAsync(connection, transaction, group.Key, cancellationToken);
             inserted += rows;
             duplicate += staged - rows;
+            if (score is not null)
+            {
+                string[] machineIds = [.. group.SelectMany(b => b.Samples).Select(s => s.MachineId).Distinct(StringComparer.Ordinal)];
+                scored += await ScoreTenantAsync(connection, transaction, group.Key, machineIds, score, cancellationToken);
+            }
         }
         await transaction.CommitAsync(cancellationToken);
-        return new IngestWriteResult(inserted, duplicate, machinesCreated);
+        return new IngestWriteResult(inserted, duplicate, machinesCreated) { ScoresInserted = scored };
     }
 
     /// <summary>

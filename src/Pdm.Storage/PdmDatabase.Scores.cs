@@ -49,6 +49,12 @@ public sealed record ScoringWrite
     public IReadOnlyList<MachineAnomalyModel> LearnedModels { get; init; } = [];
 }
 
+/// <summary>
+/// Scores one tenant's machines of a batch, given their stored states (machines never scored are absent), inside
+/// the transaction that stores their readings.
+/// </summary>
+public delegate ScoringWrite TenantScorer(Guid tenantId, IReadOnlyDictionary<string, ScorerState> states);
+
 public sealed partial class PdmDatabase
 {
     private const string CreateScoreStagingSql = """
@@ -64,59 +70,54 @@ public sealed partial class PdmDatabase
         "temporal, iso_zone, model, top_sensors, top_contributions";
 
     /// <summary>
-    /// Scores machines of one tenant in one transaction: their states are read under FOR UPDATE and handed to
-    /// <paramref name="score"/>, and what it returns (scores, new states, learned models) is written before commit.
-    /// So two instances never score the same machine from the same state, and a failure stores nothing, leaving the
-    /// states where they were for the redelivery. A score already stored for a (machine, timestamp) is kept.
+    /// Scores the machines of one tenant inside the transaction that stores their readings: their states are read
+    /// under FOR UPDATE and handed to <paramref name="score"/>, and what it returns (scores, new states, learned
+    /// models) is written before the commit. So two instances never score a machine from the same state, and readings,
+    /// scores and states commit together or not at all. A score already stored for a (machine, timestamp) is kept.
     /// </summary>
     /// <returns>The number of score rows inserted.</returns>
-    public async Task<long> ScoreMachinesAsync(Guid tenantId, IReadOnlyCollection<string> machineIds,
-        Func<IReadOnlyDictionary<string, ScorerState>, ScoringWrite> score, CancellationToken cancellationToken)
+    private static async Task<long> ScoreTenantAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid tenantId, string[] machineIds, TenantScorer score, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(machineIds);
-        ArgumentNullException.ThrowIfNull(score);
-        return await InTenantAsync(tenantId, async (connection, transaction) =>
+        var states = new Dictionary<string, ScorerState>(StringComparer.Ordinal);
+        await using (var select = Command(connection, transaction, """
+            SELECT machine_id, model, sensors, last_ts, samples, state FROM pdm.scorer_states
+            WHERE tenant_id = $1 AND machine_id = ANY($2) FOR UPDATE
+            """, tenantId, machineIds))
         {
-            var states = new Dictionary<string, ScorerState>(StringComparer.Ordinal);
-            await using (var select = Command(connection, transaction, """
-                SELECT machine_id, model, sensors, last_ts, samples, state FROM pdm.scorer_states
-                WHERE tenant_id = $1 AND machine_id = ANY($2) FOR UPDATE
-                """, tenantId, machineIds.ToArray()))
+            foreach (var state in await ReadAllAsync(select, MapScorerState, cancellationToken))
             {
-                foreach (var state in await ReadAllAsync(select, MapScorerState, cancellationToken))
-                {
-                    states[state.MachineId] = state;
-                }
+                states[state.MachineId] = state;
             }
+        }
 
-            var write = score(states);
-            var inserted = await InsertScoresAsync(connection, transaction, tenantId, write.Scores, cancellationToken);
-            await using var batch = new NpgsqlBatch(connection, transaction);
-            foreach (var state in write.States)
-            {
-                batch.BatchCommands.Add(BatchCommand("""
-                    INSERT INTO pdm.scorer_states (tenant_id, machine_id, model, sensors, last_ts, samples, state)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    ON CONFLICT (tenant_id, machine_id) DO UPDATE SET model = excluded.model, sensors = excluded.sensors,
-                        last_ts = excluded.last_ts, samples = excluded.samples, state = excluded.state, updated_at = now()
-                    """, tenantId, state.MachineId, state.Model, state.Sensors.ToArray(), state.LastTimestamp,
-                    state.Samples, state.State));
-            }
-            foreach (var model in write.LearnedModels)
-            {
-                batch.BatchCommands.Add(BatchCommand("""
-                    INSERT INTO pdm.machine_anomaly_models (tenant_id, machine_id, fingerprint, artifact)
-                    VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (tenant_id, machine_id) DO UPDATE SET fingerprint = excluded.fingerprint,
-                        artifact = excluded.artifact, created_at = now()
-                    """, tenantId, model.MachineId, model.Fingerprint, model.Artifact));
-            }
-            if (batch.BatchCommands.Count > 0)
-            {
-                await batch.ExecuteNonQueryAsync(cancellationToken);
-            }
-            return inserted;
-        }, cancellationToken);
+        var write = score(tenantId, states);
+        var inserted = await InsertScoresAsync(connection, transaction, tenantId, write.Scores, cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var state in write.States)
+        {
+            batch.BatchCommands.Add(BatchCommand("""
+                INSERT INTO pdm.scorer_states (tenant_id, machine_id, model, sensors, last_ts, samples, state)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (tenant_id, machine_id) DO UPDATE SET model = excluded.model, sensors = excluded.sensors,
+                    last_ts = excluded.last_ts, samples = excluded.samples, state = excluded.state, updated_at = now()
+                """, tenantId, state.MachineId, state.Model, state.Sensors.ToArray(), state.LastTimestamp,
+                state.Samples, state.State));
+        }
+        foreach (var model in write.LearnedModels)
+        {
+            batch.BatchCommands.Add(BatchCommand("""
+                INSERT INTO pdm.machine_anomaly_models (tenant_id, machine_id, fingerprint, artifact)
+                VALUES ($1, $2, $3, $4)
+                ON CONFLICT (tenant_id, machine_id) DO UPDATE SET fingerprint = excluded.fingerprint,
+                    artifact = excluded.artifact, created_at = now()
+                """, tenantId, model.MachineId, model.Fingerprint, model.Artifact));
+        }
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return inserted;
     }
 
     /// <summary>The fingerprints of the models these machines learned during warm-up (machines without one are absent).</summary>

@@ -22,9 +22,9 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         var tenant = await NewTenantAsync();
         var samples = Machine("pump-1", 700, seed: 1);
 
-        var outcome = await Scoring().ScoreAsync(tenant, samples, CancellationToken.None);
+        var outcome = await StoreAsync(Scoring(), tenant, samples);
 
-        Assert.Equal(700, outcome.Scored);
+        Assert.Equal(700, outcome.Written.ScoresInserted);
         var rows = await ScoresAsync(tenant, "pump-1");
         Assert.Equal(samples.Select(s => s.Sequence), rows.Select(r => r.Seq));
         var baseline = rows.TakeWhile(r => r.Model == AnomalyScoring.Baseline).Count();
@@ -43,12 +43,12 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         var moved = await NewTenantAsync();
         var samples = Machine("press-7", 800, seed: 2);
 
-        await Scoring().ScoreAsync(together, samples, CancellationToken.None);
+        await StoreAsync(Scoring(), together, samples);
         // Nine batches, each on a new instance (nothing kept in memory): the state travels through the database,
         // across the warm-up switch at sample 512.
         foreach (var batch in samples.Chunk(90))
         {
-            await Scoring().ScoreAsync(moved, batch, CancellationToken.None);
+            await StoreAsync(Scoring(), moved, batch);
         }
 
         var expected = await ScoresAsync(together, "press-7");
@@ -63,13 +63,14 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         var tenant = await NewTenantAsync();
         var samples = Machine("mill-2", 200, seed: 3);
         var scoring = Scoring();
-        await scoring.ScoreAsync(tenant, samples, CancellationToken.None);
+        await StoreAsync(scoring, tenant, samples);
         var before = await ScoresAsync(tenant, "mill-2");
 
-        var replay = await scoring.ScoreAsync(tenant, samples, CancellationToken.None);
-        await scoring.ScoreAsync(tenant, Machine("mill-2", 210, seed: 3).Skip(200), CancellationToken.None);
+        var replay = await StoreAsync(scoring, tenant, samples);
+        await StoreAsync(scoring, tenant, Machine("mill-2", 210, seed: 3).Skip(200));
 
-        Assert.Equal(new ScoringOutcome(0, 0, 200), replay);
+        Assert.Equal(0, replay.Written.ScoresInserted);
+        Assert.Equal(200, replay.Scorer.Late);
         var after = await ScoresAsync(tenant, "mill-2");
         Assert.Equal(before, after.Take(200));
         Assert.Equal(210, after.Count);
@@ -92,9 +93,9 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         // A machine that sends only two of the model's sensors is not served by it.
         var partial = Machine("pump-10", 50, seed: 5, features[..2]);
 
-        await scoring.ScoreAsync(tenant, [.. stream.Take(100), .. partial], CancellationToken.None);
+        await StoreAsync(scoring, tenant, [.. stream.Take(100), .. partial]);
         await RegisterAsync(name, Fit(features, seed: 6), promote: true);
-        await scoring.ScoreAsync(tenant, stream.Skip(100), CancellationToken.None);
+        await StoreAsync(scoring, tenant, stream.Skip(100));
 
         var rows = await ScoresAsync(tenant, "pump-9");
         Assert.All(rows.Take(100), r => Assert.Equal($"{name}@1", r.Model));
@@ -113,7 +114,7 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
             Values = [.. s.Values.Select(v => v.Sensor == "vibration" ? v with { Value = 12.0 } : v)],
         }).ToList();
 
-        await Scoring().ScoreAsync(tenant, faulty, CancellationToken.None);
+        await StoreAsync(Scoring(), tenant, faulty);
 
         var rows = await ScoresAsync(tenant, "fan-3");
         Assert.All(rows.Skip(650), r =>
@@ -122,6 +123,16 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
             Assert.Equal("D", r.Zone);
             Assert.Equal("vibration", r.TopSensor);
         });
+    }
+
+    /// <summary>What Ingest does: readings and their scores in one write.</summary>
+    private async Task<(IngestWriteResult Written, AnomalyScoring.BatchScorer Scorer)> StoreAsync(AnomalyScoring scoring,
+        Guid tenant, IEnumerable<MachineSample> samples)
+    {
+        List<TenantBatch> batches = [new TenantBatch(tenant, "gateway-1", [.. samples])];
+        var scorer = await scoring.PrepareAsync(batches, CancellationToken.None);
+        var written = await fixture.AppDatabase.WriteReadingsAsync(batches, scorer.Score, CancellationToken.None);
+        return (written, scorer);
     }
 
     private AnomalyScoring Scoring() => new(fixture.AppDatabase, null, NullLogger<AnomalyScoring>.Instance);

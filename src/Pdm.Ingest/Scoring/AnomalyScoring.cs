@@ -9,9 +9,6 @@ using Pdm.Telemetry;
 
 namespace Pdm.Ingest.Scoring;
 
-/// <summary>How many samples a batch scored, and how many were too late to score.</summary>
-public sealed record ScoringOutcome(long Scored, int Anomalies, int Late);
-
 /// <summary>
 /// Scores every stored machine sample with the machine's streaming anomaly ensemble and stores the score beside the
 /// readings. Which model scores a machine:
@@ -37,46 +34,74 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
 
     private const int TopContributors = 3;
 
+    private readonly ILogger _logger = logger;
+
     // Learned models by machine; checked against the stored fingerprint before use.
     private readonly ConcurrentDictionary<(Guid Tenant, string Machine), AnomalyModel> _learned = new();
 
     /// <summary>Reads an artifact as an anomaly model, or null when it is not one.</summary>
     public static AnomalyModel? ReadModel(ReadOnlyMemory<byte> artifact) => AnomalyModel.Read(artifact.Span).Model;
 
-    public async Task<ScoringOutcome> ScoreAsync(Guid tenantId, IEnumerable<MachineSample> samples,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Gets ready to score <paramref name="batches"/>: picks each machine's model and loads what is not in memory yet,
+    /// outside the write transaction. Pass <see cref="BatchScorer.Score"/> to
+    /// <see cref="PdmDatabase.WriteReadingsAsync(IReadOnlyList{TenantBatch}, TenantScorer?, CancellationToken)"/>.
+    /// </summary>
+    public async Task<BatchScorer> PrepareAsync(IReadOnlyList<TenantBatch> batches, CancellationToken cancellationToken)
     {
-        var machines = samples.GroupBy(s => s.MachineId, StringComparer.Ordinal).ToDictionary(
-            g => g.Key, g => g.OrderBy(s => s.Timestamp).ThenBy(s => s.Sequence).ToList(), StringComparer.Ordinal);
-        if (machines.Count == 0)
-        {
-            return new ScoringOutcome(0, 0, 0);
-        }
+        ArgumentNullException.ThrowIfNull(batches);
         var registry = registryModels is null ? [] : await registryModels.GetAsync(cancellationToken);
-        var matches = machines.ToDictionary(m => m.Key,
-            m => ProductionModelSet.BestFor(registry, SensorsOf(m.Value)), StringComparer.Ordinal);
-        var learned = await LoadLearnedAsync(tenantId,
-            [.. matches.Where(m => m.Value is null).Select(m => m.Key)], cancellationToken);
-
-        var anomalies = 0;
-        var late = 0;
-        var inserted = await database.ScoreMachinesAsync(tenantId, machines.Keys, states =>
+        var tenants = new Dictionary<Guid, TenantPlan>();
+        foreach (var tenant in batches.GroupBy(b => b.TenantId))
         {
-            anomalies = 0;
-            late = 0;
+            var machines = tenant.SelectMany(b => b.Samples).GroupBy(s => s.MachineId, StringComparer.Ordinal).ToDictionary(
+                g => g.Key, g => g.OrderBy(s => s.Timestamp).ThenBy(s => s.Sequence).ToList(), StringComparer.Ordinal);
+            var matches = machines.ToDictionary(m => m.Key,
+                m => ProductionModelSet.BestFor(registry, SensorsOf(m.Value)), StringComparer.Ordinal);
+            var learned = await LoadLearnedAsync(tenant.Key,
+                [.. matches.Where(m => m.Value is null).Select(m => m.Key)], cancellationToken);
+            tenants[tenant.Key] = new TenantPlan(machines, matches, learned);
+        }
+        return new BatchScorer(this, tenants);
+    }
+
+    /// <summary>What a batch's machines are scored with; <see cref="Score"/> runs inside the write transaction.</summary>
+    public sealed class BatchScorer
+    {
+        private readonly AnomalyScoring _owner;
+        private readonly Dictionary<Guid, TenantPlan> _tenants;
+
+        internal BatchScorer(AnomalyScoring owner, Dictionary<Guid, TenantPlan> tenants)
+        {
+            _owner = owner;
+            _tenants = tenants;
+            Score = ScoreTenant;
+        }
+
+        public TenantScorer Score { get; }
+
+        /// <summary>Anomalous samples among those scored, once the write has run.</summary>
+        public int Anomalies { get; private set; }
+
+        /// <summary>Samples not later than their machine's last scored one (replays, late arrivals): not scored.</summary>
+        public int Late { get; private set; }
+
+        private ScoringWrite ScoreTenant(Guid tenantId, IReadOnlyDictionary<string, ScorerState> states)
+        {
+            var plan = _tenants[tenantId];
             var scores = new List<AnomalyScoreRow>();
-            var newStates = new List<ScorerState>(machines.Count);
+            var newStates = new List<ScorerState>(plan.Machines.Count);
             var learnedNow = new List<MachineAnomalyModel>();
-            foreach (var (machineId, list) in machines)
+            foreach (var (machineId, samples) in plan.Machines)
             {
                 states.TryGetValue(machineId, out var state);
-                var run = Start(tenantId, machineId, matches[machineId], learned.GetValueOrDefault(machineId),
-                    SensorsOf(list), state);
+                var run = _owner.Start(tenantId, machineId, plan.Matches[machineId],
+                    plan.Learned.GetValueOrDefault(machineId), SensorsOf(samples), state);
                 var before = scores.Count;
-                late += run.Score(list, scores, learnedNow);
+                Late += run.Score(samples, scores, learnedNow);
                 for (var i = before; i < scores.Count; i++)
                 {
-                    anomalies += scores[i].IsAnomaly ? 1 : 0;
+                    Anomalies += scores[i].IsAnomaly ? 1 : 0;
                 }
                 if (scores.Count > before)
                 {
@@ -85,12 +110,14 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
             }
             foreach (var model in learnedNow)
             {
-                logger.MachineModelLearned(model.MachineId, model.Fingerprint);
+                _owner._logger.MachineModelLearned(model.MachineId, model.Fingerprint);
             }
             return new ScoringWrite { Scores = scores, States = newStates, LearnedModels = learnedNow };
-        }, cancellationToken);
-        return new ScoringOutcome(inserted, anomalies, late);
+        }
     }
+
+    internal sealed record TenantPlan(Dictionary<string, List<MachineSample>> Machines,
+        Dictionary<string, ProductionModel<AnomalyModel>?> Matches, Dictionary<string, AnomalyModel> Learned);
 
     private MachineRun Start(Guid tenantId, string machineId, ProductionModel<AnomalyModel>? match,
         AnomalyModel? learned, IReadOnlyList<string> sensors, ScorerState? state)
@@ -103,11 +130,11 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
         {
             if (state.Model != reference)
             {
-                logger.ScorerModelChanged(machineId, state.Model, reference);
+                _logger.ScorerModelChanged(machineId, state.Model, reference);
             }
             else if (!tracker.TryRestoreState(state.State, out var error))
             {
-                logger.ScorerStateUnusable(machineId, error ?? "unknown");
+                _logger.ScorerStateUnusable(machineId, error ?? "unknown");
             }
         }
         return new MachineRun(this, tenantId, machineId, reference, tracker,
@@ -122,14 +149,27 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
         {
             return models;
         }
-        var fingerprints = await database.GetMachineAnomalyModelFingerprintsAsync(tenantId, machineIds, cancellationToken);
-        foreach (var (machineId, fingerprint) in fingerprints)
+        // A machine's learned model never changes once stored (it is fitted once, deterministically), so one in memory
+        // needs no round trip; the others are looked up in one query.
+        var unknown = new List<string>();
+        foreach (var machineId in machineIds)
         {
-            if (_learned.TryGetValue((tenantId, machineId), out var cached) && (long)cached.Fingerprint == fingerprint)
+            if (_learned.TryGetValue((tenantId, machineId), out var cached))
             {
                 models[machineId] = cached;
-                continue;
             }
+            else
+            {
+                unknown.Add(machineId);
+            }
+        }
+        if (unknown.Count == 0)
+        {
+            return models;
+        }
+        var fingerprints = await database.GetMachineAnomalyModelFingerprintsAsync(tenantId, unknown, cancellationToken);
+        foreach (var machineId in fingerprints.Keys)
+        {
             var stored = await database.GetMachineAnomalyModelAsync(tenantId, machineId, cancellationToken);
             var read = stored is null ? null : AnomalyModel.Read(stored.Artifact);
             if (read?.Model is { } model)
@@ -138,7 +178,7 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
             }
             else if (read is not null)
             {
-                logger.LearnedModelUnreadable(machineId, read.Error ?? "unknown");
+                _logger.LearnedModelUnreadable(machineId, read.Error ?? "unknown");
             }
         }
         return models;
