@@ -4,7 +4,8 @@ using Pdm.Telemetry;
 namespace Pdm.Simulator;
 
 /// <summary>
-/// Quick, realistic telemetry for benchmarks and tests. Machine <c>m</c> is <c>BENCH_M00001</c>.., its sensors are
+/// Quick, realistic telemetry for benchmarks and tests. Machine <c>m</c> is <c>BENCH_M00001</c>.. (another prefix
+/// gives another gateway's machines), its sensors are
 /// the first <c>sensorsPerMachine</c> catalog sensors, and message <c>i</c> carries every machine at
 /// <c>start + i seconds</c>, so every (machine, sensor, timestamp) key is unique. Values wander around a per-machine
 /// level inside each sensor's nominal range. The same arguments give the same data.
@@ -15,7 +16,8 @@ public static class BatchFactory
     public static int MaxSensorsPerMachine => SimulatedSensors.All.Count;
 
     public static IReadOnlyList<IReadOnlyList<MachineSample>> CreateSampleBatches(
-        int messageCount, int machinesPerMessage, int sensorsPerMachine, DateTimeOffset start, int seed)
+        int messageCount, int machinesPerMessage, int sensorsPerMachine, DateTimeOffset start, int seed,
+        string machinePrefix = "BENCH_M")
     {
         ArgumentOutOfRangeException.ThrowIfNegative(messageCount);
         ArgumentOutOfRangeException.ThrowIfLessThan(machinesPerMessage, 1);
@@ -28,7 +30,7 @@ public static class BatchFactory
         var levels = new double[machinesPerMessage, sensorsPerMachine];
         for (var m = 0; m < machinesPerMessage; m++)
         {
-            machineIds[m] = string.Create(CultureInfo.InvariantCulture, $"BENCH_M{m + 1:D5}");
+            machineIds[m] = string.Create(CultureInfo.InvariantCulture, $"{machinePrefix}{m + 1:D5}");
             for (var s = 0; s < sensorsPerMachine; s++)
             {
                 levels[m, s] = sensors[s].NominalMin + ((sensors[s].NominalMax - sensors[s].NominalMin) * random.NextDouble());

@@ -36,8 +36,6 @@ public sealed partial class PdmDatabase
         ORDER BY machine_id, sensor, ts
         """;
 
-    private const string InsertFromStagingIgnoringDuplicatesSql = InsertFromStagingSql + "\nON CONFLICT DO NOTHING";
-
     private const string RegisterMachinesSql = """
         INSERT INTO pdm.machines (tenant_id, machine_id, first_seen_by_device)
         SELECT $1, m.machine_id, m.device_id FROM unnest($2::text[], $3::text[]) AS m (machine_id, device_id)
@@ -134,14 +132,22 @@ public sealed partial class PdmDatabase
     /// (a replay, or a duplicate inside the batch) the plain insert fails, is rolled back to the savepoint, and the
     /// ON CONFLICT DO NOTHING insert runs instead. The server logs that unique violation; it is expected.
     /// </summary>
-    private static async Task<int> InsertStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        Guid tenantId, CancellationToken cancellationToken)
+    private static Task<int> InsertStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid tenantId, CancellationToken cancellationToken) =>
+        InsertOptimisticallyAsync(connection, transaction, InsertFromStagingSql, [tenantId], cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="insertSql"/> as a plain insert; if it hits a row already stored, runs it again with
+    /// ON CONFLICT DO NOTHING (see <see cref="InsertStagedAsync"/> for why). Returns the rows inserted.
+    /// </summary>
+    private static async Task<int> InsertOptimisticallyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string insertSql, object?[] values, CancellationToken cancellationToken)
     {
-        const string Savepoint = "pdm_ingest_plain_insert";
+        const string Savepoint = "pdm_plain_insert";
         await transaction.SaveAsync(Savepoint, cancellationToken);
         try
         {
-            await using var plain = Command(connection, transaction, InsertFromStagingSql, tenantId);
+            await using var plain = Command(connection, transaction, insertSql, values);
             var rows = await plain.ExecuteNonQueryAsync(cancellationToken);
             await transaction.ReleaseAsync(Savepoint, cancellationToken);
             return rows;
@@ -150,7 +156,7 @@ public sealed partial class PdmDatabase
         {
             await transaction.RollbackAsync(Savepoint, cancellationToken);
         }
-        await using var idempotent = Command(connection, transaction, InsertFromStagingIgnoringDuplicatesSql, tenantId);
+        await using var idempotent = Command(connection, transaction, insertSql + "\nON CONFLICT DO NOTHING", values);
         return await idempotent.ExecuteNonQueryAsync(cancellationToken);
     }
 

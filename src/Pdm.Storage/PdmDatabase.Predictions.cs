@@ -43,7 +43,8 @@ public sealed partial class PdmDatabase
         "rul_p90_seconds, failure_probability_24h, failure_probability_48h, risk, explanation::text, models";
 
     private const string ListedScoreColumns = "machine_id, ts, seq, score, threshold, anomaly, isolation_forest, statistical, " +
-        "temporal, iso_zone, model, top_sensors, top_contributions";
+        "temporal, iso_zone, model, array_remove(ARRAY[top1_sensor, top2_sensor, top3_sensor], NULL), " +
+        "array_remove(ARRAY[top1_contribution, top2_contribution, top3_contribution], NULL)";
 
     /// <summary>The tenant's machines with a reading at or after <paramref name="since"/>, by id.</summary>
     public async Task<IReadOnlyList<string>> ListActiveMachinesAsync(Guid tenantId, DateTimeOffset since, CancellationToken cancellationToken) =>

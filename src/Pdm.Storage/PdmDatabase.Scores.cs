@@ -34,7 +34,10 @@ public sealed record AnomalyScoreRow
     public required string? IsoZone { get; init; }
 
     public required string Model { get; init; }
+
+    /// <summary>At most <see cref="PdmDatabase.ScoreTopContributors"/>, largest first.</summary>
     public required string[] TopSensors { get; init; }
+
     public required double[] TopContributions { get; init; }
 }
 
@@ -57,17 +60,12 @@ public delegate ScoringWrite TenantScorer(Guid tenantId, IReadOnlyDictionary<str
 
 public sealed partial class PdmDatabase
 {
-    private const string CreateScoreStagingSql = """
-        CREATE TEMP TABLE IF NOT EXISTS pdm_score_staging (
-            machine_id text NOT NULL, ts timestamptz NOT NULL, seq bigint NOT NULL, score double precision NOT NULL,
-            threshold double precision NOT NULL, anomaly boolean NOT NULL, isolation_forest double precision NOT NULL,
-            statistical double precision NOT NULL, temporal double precision NOT NULL, iso_zone text, model text NOT NULL,
-            top_sensors text[] NOT NULL, top_contributions double precision[] NOT NULL
-        ) ON COMMIT DELETE ROWS
-        """;
-
     private const string ScoreColumns = "machine_id, ts, seq, score, threshold, anomaly, isolation_forest, statistical, " +
-        "temporal, iso_zone, model, top_sensors, top_contributions";
+        "temporal, iso_zone, model, top1_sensor, top1_contribution, top2_sensor, top2_contribution, top3_sensor, " +
+        "top3_contribution";
+
+    /// <summary>How many top contributors a score row keeps.</summary>
+    public const int ScoreTopContributors = 3;
 
     /// <summary>
     /// Scores the machines of one tenant inside the transaction that stores their readings: their states are read
@@ -120,6 +118,60 @@ public sealed partial class PdmDatabase
         return inserted;
     }
 
+    /// <summary>
+    /// Benchmark ceiling only, like <see cref="CopyRawAsync"/>: binary COPY of score rows straight into
+    /// pdm.anomaly_scores. Not idempotent, and it needs a role that bypasses row-level security.
+    /// </summary>
+    public async Task<long> CopyRawScoresAsync(Guid tenantId, IReadOnlyList<AnomalyScoreRow> scores,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var writer = await connection.BeginBinaryImportAsync(
+            $"COPY pdm.anomaly_scores (tenant_id, {ScoreColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var s in scores)
+        {
+            await writer.StartRowAsync(cancellationToken);
+            await writer.WriteAsync(tenantId, NpgsqlDbType.Uuid, cancellationToken);
+            await writer.WriteAsync(s.MachineId, NpgsqlDbType.Text, cancellationToken);
+            await writer.WriteAsync(s.Timestamp.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+            await writer.WriteAsync(s.Sequence, NpgsqlDbType.Bigint, cancellationToken);
+            await writer.WriteAsync(s.Score, NpgsqlDbType.Double, cancellationToken);
+            await writer.WriteAsync(s.Threshold, NpgsqlDbType.Double, cancellationToken);
+            await writer.WriteAsync(s.IsAnomaly, NpgsqlDbType.Boolean, cancellationToken);
+            await writer.WriteAsync(s.IsolationForest, NpgsqlDbType.Double, cancellationToken);
+            await writer.WriteAsync(s.Statistical, NpgsqlDbType.Double, cancellationToken);
+            await writer.WriteAsync(s.Temporal, NpgsqlDbType.Double, cancellationToken);
+            await WriteTextOrNullAsync(writer, s.IsoZone, cancellationToken);
+            await writer.WriteAsync(s.Model, NpgsqlDbType.Text, cancellationToken);
+            for (var k = 0; k < ScoreTopContributors; k++)
+            {
+                if (k < s.TopSensors.Length)
+                {
+                    await writer.WriteAsync(s.TopSensors[k], NpgsqlDbType.Text, cancellationToken);
+                    await writer.WriteAsync(s.TopContributions[k], NpgsqlDbType.Double, cancellationToken);
+                }
+                else
+                {
+                    await writer.WriteNullAsync(cancellationToken);
+                    await writer.WriteNullAsync(cancellationToken);
+                }
+            }
+        }
+        return (long)await writer.CompleteAsync(cancellationToken);
+    }
+
+    /// <summary>How many anomaly scores the tenant has.</summary>
+    public Task<long> CountAnomalyScoresAsync(Guid tenantId, CancellationToken cancellationToken) =>
+        InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, "SELECT count(*) FROM pdm.anomaly_scores");
+            return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }, cancellationToken);
+
+    private static Task WriteTextOrNullAsync(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
+        value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+
     /// <summary>The fingerprints of the models these machines learned during warm-up (machines without one are absent).</summary>
     public Task<IReadOnlyDictionary<string, long>> GetMachineAnomalyModelFingerprintsAsync(Guid tenantId,
         IReadOnlyCollection<string> machineIds, CancellationToken cancellationToken) =>
@@ -144,8 +196,8 @@ public sealed partial class PdmDatabase
         }, cancellationToken);
 
     /// <summary>
-    /// COPY into a staging table, then one insert: PostgreSQL refuses COPY into a table with row-level security, and
-    /// the insert lets the policy check every row and skip scores already stored.
+    /// One insert of the batch's scores as parallel arrays (unnest): one round trip, no staging table. The insert lets
+    /// the row-level security policy check every row; scores already stored are skipped (optimistically, as readings).
     /// </summary>
     private static async Task<long> InsertScoresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Guid tenantId, IReadOnlyList<AnomalyScoreRow> scores, CancellationToken cancellationToken)
@@ -154,45 +206,53 @@ public sealed partial class PdmDatabase
         {
             return 0;
         }
-        await using (var create = Command(connection, transaction, CreateScoreStagingSql))
+        var n = scores.Count;
+        var machines = new string[n];
+        var timestamps = new DateTime[n];
+        var sequences = new long[n];
+        var values = new double[n];
+        var thresholds = new double[n];
+        var anomalies = new bool[n];
+        var forest = new double[n];
+        var statistical = new double[n];
+        var temporal = new double[n];
+        var zones = new string?[n];
+        var models = new string[n];
+        var topSensors = new string?[ScoreTopContributors][];
+        var topContributions = new double?[ScoreTopContributors][];
+        for (var k = 0; k < ScoreTopContributors; k++)
         {
-            await create.ExecuteNonQueryAsync(cancellationToken);
+            topSensors[k] = new string?[n];
+            topContributions[k] = new double?[n];
         }
-        await using (var writer = await connection.BeginBinaryImportAsync(
-            $"COPY pg_temp.pdm_score_staging ({ScoreColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        for (var i = 0; i < n; i++)
         {
-            foreach (var s in scores)
+            var s = scores[i];
+            machines[i] = s.MachineId;
+            timestamps[i] = s.Timestamp.UtcDateTime;
+            sequences[i] = s.Sequence;
+            values[i] = s.Score;
+            thresholds[i] = s.Threshold;
+            anomalies[i] = s.IsAnomaly;
+            forest[i] = s.IsolationForest;
+            statistical[i] = s.Statistical;
+            temporal[i] = s.Temporal;
+            zones[i] = s.IsoZone;
+            models[i] = s.Model;
+            for (var k = 0; k < s.TopSensors.Length && k < ScoreTopContributors; k++)
             {
-                await writer.StartRowAsync(cancellationToken);
-                await writer.WriteAsync(s.MachineId, NpgsqlDbType.Text, cancellationToken);
-                await writer.WriteAsync(s.Timestamp.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
-                await writer.WriteAsync(s.Sequence, NpgsqlDbType.Bigint, cancellationToken);
-                await writer.WriteAsync(s.Score, NpgsqlDbType.Double, cancellationToken);
-                await writer.WriteAsync(s.Threshold, NpgsqlDbType.Double, cancellationToken);
-                await writer.WriteAsync(s.IsAnomaly, NpgsqlDbType.Boolean, cancellationToken);
-                await writer.WriteAsync(s.IsolationForest, NpgsqlDbType.Double, cancellationToken);
-                await writer.WriteAsync(s.Statistical, NpgsqlDbType.Double, cancellationToken);
-                await writer.WriteAsync(s.Temporal, NpgsqlDbType.Double, cancellationToken);
-                if (s.IsoZone is null)
-                {
-                    await writer.WriteNullAsync(cancellationToken);
-                }
-                else
-                {
-                    await writer.WriteAsync(s.IsoZone, NpgsqlDbType.Text, cancellationToken);
-                }
-                await writer.WriteAsync(s.Model, NpgsqlDbType.Text, cancellationToken);
-                await writer.WriteAsync(s.TopSensors, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
-                await writer.WriteAsync(s.TopContributions, NpgsqlDbType.Array | NpgsqlDbType.Double, cancellationToken);
+                topSensors[k][i] = s.TopSensors[k];
+                topContributions[k][i] = s.TopContributions[k];
             }
-            await writer.CompleteAsync(cancellationToken);
         }
-        await using var insert = Command(connection, transaction, $"""
+        return await InsertOptimisticallyAsync(connection, transaction, $"""
             INSERT INTO pdm.anomaly_scores (tenant_id, {ScoreColumns})
-            SELECT $1, {ScoreColumns} FROM pg_temp.pdm_score_staging ORDER BY machine_id, ts
-            ON CONFLICT DO NOTHING
-            """, tenantId);
-        return await insert.ExecuteNonQueryAsync(cancellationToken);
+            SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::bigint[], $5::float8[], $6::float8[],
+                $7::boolean[], $8::float8[], $9::float8[], $10::float8[], $11::text[], $12::text[], $13::text[],
+                $14::float8[], $15::text[], $16::float8[], $17::text[], $18::float8[])
+            """, [tenantId, machines, timestamps, sequences, values, thresholds, anomalies, forest, statistical, temporal,
+                zones, models, topSensors[0], topContributions[0], topSensors[1], topContributions[1], topSensors[2],
+                topContributions[2]], cancellationToken);
     }
 
     private static NpgsqlBatchCommand BatchCommand(string sql, params object?[] values)

@@ -193,8 +193,8 @@ public sealed class PredictTests(PipelineFixture pipeline)
         {
             await using var command = new NpgsqlCommand("""
                 INSERT INTO pdm.anomaly_scores (tenant_id, machine_id, ts, seq, score, threshold, anomaly, isolation_forest,
-                    statistical, temporal, iso_zone, model, top_sensors, top_contributions)
-                VALUES ($1, $2, $3, $4, $5, 1, $6, 0.25, 0.5, 0.25, $7, 'machine', ARRAY['flow'], ARRAY[$5])
+                    statistical, temporal, iso_zone, model, top1_sensor, top1_contribution)
+                VALUES ($1, $2, $3, $4, $5, 1, $6, 0.25, 0.5, 0.25, $7, 'machine', 'flow', $5)
                 """, connection);
             var isAnomaly = i >= count - anomalous;
             foreach (var value in new object?[] { tenantId, machineId, end.AddSeconds(i - count + 1).UtcDateTime, (long)i, isAnomaly ? 2.0 : 0.5, isAnomaly, zone })

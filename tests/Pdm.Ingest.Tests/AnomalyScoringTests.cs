@@ -188,7 +188,8 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         await using var connection = new NpgsqlConnection(fixture.OwnerConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("""
-            SELECT seq, score, anomaly, iso_zone, model, top_sensors FROM pdm.anomaly_scores
+            SELECT seq, score, anomaly, iso_zone, model, array_remove(ARRAY[top1_sensor, top2_sensor, top3_sensor], NULL)
+            FROM pdm.anomaly_scores
             WHERE tenant_id = $1 AND machine_id = $2 ORDER BY ts
             """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = tenant });

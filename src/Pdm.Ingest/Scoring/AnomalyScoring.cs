@@ -32,8 +32,6 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
     /// <summary>Registry kind of anomaly models.</summary>
     public const string RegistryKind = "anomaly";
 
-    private const int TopContributors = 3;
-
     private readonly ILogger _logger = logger;
 
     // Learned models by machine; checked against the stored fingerprint before use.
@@ -264,8 +262,7 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
 
         private AnomalyScoreRow Row(MachineSample sample, AnomalyScore score)
         {
-            var contributions = tracker.Contributions.ToArray();
-            var top = TopIndices(contributions);
+            var (sensors, contributions) = Top(tracker.Contributions);
             return new AnomalyScoreRow
             {
                 MachineId = machineId,
@@ -279,24 +276,47 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
                 Temporal = score.Temporal,
                 IsoZone = ZoneText(score.Zone),
                 Model = _reference,
-                TopSensors = [.. top.Select(i => tracker.Sensors[i])],
-                TopContributions = [.. top.Select(i => contributions[i])],
+                TopSensors = sensors,
+                TopContributions = contributions,
             };
         }
 
-        /// <summary>The sensors with the largest positive contributions, largest first.</summary>
-        private static int[] TopIndices(double[] contributions)
+        /// <summary>The sensors with the largest positive contributions, largest first (ties: sensor order).</summary>
+        private (string[] Sensors, double[] Contributions) Top(ReadOnlySpan<double> contributions)
         {
-            var order = new List<int>(contributions.Length);
+            Span<int> top = stackalloc int[PdmDatabase.ScoreTopContributors];
+            var count = 0;
             for (var i = 0; i < contributions.Length; i++)
             {
-                if (contributions[i] > 0)
+                if (!(contributions[i] > 0))
                 {
-                    order.Add(i);
+                    continue;
                 }
+                // Insertion into the short sorted list; a later sensor must be strictly larger to move ahead.
+                var at = count;
+                while (at > 0 && contributions[i] > contributions[top[at - 1]])
+                {
+                    at--;
+                }
+                if (at >= top.Length)
+                {
+                    continue;
+                }
+                for (var k = Math.Min(count, top.Length - 1); k > at; k--)
+                {
+                    top[k] = top[k - 1];
+                }
+                top[at] = i;
+                count = Math.Min(count + 1, top.Length);
             }
-            order.Sort((a, b) => contributions[b].CompareTo(contributions[a]) is var c && c != 0 ? c : a.CompareTo(b));
-            return [.. order.Take(TopContributors)];
+            var sensors = new string[count];
+            var values = new double[count];
+            for (var k = 0; k < count; k++)
+            {
+                sensors[k] = tracker.Sensors[top[k]];
+                values[k] = contributions[top[k]];
+            }
+            return (sensors, values);
         }
     }
 }
