@@ -129,6 +129,10 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             var scorer = await scoring.PrepareAsync(tenantBatches, cancellationToken);
             written = await database.WriteReadingsAsync(tenantBatches, scorer.Score, cancellationToken);
             anomalies = scorer.Anomalies;
+            if (scorer.Late > 0)
+            {
+                logger.LateSamplesNotScored(scorer.Late);
+            }
         }
         if (rejects.Count > 0)
         {
@@ -185,4 +189,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4105, Level = LogLevel.Information, Message = "Rejected {Rejected} of {Events} messages")]
     public static partial void MessagesRejected(this ILogger logger, int rejected, int events);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Information,
+        Message = "{Samples} samples were stored but not scored: each is not later than its machine's last scored sample (a replay or a late arrival)")]
+    public static partial void LateSamplesNotScored(this ILogger logger, int samples);
 }
