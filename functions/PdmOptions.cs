@@ -19,6 +19,12 @@ public sealed class PdmOptions
     /// <summary>How often the registry is asked which model versions are in production (a promotion shows within it).</summary>
     public TimeSpan ModelCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Samples a machine without a registry model fits its own anomaly model on.</summary>
+    [Range(100, 100_000)] public int AnomalyWarmupSamples { get; set; } = 512;
+
+    /// <summary>Time those samples must span at least (a day: shifts and ambient cycles).</summary>
+    public TimeSpan AnomalyWarmupSpan { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>"mosquitto" locally (password and ACL files of the local broker) or "iothub" in Azure.</summary>
     [Required, RegularExpression("mosquitto|iothub")] public string DeviceRegistry { get; set; } = "mosquitto";
 

@@ -30,6 +30,11 @@ internal static class ServiceRegistration
         services.AddSingleton(sp => new ProductionModelSet<AnomalyModel>(sp.GetRequiredService<ProductionModelCache>(),
             AnomalyScoring.RegistryKind, AnomalyScoring.ReadModel, m => m.FeatureNames,
             sp.GetRequiredService<ILogger<ProductionModelSet<AnomalyModel>>>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PdmOptions>>().Value;
+            return new AnomalyWarmupOptions { Samples = options.AnomalyWarmupSamples, MinimumSpan = options.AnomalyWarmupSpan };
+        });
         services.AddSingleton<AnomalyScoring>();
         services.AddSingleton<IngestProcessor>();
         services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -88,7 +88,7 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         var cache = new ProductionModelCache(fixture.AppRegistry, checkInterval: TimeSpan.Zero);
         var models = new ProductionModelSet<AnomalyModel>(cache, AnomalyScoring.RegistryKind, AnomalyScoring.ReadModel,
             m => m.FeatureNames);
-        var scoring = new AnomalyScoring(fixture.AppDatabase, models, NullLogger<AnomalyScoring>.Instance);
+        var scoring = new AnomalyScoring(fixture.AppDatabase, models, Warmup, NullLogger<AnomalyScoring>.Instance);
         var stream = Machine("pump-9", 300, seed: 5, features);
         // A machine that sends only two of the model's sensors is not served by it.
         var partial = Machine("pump-10", 50, seed: 5, features[..2]);
@@ -135,7 +135,10 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         return (written, scorer);
     }
 
-    private AnomalyScoring Scoring() => new(fixture.AppDatabase, null, NullLogger<AnomalyScoring>.Instance);
+    // Consecutive samples: the tests' machines learn after 512 samples, not after a day.
+    private static readonly AnomalyWarmupOptions Warmup = new() { MinimumSpan = TimeSpan.Zero };
+
+    private AnomalyScoring Scoring() => new(fixture.AppDatabase, null, Warmup, NullLogger<AnomalyScoring>.Instance);
 
     private async Task<Guid> NewTenantAsync() =>
         (await fixture.OwnerDatabase.CreateTenantAsync($"t-{Guid.NewGuid():N}", CancellationToken.None)).Id;

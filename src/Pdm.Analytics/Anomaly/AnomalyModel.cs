@@ -91,7 +91,13 @@ public sealed class AnomalyModel
     /// Fits on normal data (rows in time order). Deterministic: the same table, options and seed give the same
     /// model bytes. Bad input (too few rows, a column without values, invalid options) is reported in the result.
     /// </summary>
-    public static AnomalyFitResult Fit(SensorTable table, AnomalyOptions? options = null, ulong seed = 0)
+    /// <param name="calibration">
+    /// Normal rows the detectors were not fitted on, to calibrate the surprises and the threshold on (split
+    /// calibration: the false-positive rate then holds on new data, where calibrating on the training rows is
+    /// optimistic for small tables). Null calibrates on the training table.
+    /// </param>
+    public static AnomalyFitResult Fit(SensorTable table, AnomalyOptions? options = null, ulong seed = 0,
+        SensorTable? calibration = null)
     {
         ArgumentNullException.ThrowIfNull(table);
         options ??= new AnomalyOptions();
@@ -102,6 +108,10 @@ public sealed class AnomalyModel
         if (rows < MinTrainingRows)
         {
             errors.Add($"training needs at least {MinTrainingRows} rows, the table has {rows}");
+        }
+        if (calibration is not null && !calibration.FeatureNames.SequenceEqual(table.FeatureNames))
+        {
+            errors.Add("the calibration table must have the training table's columns, in the same order");
         }
         if (errors.Count > 0)
         {
@@ -141,7 +151,7 @@ public sealed class AnomalyModel
         var vibration = VibrationColumns(names, options);
         var model = new AnomalyModel(names, options.Weights, options.TargetFalsePositiveRate, gapSeconds,
             options.LevelAlpha, medians, options.IsoZones, vibration, robust, pca, temporal, forest);
-        model.Calibrate(table, warnings);
+        model.Calibrate(calibration ?? table, warnings);
         return new AnomalyFitResult(model, [], warnings);
     }
 

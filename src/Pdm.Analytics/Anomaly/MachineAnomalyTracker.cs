@@ -50,12 +50,15 @@ public sealed class MachineAnomalyTracker
     }
 
     /// <summary>
-    /// Scores with the baseline detectors while it collects <paramref name="warmupSamples"/> samples, then fits the
-    /// ensemble on them. Invalid arguments (no sensors, a repeated name, too short a window, invalid options) throw.
+    /// Scores with the baseline detectors while it collects <paramref name="warmupSamples"/> samples spread over at
+    /// least <paramref name="minimumSpan"/> (zero: consecutive samples), then fits the ensemble on them, unless the
+    /// window proves unrepresentative (see <c>WarmupScorer.TryLearn</c>). Invalid arguments (no sensors, a repeated
+    /// name, too short a window, a negative span, invalid options) throw.
     /// </summary>
     public static MachineAnomalyTracker WarmingUp(IReadOnlyList<string> sensors, ulong seed,
-        AnomalyOptions? options = null, int warmupSamples = DefaultWarmupSamples)
+        AnomalyOptions? options = null, int warmupSamples = DefaultWarmupSamples, TimeSpan minimumSpan = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minimumSpan, TimeSpan.Zero);
         ArgumentNullException.ThrowIfNull(sensors);
         options ??= new AnomalyOptions();
         string[] names = [.. sensors];
@@ -69,7 +72,7 @@ public sealed class MachineAnomalyTracker
         {
             throw new ArgumentException(string.Join("; ", errors), nameof(options));
         }
-        return new MachineAnomalyTracker(names, null, new WarmupScorer(names, seed, options, warmupSamples));
+        return new MachineAnomalyTracker(names, null, new WarmupScorer(names, seed, options, warmupSamples, minimumSpan));
     }
 
     /// <summary>The order <see cref="Score"/> expects values in.</summary>

@@ -17,7 +17,10 @@ namespace Pdm.Analytics.Anomaly;
 /// probability (the surprise units of a trained model, capped at 16) and the threshold -log10 of the target
 /// false-positive rate; at 1 % with 8 sensors that is z above 5.3.</item>
 /// <item>Collection: samples with at least one value are kept as received (float32, NaN for missing) with their
-/// time (float32 seconds after the first kept sample) until the window is full.</item>
+/// time (float32 seconds after the first kept sample) until the window is full. Every k-th sample is kept, k chosen
+/// from the interval between the first two samples so that the window spans at least the minimum span (a day by
+/// default in the platform: shifts and ambient cycles), and doubled after each window refused as unrepresentative
+/// (see <see cref="TryLearn"/>).</item>
 /// </list>
 /// Not thread-safe.
 /// </summary>
@@ -26,9 +29,22 @@ internal sealed class WarmupScorer
     /// <summary>Windows in which a sensor never changes are refused this many times before one is accepted anyway.</summary>
     private const int ConstantWindowRetries = 2;
 
+    /// <summary>
+    /// A model fitted on the window's first half may alarm on at most this share of its second half; above it the
+    /// window does not show the machine's normal variation (a fit on a few hundred rows alarms on a few percent of
+    /// new normal rows, a window that misses the machine's cycles on most of them).
+    /// </summary>
+    private const double RepresentativeLimit = 0.2;
+
+    /// <summary>Each refused window doubles the stride between kept samples, up to 2^this.</summary>
+    private const int MaxStrideDoublings = 12;
+
+    /// <summary>Most samples a kept one may stand for, whatever the span asks.</summary>
+    private const int MaxBaseStride = 1 << 20;
+
     private const uint StateMagic = 0x55574450; // "PDWU"
-    private const int StateVersion = 1;
-    private const int StateHeaderBytes = 4 + 4 + 8 + (4 * 4) + 8;
+    private const int StateVersion = 2;
+    private const int StateHeaderBytes = 4 + 4 + 8 + (7 * 4) + 8;
 
     // log10(e) * sqrt(pi/2): -log10 of the Laplace tail per unit of z.
     private static readonly double SurprisePerZ = Math.Sqrt(Math.PI / 2) / Math.Log(10);
@@ -38,6 +54,7 @@ internal sealed class WarmupScorer
     private readonly AnomalyOptions _options;
     private readonly ulong _seed;
     private readonly int _window;
+    private readonly TimeSpan _minimumSpan;
     private readonly ulong _configuration;
     private readonly int[] _vibration;
     private readonly double _threshold;
@@ -54,6 +71,9 @@ internal sealed class WarmupScorer
     private bool _settled;
     private int _collected;
     private int _attempts;
+    private int _unrepresentative;
+    private int _sinceKept;
+    private int _baseStride;
     private double _origin = double.NaN;
 
     // Scratch, overwritten on every sample.
@@ -61,8 +81,10 @@ internal sealed class WarmupScorer
     private readonly double[] _share;
     private readonly double[] _contributions;
 
-    public WarmupScorer(string[] names, ulong seed, AnomalyOptions options, int window)
+    public WarmupScorer(string[] names, ulong seed, AnomalyOptions options, int window, TimeSpan minimumSpan)
     {
+        _minimumSpan = minimumSpan;
+        _baseStride = minimumSpan > TimeSpan.Zero ? 0 : 1;
         _names = names;
         _p = names.Length;
         _options = options;
@@ -86,6 +108,12 @@ internal sealed class WarmupScorer
     }
 
     public int Collected => _collected;
+
+    /// <summary>Every how many samples one is kept: doubles with each window refused as unrepresentative.</summary>
+    public int Stride => StrideOf(_baseStride, _unrepresentative);
+
+    private static int StrideOf(int baseStride, int unrepresentative) =>
+        Math.Max(1, baseStride) << Math.Min(unrepresentative, MaxStrideDoublings);
 
     public bool IsFull => _collected == _window;
 
@@ -149,7 +177,18 @@ internal sealed class WarmupScorer
 
         if (keep)
         {
-            Keep(values, time);
+            if (_baseStride == 0 && _collected == 1 && double.IsFinite(time) && time > _origin)
+            {
+                // The second sample tells the interval: keep every k-th so the window spans the minimum span.
+                var k = Math.Ceiling(_minimumSpan.TotalSeconds / (_window * (time - _origin)));
+                _baseStride = (int)Math.Clamp(k, 1, MaxBaseStride);
+                _sinceKept = 1 % Stride;
+            }
+            if (_sinceKept == 0)
+            {
+                Keep(values, time);
+            }
+            _sinceKept = (_sinceKept + 1) % Stride;
         }
         if (!_settled && _collected >= MachineAnomalyTracker.SettleSamples && !_last.Any(double.IsNaN))
         {
@@ -192,10 +231,18 @@ internal sealed class WarmupScorer
     }
 
     /// <summary>
-    /// Fits the ensemble on the full window. A window that cannot train a model (a sensor without any value) or
-    /// in which a sensor never changes (the machine idle, a stuck sensor: the model would flag any later change)
-    /// is dropped and a fresh window collected; after <see cref="ConstantWindowRetries"/> refused windows a
-    /// constant sensor is taken to be constant by design and the model accepted.
+    /// Fits the ensemble on the full window, or refuses the window and starts collecting a fresh one:
+    /// <list type="bullet">
+    /// <item>a sensor without any value cannot train a model;</item>
+    /// <item>a sensor that never changes (the machine idle, a stuck sensor) would make any later change anomalous;
+    /// after <see cref="ConstantWindowRetries"/> such windows the sensor is taken to be constant by design;</item>
+    /// <item>a window that does not show the machine's normal variation (its load cycles take longer than the
+    /// window): a model fitted on its first half alarms on more than <see cref="RepresentativeLimit"/> of its second
+    /// half. The next window keeps every second sample, then every fourth, and so on, until one spans enough of the
+    /// machine's life. Meanwhile the baseline keeps scoring.</item>
+    /// </list>
+    /// The model is fitted on the first half and calibrated on the second (split calibration), so its threshold
+    /// holds the target false-positive rate on new data instead of on the rows it was fitted on.
     /// </summary>
     public AnomalyModel? TryLearn()
     {
@@ -210,16 +257,44 @@ internal sealed class WarmupScorer
             {
                 times[r] = _times[r];
             }
-            var model = AnomalyModel.Fit(new SensorTable(_names, times, values), _options, _seed).Model;
+            var half = _collected / 2;
+            var first = new SensorTable(_names, times[..half], values[..(half * _p)]);
+            var second = new SensorTable(_names, times[half..], values[(half * _p)..]);
+            if (AnomalyModel.Fit(first, _options, _seed).Model is { } candidate && !IsRepresentative(candidate, second))
+            {
+                _unrepresentative++;
+                Restart();
+                return null;
+            }
+            var model = AnomalyModel.Fit(first, _options, _seed, calibration: second).Model;
             if (model is not null)
             {
                 return model;
             }
         }
         _attempts++;
-        _collected = 0;
-        _origin = double.NaN;
+        Restart();
         return null;
+    }
+
+    /// <summary>Whether a model fitted on the window's first half stays mostly quiet on its second half.</summary>
+    private static bool IsRepresentative(AnomalyModel candidate, SensorTable second)
+    {
+        var scorer = candidate.CreateScorer();
+        var alarms = 0;
+        for (var r = 0; r < second.RowCount; r++)
+        {
+            var score = scorer.Score(second.Row(r), second.Times[r]);
+            alarms += score.Score > score.Threshold ? 1 : 0;
+        }
+        return alarms <= RepresentativeLimit * second.RowCount;
+    }
+
+    private void Restart()
+    {
+        _collected = 0;
+        _sinceKept = 0;
+        _origin = double.NaN;
     }
 
     /// <summary>Brings a new scorer's state (last values, lags, baselines) up to now by scoring the window.</summary>
@@ -258,6 +333,7 @@ internal sealed class WarmupScorer
                 writer.Write(name);
             }
             writer.Write(_window);
+            writer.Write(_minimumSpan.Ticks);
             writer.Write(_seed);
             var o = _options;
             writer.Write(o.Weights.IsolationForest);
@@ -296,7 +372,10 @@ internal sealed class WarmupScorer
         BinaryPrimitives.WriteInt32LittleEndian(span[20..], _collected);
         BinaryPrimitives.WriteInt32LittleEndian(span[24..], _attempts);
         BinaryPrimitives.WriteInt32LittleEndian(span[28..], _settled ? 1 : 0);
-        BinaryPrimitives.WriteDoubleLittleEndian(span[32..], _origin);
+        BinaryPrimitives.WriteInt32LittleEndian(span[32..], _unrepresentative);
+        BinaryPrimitives.WriteInt32LittleEndian(span[36..], _sinceKept);
+        BinaryPrimitives.WriteInt32LittleEndian(span[40..], _baseStride);
+        BinaryPrimitives.WriteDoubleLittleEndian(span[44..], _origin);
         var at = StateHeaderBytes;
         foreach (var array in (double[][])[_last, _baseline, _spread, _floor])
         {
@@ -341,8 +420,12 @@ internal sealed class WarmupScorer
         var collected = BinaryPrimitives.ReadInt32LittleEndian(saved[20..]);
         var attempts = BinaryPrimitives.ReadInt32LittleEndian(saved[24..]);
         var settled = BinaryPrimitives.ReadInt32LittleEndian(saved[28..]);
+        var unrepresentative = BinaryPrimitives.ReadInt32LittleEndian(saved[32..]);
+        var sinceKept = BinaryPrimitives.ReadInt32LittleEndian(saved[36..]);
+        var baseStride = BinaryPrimitives.ReadInt32LittleEndian(saved[40..]);
         if (BinaryPrimitives.ReadInt32LittleEndian(saved[16..]) != _p || collected < 0 || collected >= _window
-            || attempts < 0 || settled is not (0 or 1)
+            || attempts < 0 || settled is not (0 or 1) || unrepresentative < 0 || baseStride is < 0 or > MaxBaseStride || sinceKept < 0
+            || sinceKept >= StrideOf(baseStride, unrepresentative)
             || saved.Length != StateHeaderBytes + (4 * _p * sizeof(double)) + (collected * (_p + 1) * sizeof(float)))
         {
             error = "the warm-up state is damaged: its counts do not match its size";
@@ -351,7 +434,10 @@ internal sealed class WarmupScorer
         _collected = collected;
         _attempts = attempts;
         _settled = settled == 1;
-        _origin = BinaryPrimitives.ReadDoubleLittleEndian(saved[32..]);
+        _unrepresentative = unrepresentative;
+        _sinceKept = sinceKept;
+        _baseStride = baseStride;
+        _origin = BinaryPrimitives.ReadDoubleLittleEndian(saved[44..]);
         var at = StateHeaderBytes;
         foreach (var array in (double[][])[_last, _baseline, _spread, _floor])
         {

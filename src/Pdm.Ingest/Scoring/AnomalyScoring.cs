@@ -9,6 +9,19 @@ using Pdm.Telemetry;
 
 namespace Pdm.Ingest.Scoring;
 
+/// <summary>How a machine without a registry model learns its own.</summary>
+public sealed record AnomalyWarmupOptions
+{
+    /// <summary>Samples the machine's own model is fitted and calibrated on.</summary>
+    public int Samples { get; init; } = MachineAnomalyTracker.DefaultWarmupSamples;
+
+    /// <summary>
+    /// Time those samples must span at least (every k-th sample is kept): a day covers shifts and ambient cycles;
+    /// a model fitted on minutes of a machine whose load changes over hours would alarm on most of what follows.
+    /// </summary>
+    public TimeSpan MinimumSpan { get; init; } = TimeSpan.FromDays(1);
+}
+
 /// <summary>
 /// Scores every stored machine sample with the machine's streaming anomaly ensemble and stores the score beside the
 /// readings. Which model scores a machine:
@@ -16,7 +29,7 @@ namespace Pdm.Ingest.Scoring;
 /// <item>the production registry model whose sensors the machine sends (<see cref="ProductionModelSet.BestFor"/>);</item>
 /// <item>else the model the machine fitted on its own first samples (<see cref="Learned"/>);</item>
 /// <item>else the <see cref="Baseline"/> (robust EWMA and the ISO 10816 zone check, no training) while the machine
-/// collects those first samples.</item>
+/// collects those first samples, spread over its first day by default (<see cref="AnomalyWarmupOptions"/>).</item>
 /// </list>
 /// The detector state lives in the database and is read and written in the transaction that stores the scores, so a
 /// machine's events may go to any instance, or arrive after a restart, and score exactly as if one process had seen
@@ -24,7 +37,7 @@ namespace Pdm.Ingest.Scoring;
 /// When the chosen model changes (a promotion), the machine's state starts afresh on the new model.
 /// </summary>
 public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModelSet<AnomalyModel>? registryModels,
-    ILogger<AnomalyScoring> logger)
+    AnomalyWarmupOptions warmup, ILogger<AnomalyScoring> logger)
 {
     public const string Baseline = "baseline";
     public const string Learned = "machine";
@@ -122,8 +135,8 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
     {
         var (reference, tracker) = match is not null ? (match.Reference, MachineAnomalyTracker.ForModel(match.Model))
             : learned is not null ? (Learned, MachineAnomalyTracker.ForModel(learned))
-            : (Baseline, MachineAnomalyTracker.WarmingUp(
-                state?.Model == Baseline ? state.Sensors : sensors, WarmupSeed(machineId)));
+            : (Baseline, MachineAnomalyTracker.WarmingUp(state?.Model == Baseline ? state.Sensors : sensors,
+                WarmupSeed(machineId), warmupSamples: warmup.Samples, minimumSpan: warmup.MinimumSpan));
         if (state is not null)
         {
             if (state.Model != reference)
