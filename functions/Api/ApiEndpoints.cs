@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Pdm.Messaging.IotHub;
 using Pdm.Storage;
+using static Pdm.Functions.Api.MachineQuery;
 
 namespace Pdm.Functions.Api;
 
@@ -187,42 +188,21 @@ internal static class ApiEndpoints
     private static async Task<IResult> QueryReadingsAsync(string machineId, DateTimeOffset? from, DateTimeOffset? to, string? sensor, int? limit,
         HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (TenantOf(http) is not { } tenant)
+        var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxReadings, http, database, clock,
+            cancellationToken);
+        if (query is null)
         {
-            return TenantKeyRequired();
+            return problem!;
         }
-        var end = to ?? clock.GetUtcNow();
-        var start = from ?? end.AddHours(-1);
-        if (start > end)
-        {
-            return Problems.Invalid("from", "from must not be after to");
-        }
-        if (limit is < 1 or > MaxReadings)
-        {
-            return Problems.Invalid("limit", $"limit must be between 1 and {MaxReadings}");
-        }
-        if (await database.GetMachineAsync(tenant, machineId, cancellationToken) is null)
-        {
-            return Problems.NotFound($"no machine '{machineId}' in this tenant");
-        }
-        var readings = await database.QueryReadingsAsync(tenant, machineId, start, end, sensor, limit ?? 1000, cancellationToken);
-        return TypedResults.Ok(new ReadingsPage(machineId, start, end, readings));
+        var readings = await database.QueryReadingsAsync(query.Tenant, machineId, query.Start, query.End, sensor, query.Limit,
+            cancellationToken);
+        return TypedResults.Ok(new ReadingsPage(machineId, query.Start, query.End, readings));
     }
 
     private static async Task<IResult> ListRejectsAsync(int? limit, HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
         TenantOf(http) is { } tenant
             ? TypedResults.Ok(await database.ListRejectsAsync(tenant, null, Math.Clamp(limit ?? 100, 1, 1000), cancellationToken))
             : TenantKeyRequired();
-
-    /// <summary>The caller's tenant when its key is a tenant key with one of the roles (any tenant role when none given).</summary>
-    private static Guid? TenantOf(HttpContext http, params ApiKeyRole[] roles)
-    {
-        var caller = http.Principal();
-        return caller.TenantId is { } tenant && (roles.Length == 0 || roles.Contains(caller.Role)) ? tenant : null;
-    }
-
-    private static IResult TenantKeyRequired() =>
-        Problems.Forbidden("This endpoint reads one tenant's data: use a key of that tenant (platform-admin keys manage tenants only).");
 }
 
 internal sealed record HealthReport(string Status, string Database);

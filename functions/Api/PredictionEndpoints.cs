@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pdm.Storage;
+using static Pdm.Functions.Api.MachineQuery;
 
 namespace Pdm.Functions.Api;
 
@@ -22,44 +23,28 @@ internal static class PredictionEndpoints
     private static async Task<IResult> ListScoresAsync(string machineId, DateTimeOffset? from, DateTimeOffset? to, int? limit,
         bool? anomaliesOnly, HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (TenantOf(http) is not { } tenant)
+        var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxScores, http, database, clock,
+            cancellationToken);
+        if (query is null)
         {
-            return TenantKeyRequired();
+            return problem!;
         }
-        var end = to ?? clock.GetUtcNow();
-        var start = from ?? end.AddHours(-1);
-        if (start > end)
-        {
-            return Problems.Invalid("from", "from must not be after to");
-        }
-        if (limit is < 1 or > MaxScores)
-        {
-            return Problems.Invalid("limit", $"limit must be between 1 and {MaxScores}");
-        }
-        if (await database.GetMachineAsync(tenant, machineId, cancellationToken) is null)
-        {
-            return Problems.NotFound($"no machine '{machineId}' in this tenant");
-        }
-        var scores = await database.ListAnomalyScoresAsync(tenant, machineId, start, end, limit ?? 1000, anomaliesOnly ?? false, cancellationToken);
-        return TypedResults.Ok(new ScoresPage(machineId, start, end, [.. scores.Select(ScoreDto.From)]));
+        var scores = await database.ListAnomalyScoresAsync(query.Tenant, machineId, query.Start, query.End, query.Limit,
+            anomaliesOnly ?? false, cancellationToken);
+        return TypedResults.Ok(new ScoresPage(machineId, query.Start, query.End, [.. scores.Select(ScoreDto.From)]));
     }
 
+    /// <summary>The prediction history, latest first; the time range does not apply (from/to are not parameters).</summary>
     private static async Task<IResult> ListPredictionsAsync(string machineId, int? limit, HttpContext http, PdmDatabase database,
-        CancellationToken cancellationToken)
+        TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (TenantOf(http) is not { } tenant)
+        var (query, problem) = await MachineQuery.CheckAsync(machineId, null, null, limit, 100, MaxPredictions, http, database,
+            clock, cancellationToken);
+        if (query is null)
         {
-            return TenantKeyRequired();
+            return problem!;
         }
-        if (limit is < 1 or > MaxPredictions)
-        {
-            return Problems.Invalid("limit", $"limit must be between 1 and {MaxPredictions}");
-        }
-        if (await database.GetMachineAsync(tenant, machineId, cancellationToken) is null)
-        {
-            return Problems.NotFound($"no machine '{machineId}' in this tenant");
-        }
-        var predictions = await database.ListPredictionsAsync(tenant, machineId, limit ?? 100, cancellationToken);
+        var predictions = await database.ListPredictionsAsync(query.Tenant, machineId, query.Limit, cancellationToken);
         return TypedResults.Ok(predictions.Select(PredictionDto.From).ToList());
     }
 
@@ -67,11 +52,6 @@ internal static class PredictionEndpoints
         TenantOf(http) is { } tenant
             ? TypedResults.Ok((await database.ListLatestPredictionsAsync(tenant, cancellationToken)).Select(PredictionDto.From).ToList())
             : TenantKeyRequired();
-
-    private static Guid? TenantOf(HttpContext http) => http.Principal().TenantId;
-
-    private static IResult TenantKeyRequired() =>
-        Problems.Forbidden("This endpoint reads one tenant's data: use a key of that tenant (platform-admin keys manage tenants only).");
 }
 
 internal sealed record ScoresPage(string MachineId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<ScoreDto> Scores);

@@ -1,0 +1,47 @@
+using Pdm.Storage;
+
+namespace Pdm.Functions.Api;
+
+/// <summary>A checked read of one machine's history: the caller's tenant, the time range and the row limit.</summary>
+internal sealed record MachineQuery(Guid Tenant, DateTimeOffset Start, DateTimeOffset End, int Limit)
+{
+    /// <summary>
+    /// What every per-machine read checks, in this order: a tenant key, a range that does not end before it starts
+    /// (default: the last hour), a limit within 1..<paramref name="maxLimit"/>, and the machine in that tenant.
+    /// </summary>
+    /// <returns>The query, or the problem to answer with.</returns>
+    public static async Task<(MachineQuery? Query, IResult? Problem)> CheckAsync(string machineId, DateTimeOffset? from,
+        DateTimeOffset? to, int? limit, int defaultLimit, int maxLimit, HttpContext http, PdmDatabase database,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (TenantOf(http) is not { } tenant)
+        {
+            return (null, TenantKeyRequired());
+        }
+        var end = to ?? clock.GetUtcNow();
+        var start = from ?? end.AddHours(-1);
+        if (start > end)
+        {
+            return (null, Problems.Invalid("from", "from must not be after to"));
+        }
+        if (limit is < 1 || limit > maxLimit)
+        {
+            return (null, Problems.Invalid("limit", $"limit must be between 1 and {maxLimit}"));
+        }
+        if (await database.GetMachineAsync(tenant, machineId, cancellationToken) is null)
+        {
+            return (null, Problems.NotFound($"no machine '{machineId}' in this tenant"));
+        }
+        return (new MachineQuery(tenant, start, end, limit ?? defaultLimit), null);
+    }
+
+    /// <summary>The caller's tenant when its key is a tenant key with one of the roles (any tenant role when none given).</summary>
+    public static Guid? TenantOf(HttpContext http, params ApiKeyRole[] roles)
+    {
+        var caller = http.Principal();
+        return caller.TenantId is { } tenant && (roles.Length == 0 || roles.Contains(caller.Role)) ? tenant : null;
+    }
+
+    public static IResult TenantKeyRequired() =>
+        Problems.Forbidden("This endpoint reads one tenant's data: use a key of that tenant (platform-admin keys manage tenants only).");
+}
