@@ -186,6 +186,41 @@ public class MachineAnomalyTrackerTests
     }
 
     [Fact]
+    public void Warm_up_over_a_minimum_span_keeps_every_kth_sample_until_the_window_spans_it()
+    {
+        var values = SensorData.Normal(4 * Window + 1, 35);
+        // Samples one second apart, a span of four windows' worth: every fourth sample is kept.
+        var tracker = MachineAnomalyTracker.WarmingUp(SensorData.Names, 7, minimumSpan: TimeSpan.FromSeconds(4 * Window));
+
+        ScoreRange(tracker, values, 0, 100);
+        Assert.Equal(25, tracker.WarmupCollected); // samples 0, 4, 8, ...
+        var last = 4 * (Window - 1);
+        ScoreRange(tracker, values, 100, last);
+        Assert.True(tracker.IsWarmingUp);
+        Assert.Equal(Window - 1, tracker.WarmupCollected);
+        ScoreRange(tracker, values, last, last + 1);
+        Assert.False(tracker.IsWarmingUp);
+    }
+
+    [Fact]
+    public void Window_whose_second_half_departs_from_its_first_is_refused_and_a_wider_one_collected()
+    {
+        var values = SensorData.Normal(3 * Window, 36);
+        // A drift through the second half of the first window: a model of its first half alarms on most of it.
+        for (var r = Window / 2; r < Window; r++)
+        {
+            values[(r * P) + 3] += (r - (Window / 2)) * SensorData.StdDev(values, 3) / 10;
+        }
+        var tracker = NewTracker();
+
+        ScoreRange(tracker, values, 0, Window);
+        Assert.True(tracker.IsWarmingUp);
+        Assert.Equal(0, tracker.WarmupCollected);
+        ScoreRange(tracker, values, Window, Window + 100);
+        Assert.Equal(50, tracker.WarmupCollected); // every second sample now
+    }
+
+    [Fact]
     public void Window_with_a_constant_sensor_is_dropped_and_a_fresh_one_collected()
     {
         var values = SensorData.Normal(3 * Window, 34);
