@@ -8,10 +8,12 @@ namespace Pdm.Analytics.Anomaly;
 /// derived from a heavy-tailed assumption, and the ISO 10816 zone check; see <see cref="WarmupScorer"/>) while the
 /// first samples are kept. The ensemble parts that are not running yet (isolation forest, PCA, temporal) are 0 in
 /// the <see cref="AnomalyScore"/>, and the score is the robust detector's alone. The first
-/// <see cref="SettleSamples"/> samples only settle the baseline: they can alarm through the zone check alone. Once
-/// the window is full the ensemble is fitted on it (<see cref="AnomalyModel.Fit"/> with the given options and seed,
-/// so the same samples give the same model) and scores from the next sample on; that one call takes as long as
-/// the fit (milliseconds). A window that cannot train a useful model is dropped and a fresh one collected.</item>
+/// <see cref="SettleSamples"/> samples only settle the baseline: they can alarm through the zone check alone. The
+/// window keeps every k-th sample so that it spans the minimum span. Once it is full the ensemble is fitted on its
+/// first half and calibrated on its second (<see cref="AnomalyModel.Fit"/> with the given options and seed, so the
+/// same samples give the same model) and scores from the next sample on; that one call takes as long as the fits
+/// (milliseconds). A window that cannot train a useful model, or does not show the machine's normal variation, is
+/// dropped and a fresh (wider) one collected.</item>
 /// </list>
 /// <para>Checkpoints: <see cref="SaveState()"/> at any sample, restored with <see cref="TryRestoreState"/> into a
 /// tracker built the same way, continues with bit-identical scores. A state saved while warming up restores into
