@@ -172,26 +172,16 @@ public sealed partial class PdmDatabase
     private static Task WriteTextOrNullAsync(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
         value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 
-    /// <summary>The fingerprints of the models these machines learned during warm-up (machines without one are absent).</summary>
-    public Task<IReadOnlyDictionary<string, long>> GetMachineAnomalyModelFingerprintsAsync(Guid tenantId,
-        IReadOnlyCollection<string> machineIds, CancellationToken cancellationToken) =>
-        InTenantAsync<IReadOnlyDictionary<string, long>>(tenantId, async (connection, transaction) =>
-        {
-            await using var command = Command(connection, transaction,
-                "SELECT machine_id, fingerprint FROM pdm.machine_anomaly_models WHERE tenant_id = $1 AND machine_id = ANY($2)",
-                tenantId, machineIds.ToArray());
-            var rows = await ReadAllAsync(command, r => (Machine: r.GetString(0), Fingerprint: r.GetInt64(1)), cancellationToken);
-            return rows.ToDictionary(r => r.Machine, r => r.Fingerprint, StringComparer.Ordinal);
-        }, cancellationToken);
-
-    public Task<MachineAnomalyModel?> GetMachineAnomalyModelAsync(Guid tenantId, string machineId,
+    /// <summary>The models these machines learned during their warm-up (machines without one are absent).</summary>
+    public Task<List<MachineAnomalyModel>> GetMachineAnomalyModelsAsync(Guid tenantId, IReadOnlyCollection<string> machineIds,
         CancellationToken cancellationToken) =>
         InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            await using var command = Command(connection, transaction,
-                "SELECT machine_id, fingerprint, artifact FROM pdm.machine_anomaly_models WHERE tenant_id = $1 AND machine_id = $2",
-                tenantId, machineId);
-            return await ReadFirstAsync(command,
+            await using var command = Command(connection, transaction, """
+                SELECT machine_id, fingerprint, artifact FROM pdm.machine_anomaly_models
+                WHERE tenant_id = $1 AND machine_id = ANY($2)
+                """, tenantId, machineIds.ToArray());
+            return await ReadAllAsync(command,
                 r => new MachineAnomalyModel(r.GetString(0), r.GetInt64(1), r.GetFieldValue<byte[]>(2)), cancellationToken);
         }, cancellationToken);
 

@@ -30,7 +30,7 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         var baseline = rows.TakeWhile(r => r.Model == AnomalyScoring.Baseline).Count();
         Assert.Equal(MachineAnomalyTracker.DefaultWarmupSamples, baseline);
         Assert.All(rows.Skip(baseline), r => Assert.Equal(AnomalyScoring.Learned, r.Model));
-        Assert.NotNull(await fixture.AppDatabase.GetMachineAnomalyModelAsync(tenant, "pump-1", CancellationToken.None));
+        Assert.Single(await fixture.AppDatabase.GetMachineAnomalyModelsAsync(tenant, ["pump-1"], CancellationToken.None));
         // Normal data: few alarms, and every score names the sensors behind it.
         Assert.InRange(rows.Count(r => r.Anomaly), 0, 35);
         Assert.All(rows.Where(r => r.Score > 0), r => Assert.Contains(r.TopSensor, Sensors));

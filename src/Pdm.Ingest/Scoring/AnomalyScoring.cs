@@ -31,9 +31,9 @@ public sealed record AnomalyWarmupOptions
 /// <item>else the <see cref="Baseline"/> (robust EWMA and the ISO 10816 zone check, no training) while the machine
 /// collects those first samples, spread over its first day by default (<see cref="AnomalyWarmupOptions"/>).</item>
 /// </list>
-/// The detector state lives in the database and is read and written in the transaction that stores the scores, so a
-/// machine's events may go to any instance, or arrive after a restart, and score exactly as if one process had seen
-/// them all. A sample not later than the machine's last scored one (a replay, or a late arrival) is not scored again.
+/// The detector state lives in the database and is read and written in the transaction that stores the readings and
+/// their scores, so a machine's events may go to any instance, or arrive after a restart, and score exactly as if one
+/// process had seen them all. A sample not later than the machine's last scored one (a replay, or a late arrival) is not scored again.
 /// When the chosen model changes (a promotion), the machine's state starts afresh on the new model.
 /// </summary>
 public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModelSet<AnomalyModel>? registryModels,
@@ -45,9 +45,12 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
     /// <summary>Registry kind of anomaly models.</summary>
     public const string RegistryKind = "anomaly";
 
+    // A learned model is a few hundred kilobytes: an instance keeps at most this many in memory (then starts over).
+    private const int MaxCachedLearnedModels = 256;
+
     private readonly ILogger _logger = logger;
 
-    // Learned models by machine; checked against the stored fingerprint before use.
+    // Learned models by machine. A machine's learned model is written once, so one in memory stays valid.
     private readonly ConcurrentDictionary<(Guid Tenant, string Machine), AnomalyModel> _learned = new();
 
     /// <summary>Reads an artifact as an anomaly model, or null when it is not one.</summary>
@@ -178,21 +181,29 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
         {
             return models;
         }
-        var fingerprints = await database.GetMachineAnomalyModelFingerprintsAsync(tenantId, unknown, cancellationToken);
-        foreach (var machineId in fingerprints.Keys)
+        foreach (var stored in await database.GetMachineAnomalyModelsAsync(tenantId, unknown, cancellationToken))
         {
-            var stored = await database.GetMachineAnomalyModelAsync(tenantId, machineId, cancellationToken);
-            var read = stored is null ? null : AnomalyModel.Read(stored.Artifact);
-            if (read?.Model is { } model)
+            var read = AnomalyModel.Read(stored.Artifact);
+            if (read.Model is { } model)
             {
-                models[machineId] = _learned[(tenantId, machineId)] = model;
+                models[stored.MachineId] = model;
+                Remember(tenantId, stored.MachineId, model);
             }
-            else if (read is not null)
+            else
             {
-                _logger.LearnedModelUnreadable(machineId, read.Error ?? "unknown");
+                _logger.LearnedModelUnreadable(stored.MachineId, read.Error ?? "unknown");
             }
         }
         return models;
+    }
+
+    private void Remember(Guid tenantId, string machineId, AnomalyModel model)
+    {
+        if (_learned.Count >= MaxCachedLearnedModels)
+        {
+            _learned.Clear();
+        }
+        _learned[(tenantId, machineId)] = model;
     }
 
     /// <summary>The sensors a machine sent in this batch, in ordinal order: the baseline's feature order.</summary>
@@ -255,7 +266,7 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
                 {
                     _reference = Learned;
                     learned.Add(new MachineAnomalyModel(machineId, (long)model.Fingerprint, model.ToBytes()));
-                    owner._learned[(tenantId, machineId)] = model;
+                    owner.Remember(tenantId, machineId, model);
                 }
                 _lastTimestamp = sample.Timestamp;
                 _samples++;
