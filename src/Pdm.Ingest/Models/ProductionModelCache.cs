@@ -47,29 +47,8 @@ public sealed partial class ProductionModelCache
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var entry = _entries.GetOrAdd(name, static _ => new Entry<Snapshot>());
-        var snapshot = entry.Snapshot;
-        if (snapshot is not null && !IsDue(snapshot))
-        {
-            return snapshot.Model;
-        }
-
-        await entry.Gate.WaitAsync(cancellationToken);
-        try
-        {
-            // Another caller may have refreshed while this one waited.
-            snapshot = entry.Snapshot;
-            if (snapshot is not null && !IsDue(snapshot))
-            {
-                return snapshot.Model;
-            }
-            var refreshed = await RefreshAsync(name, snapshot, cancellationToken);
-            entry.Snapshot = refreshed;
-            return refreshed.Model;
-        }
-        finally
-        {
-            entry.Gate.Release();
-        }
+        var snapshot = await CurrentAsync(entry, previous => RefreshAsync(name, previous, cancellationToken), cancellationToken);
+        return snapshot.Model;
     }
 
     private async Task<Snapshot> RefreshAsync(string name, Snapshot? previous, CancellationToken cancellationToken)
@@ -103,23 +82,32 @@ public sealed partial class ProductionModelCache
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
         var entry = _kinds.GetOrAdd(kind, static _ => new Entry<KindSnapshot>());
+        var snapshot = await CurrentAsync(entry, previous => RefreshKindAsync(kind, previous, cancellationToken), cancellationToken);
+        return snapshot.Models;
+    }
+
+    /// <summary>The entry's snapshot, refreshed first when its check is due; one refresh at a time per entry.</summary>
+    private async Task<T> CurrentAsync<T>(Entry<T> entry, Func<T?, Task<T>> refresh, CancellationToken cancellationToken)
+        where T : CheckedSnapshot
+    {
         var snapshot = entry.Snapshot;
-        if (snapshot is not null && !IsDue(snapshot.CheckedAt))
+        if (snapshot is not null && !IsDue(snapshot))
         {
-            return snapshot.Models;
+            return snapshot;
         }
 
         await entry.Gate.WaitAsync(cancellationToken);
         try
         {
+            // Another caller may have refreshed while this one waited.
             snapshot = entry.Snapshot;
-            if (snapshot is not null && !IsDue(snapshot.CheckedAt))
+            if (snapshot is not null && !IsDue(snapshot))
             {
-                return snapshot.Models;
+                return snapshot;
             }
-            var refreshed = await RefreshKindAsync(kind, snapshot, cancellationToken);
-            entry.Snapshot = refreshed;
-            return refreshed.Models;
+            snapshot = await refresh(snapshot);
+            entry.Snapshot = snapshot;
+            return snapshot;
         }
         finally
         {
@@ -170,13 +158,14 @@ public sealed partial class ProductionModelCache
     private static bool IsSameVersion(ModelVersion a, ModelVersion b) =>
         a.Version == b.Version && string.Equals(a.ArtifactSha256, b.ArtifactSha256, StringComparison.Ordinal);
 
-    private bool IsDue(Snapshot snapshot) => IsDue(snapshot.CheckedAt);
+    private bool IsDue(CheckedSnapshot snapshot) => _timeProvider.GetElapsedTime(snapshot.CheckedAt) >= _checkInterval;
 
-    private bool IsDue(long checkedAt) => _timeProvider.GetElapsedTime(checkedAt) >= _checkInterval;
+    /// <summary>What was loaded, and when the registry was last asked (a <see cref="TimeProvider"/> timestamp).</summary>
+    private abstract record CheckedSnapshot(long CheckedAt);
 
-    private sealed record Snapshot(ModelArtifact? Model, long CheckedAt);
+    private sealed record Snapshot(ModelArtifact? Model, long CheckedAt) : CheckedSnapshot(CheckedAt);
 
-    private sealed record KindSnapshot(IReadOnlyList<ModelArtifact> Models, long CheckedAt);
+    private sealed record KindSnapshot(IReadOnlyList<ModelArtifact> Models, long CheckedAt) : CheckedSnapshot(CheckedAt);
 
     private sealed class Entry<T> where T : class
     {

@@ -70,11 +70,12 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
         {
             var machines = tenant.SelectMany(b => b.Samples).GroupBy(s => s.MachineId, StringComparer.Ordinal).ToDictionary(
                 g => g.Key, g => g.OrderBy(s => s.Timestamp).ThenBy(s => s.Sequence).ToList(), StringComparer.Ordinal);
+            var sensors = machines.ToDictionary(m => m.Key, m => SensorsOf(m.Value), StringComparer.Ordinal);
             var matches = machines.ToDictionary(m => m.Key,
-                m => ProductionModelSet.BestFor(registry, SensorsOf(m.Value)), StringComparer.Ordinal);
+                m => ProductionModelSet.BestFor(registry, sensors[m.Key]), StringComparer.Ordinal);
             var learned = await LoadLearnedAsync(tenant.Key,
                 [.. matches.Where(m => m.Value is null).Select(m => m.Key)], cancellationToken);
-            tenants[tenant.Key] = new TenantPlan(machines, matches, learned);
+            tenants[tenant.Key] = new TenantPlan(machines, sensors, matches, learned);
         }
         return new BatchScorer(this, tenants);
     }
@@ -110,7 +111,7 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
             {
                 states.TryGetValue(machineId, out var state);
                 var run = _owner.Start(tenantId, machineId, plan.Matches[machineId],
-                    plan.Learned.GetValueOrDefault(machineId), SensorsOf(samples), state);
+                    plan.Learned.GetValueOrDefault(machineId), plan.Sensors[machineId], state);
                 var before = scores.Count;
                 Late += run.Score(samples, scores, learnedNow);
                 for (var i = before; i < scores.Count; i++)
@@ -131,7 +132,8 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
     }
 
     internal sealed record TenantPlan(Dictionary<string, List<MachineSample>> Machines,
-        Dictionary<string, ProductionModel<AnomalyModel>?> Matches, Dictionary<string, AnomalyModel> Learned);
+        Dictionary<string, string[]> Sensors, Dictionary<string, ProductionModel<AnomalyModel>?> Matches,
+        Dictionary<string, AnomalyModel> Learned);
 
     private MachineRun Start(Guid tenantId, string machineId, ProductionModel<AnomalyModel>? match,
         AnomalyModel? learned, IReadOnlyList<string> sensors, ScorerState? state)
