@@ -124,22 +124,36 @@ internal static class DemoCommand
         await using var scores = new ScoreCounter(database.OwnerConnectionString, tenant.Id);
         var scoresAtStart = await scores.TryCountAsync();
         var clock = Stopwatch.StartNew();
-        while (!stop.IsCancellationRequested && !edge.HasExited)
+        var watch = new DemoWatch(stack.FindStoppedServer, edge, () => host.Stats, new RestartBudget(3, TimeSpan.FromMinutes(5), TimeProvider.System));
+        var failed = false;
+        while (!stop.IsCancellationRequested)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+            if (watch.Check() is { } report)
+            {
+                Console.WriteLine();
+                Console.Error.WriteLine(report.Message);
+                if (report.Fatal)
+                {
+                    failed = true;
+                    break;
+                }
+            }
             var status = EdgeStatus.TryRead(statusFile);
             var stored = await TryCountAsync(db, tenant.Id) - readingsAtStart;
             var scored = await scores.TryCountAsync() is { } now
                 ? $"  |  scored {now.Scores - (scoresAtStart?.Scores ?? 0)}, {now.Anomalies - (scoresAtStart?.Anomalies ?? 0)} anomalous"
                 : "";
-            Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  edge: {status?.Summary ?? "starting"}"
+            Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  edge: {(edge.HasExited ? "restarting" : status?.Summary ?? "starting")}"
                 + $"  |  delivered {host.Stats.EventsDelivered} events  |  stored {stored} readings{scored}   ");
         }
         Console.WriteLine();
+        // The PLCs run until stop is cancelled: cancel it here too, so a failure does not wait for --duration or Ctrl-C.
+        await stop.CancelAsync();
         await plcRun;
-        if (edge.HasExited)
+        if (failed)
         {
-            Console.Error.WriteLine("The edge module stopped; see .pdm/local/logs/edge-module.log.");
+            Console.Error.WriteLine($"The demo stopped because a part of it failed (above). Full log: {Relative(logFile)}");
             return 1;
         }
 

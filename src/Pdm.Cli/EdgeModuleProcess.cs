@@ -7,21 +7,30 @@ namespace Pdm.Cli;
 /// <summary>
 /// The edge module as its own process (the build in .pdm/build/edge), in local mode against the stack's Mosquitto with
 /// a gateway's credentials and a configuration file: what a gateway runs, minus the container. Its log goes to a file.
+/// When it dies, <see cref="Restart"/> starts it again with the same settings, as the IoT Edge runtime would.
 /// </summary>
 internal sealed class EdgeModuleProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly ProcessStartInfo _startInfo;
     private readonly StreamWriter _log;
+    private Process _process;
 
-    private EdgeModuleProcess(Process process, StreamWriter log)
+    private EdgeModuleProcess(ProcessStartInfo startInfo, StreamWriter log, string logFile)
     {
-        _process = process;
+        _startInfo = startInfo;
         _log = log;
+        LogFile = logFile;
+        _process = Launch(startInfo, log);
     }
 
     public int ProcessId => _process.Id;
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit code of the last run (a signal shows as 128 + its number); only valid once it has exited.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    public string LogFile { get; }
 
     public static EdgeModuleProcess Start(string dataDirectory, string configurationFile, int mqttPort, string deviceId, string password,
         string logFile, TimeSpan statusInterval)
@@ -49,14 +58,37 @@ internal sealed class EdgeModuleProcess : IAsyncDisposable
             },
         };
         startInfo.ArgumentList.Add(module);
+        return Run(startInfo, logFile);
+    }
+
+    /// <summary>Runs <paramref name="startInfo"/> (output redirected) with its output appended to <paramref name="logFile"/>.</summary>
+    internal static EdgeModuleProcess Run(ProcessStartInfo startInfo, string logFile)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
+        return new EdgeModuleProcess(startInfo, log, logFile);
+    }
+
+    /// <summary>Starts the module again after it exited; its queue on disk carries on where it stopped.</summary>
+    public void Restart()
+    {
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException($"The edge module (pid {_process.Id}) is still running.");
+        }
+        Write(_log, $"--- pdm: the module exited with code {_process.ExitCode}; restarting it ---");
+        _process.Dispose();
+        _process = Launch(_startInfo, _log);
+    }
+
+    private static Process Launch(ProcessStartInfo startInfo, StreamWriter log)
+    {
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException("Could not start the edge module.");
         process.OutputDataReceived += (_, e) => Write(log, e.Data);
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new EdgeModuleProcess(process, log);
+        return process;
     }
 
     private static void Write(StreamWriter log, string? line)

@@ -21,9 +21,18 @@ internal static class StackCommand
                   Storage     {e.StorageConnectionString}
                 Endpoints are also in {LocalServers.EndpointsFile(e.StateDirectory)}.
                 """);
+            using var tick = new PeriodicTimer(TimeSpan.FromSeconds(1));
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                while (await tick.WaitForNextTickAsync(cancellationToken))
+                {
+                    if (stack.FindStoppedServer() is { } server)
+                    {
+                        Console.Error.WriteLine($"{server.Name} (pid {server.ProcessId}) stopped unexpectedly; its log is "
+                            + $"{server.LogFile}. Stopping the other servers.");
+                        return 1;
+                    }
+                }
             }
             catch (OperationCanceledException)
             {

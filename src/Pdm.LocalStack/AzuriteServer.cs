@@ -59,6 +59,9 @@ public sealed class AzuriteServer : IAsyncDisposable
     /// <summary>The last lines Azurite wrote to stdout and stderr.</summary>
     public string RecentOutput => string.Join(Environment.NewLine, _output);
 
+    /// <summary>Everything Azurite wrote to stdout and stderr (it runs --silent: errors and start-up lines only).</summary>
+    public string LogFile => Path.Combine(_stateDirectory, "azurite.log");
+
     /// <summary>The azurite launcher the project's setup installs, or null when it is not installed.</summary>
     public static string? FindExecutable(string repoRoot)
     {
@@ -194,6 +197,10 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
 
         _output.Enqueue(line);
+        lock (_output)
+        {
+            File.AppendAllText(LogFile, line + Environment.NewLine);
+        }
         while (_output.Count > KeptOutputLines && _output.TryDequeue(out _))
         {
         }

@@ -18,6 +18,9 @@ public sealed record StackEndpoints
     public required string StorageConnectionString { get; init; }
 }
 
+/// <summary>A server of the stack that is gone although nobody stopped it: which one, and where its log is.</summary>
+public sealed record StoppedServer(string Name, int ProcessId, string LogFile);
+
 /// <summary>
 /// PostgreSQL, Mosquitto and Azurite on 127.0.0.1, with their state under one folder, started together and
 /// stopped together. A watchdog process stops them too if the owning process dies without cleaning up
@@ -26,6 +29,7 @@ public sealed record StackEndpoints
 public sealed class LocalServers : IAsyncDisposable
 {
     private readonly Process? _watchdog;
+    private readonly IReadOnlyList<StoppedServer> _running;
     private int _stopped;
 
     private LocalServers(string stateDirectory, PostgresServer postgres, MosquittoBroker mosquitto, AzuriteServer azurite, Process? watchdog)
@@ -35,6 +39,15 @@ public sealed class LocalServers : IAsyncDisposable
         Mosquitto = mosquitto;
         Azurite = azurite;
         _watchdog = watchdog;
+        _running =
+        [
+            .. new (string Name, int? Pid, string Log)[]
+            {
+                ("PostgreSQL", postgres.ProcessId, postgres.LogFile),
+                ("Mosquitto", mosquitto.ProcessId, mosquitto.LogFile),
+                ("Azurite", azurite.ProcessId, azurite.LogFile),
+            }.Where(s => s.Pid is not null).Select(s => new StoppedServer(s.Name, s.Pid!.Value, s.Log)),
+        ];
         Endpoints = new StackEndpoints
         {
             StateDirectory = stateDirectory,
@@ -96,6 +109,13 @@ public sealed class LocalServers : IAsyncDisposable
         var file = EndpointsFile(stateDirectory);
         return File.Exists(file) ? JsonSerializer.Deserialize<StackEndpoints>(File.ReadAllText(file), StackJson.Indented) : null;
     }
+
+    /// <summary>
+    /// The first server that has exited (crashed, killed) while the stack was meant to be up, or null when all run.
+    /// Cheap enough to call every second: it reads one /proc entry per server.
+    /// </summary>
+    public StoppedServer? FindStoppedServer() =>
+        Volatile.Read(ref _stopped) == 1 ? null : _running.FirstOrDefault(server => !Signals.IsRunning(server.ProcessId));
 
     public async Task StopAsync()
     {

@@ -37,6 +37,9 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The server's log (pg_ctl -l).</summary>
+    public string LogFile => _logFile;
+
     /// <summary>Connection string of the bootstrap superuser (trust authentication on loopback).</summary>
     public string SuperuserConnectionString =>
         string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres");

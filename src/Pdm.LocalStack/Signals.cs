@@ -12,6 +12,26 @@ public static class Signals
     public static bool Send(int pid, int signal) => Kill(pid, signal) == 0;
 
     /// <summary>
+    /// Whether the process exists and has not exited. A dead child stays a zombie until it is reaped, and the
+    /// postmaster is not our child at all, so this reads the state from /proc rather than asking <see cref="Process"/>.
+    /// </summary>
+    public static bool IsRunning(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        // "pid (comm) S ...": the state follows the last ')' (the command name may itself hold parentheses).
+        var close = stat.LastIndexOf(')');
+        return close < 0 || close + 2 >= stat.Length || stat[close + 2] is not ('Z' or 'X' or 'x');
+    }
+
+    /// <summary>
     /// SIGTERM, so the server can save its state and close cleanly, then a hard kill when it has not exited
     /// within <paramref name="grace"/>.
     /// </summary>
