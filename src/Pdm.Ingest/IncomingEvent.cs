@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Pdm.Ingest;
 
 /// <summary>
@@ -13,6 +15,8 @@ public sealed record IncomingEvent
     /// The body's bytes exactly as sent, when the trigger delivers bodies as binary (dataType binary, base64 on the
     /// wire); null when the host delivered text. Kept so a body that is not valid UTF-8 is kept whole when rejected.
     /// </summary>
+    // Left out when null: the serializer would otherwise write "" and read it back as an empty body.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public byte[]? RawBody { get; init; }
     public required string? DeviceId { get; init; }
     public string? ModuleId { get; init; }

@@ -21,11 +21,11 @@ public sealed class IngestMetrics : IDisposable
     {
         _clock = clock;
         Meter = new Meter(MeterName);
-        Meter.CreateObservableGauge("pdm.ingest.deadletters.parked", () => Gauge(b => b.Parked),
+        Meter.CreateObservableGauge("pdm.ingest.deadletters.parked", () => Gauge<long>(b => b.Parked),
             unit: "{batch}", description: "Batches parked because the database was unavailable, waiting for a replay");
-        Meter.CreateObservableGauge("pdm.ingest.deadletters.oldest_age", () => Gauge(b => b.OldestParkedAge(_clock.GetUtcNow()).TotalSeconds),
+        Meter.CreateObservableGauge("pdm.ingest.deadletters.oldest_age", () => Gauge<double>(b => b.OldestParkedAge(_clock.GetUtcNow()).TotalSeconds),
             unit: "s", description: "How long the oldest parked batch has waited (0 when none is parked)");
-        Meter.CreateObservableGauge("pdm.ingest.deadletters.quarantined", () => Gauge(b => b.Quarantined),
+        Meter.CreateObservableGauge("pdm.ingest.deadletters.quarantined", () => Gauge<long>(b => b.Quarantined),
             unit: "{batch}", description: "Batches that failed for their own content and wait for an operator");
         _rejects = Meter.CreateCounter<long>("pdm.ingest.rejects", unit: "{message}",
             description: "Messages stored as rejects; tag reason: validation (the contract) or database (PostgreSQL refused it)");
