@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Pdm.Analytics.Anomaly;
+using Pdm.Functions.Ingest;
 using Pdm.Functions.Predict;
 using Pdm.Ingest;
 using Pdm.Ingest.Models;
@@ -19,9 +20,14 @@ internal static class ServiceRegistration
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => PdmDatabase.Create(sp.GetRequiredService<IOptions<PdmOptions>>().Value.Database));
         services.AddSingleton(sp => StorageAccountFromSettings(sp.GetRequiredService<IConfiguration>()));
+        services.AddOptions<IngestSettings>().BindConfiguration(IngestSettings.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IDeadLetterStore>(sp => new BlobDeadLetterStore(
-            sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer)));
-        services.AddSingleton(new IngestOptions());
+            sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IRejectedPayloadStore>(sp => new BlobRejectedPayloadStore(
+            sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<IngestSettings>>().Value.RejectContainer)));
+        services.AddSingleton(sp => new IngestOptions { MaxBodyBytes = sp.GetRequiredService<IOptions<IngestSettings>>().Value.MaxBodyBytes });
+        services.AddSingleton<IngestMetrics>();
         services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<PdmDatabase>(),
             sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelContainer)));
         services.AddSingleton(sp => new ProductionModelCache(sp.GetRequiredService<ModelRegistry>(),

@@ -36,12 +36,32 @@ internal static class ApiEndpoints
         v1.MapPredictions();
     }
 
-    private static async Task<IResult> HealthAsync(PdmDatabase database, CancellationToken cancellationToken)
+    /// <summary>
+    /// 503 "degraded" when the database does not answer. Otherwise 200: "ok", or "degraded" when batches wait in the
+    /// dead-letter container longer than <c>Pdm__Ingest__ParkedAlertAge</c> or are quarantined (or the
+    /// container cannot be read); deadLetters gives the numbers either way.
+    /// </summary>
+    private static async Task<IResult> HealthAsync(PdmDatabase database, global::Pdm.Ingest.IngestProcessor ingest,
+        IOptions<Functions.Ingest.IngestSettings> settings,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
         var healthy = await database.PingAsync(cancellationToken);
+        Functions.Ingest.DeadLetterReport? deadLetters = null;
+        var needsAttention = true;
+        try
+        {
+            var backlog = await ingest.CheckDeadLettersAsync(cancellationToken);
+            var now = clock.GetUtcNow();
+            deadLetters = Functions.Ingest.DeadLetterReport.From(backlog, now);
+            needsAttention = backlog.NeedsAttention(now, settings.Value.ParkedAlertAge);
+        }
+        catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException)
+        {
+            // Blob storage is away: nothing can be parked either, which is worth the "degraded".
+        }
         return healthy
-            ? TypedResults.Ok(new HealthReport("ok", "ok"))
-            : TypedResults.Json(new HealthReport("degraded", "unavailable"), statusCode: StatusCodes.Status503ServiceUnavailable);
+            ? TypedResults.Ok(new HealthReport(needsAttention ? "degraded" : "ok", "ok", deadLetters))
+            : TypedResults.Json(new HealthReport("degraded", "unavailable", deadLetters), statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     // ---- platform administration ----
@@ -205,7 +225,8 @@ internal static class ApiEndpoints
             : TenantKeyRequired();
 }
 
-internal sealed record HealthReport(string Status, string Database);
+/// <param name="DeadLetters">Parked and quarantined batches; null when the dead-letter container cannot be read.</param>
+internal sealed record HealthReport(string Status, string Database, Functions.Ingest.DeadLetterReport? DeadLetters);
 internal sealed record CreateTenantRequest(string Name);
 internal sealed record CreateApiKeyRequest(string Name, string Role);
 internal sealed record CreatedApiKey(Guid Id, string Name, string Role, string Key);

@@ -16,9 +16,12 @@ internal static class IngestEndpoint
             using var invocation = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
             var events = EventHubBatch.Read(invocation.RootElement, BindingName);
             var outcome = await processor.ProcessAsync(events, cancellationToken);
-            var summary = outcome.DeadLetter is null
-                ? $"events={outcome.Events} samples={outcome.Samples} inserted={outcome.ValuesInserted} duplicates={outcome.ValuesDuplicate} rejected={outcome.RejectedMessages}"
-                : $"events={outcome.Events} parked as dead letter {outcome.DeadLetter}";
+            var summary = outcome switch
+            {
+                { DeadLetter: { } parked } => $"events={outcome.Events} parked as dead letter {parked}",
+                { Quarantined: { } quarantined } => $"events={outcome.Events} quarantined as {quarantined}",
+                _ => $"events={outcome.Events} samples={outcome.Samples} inserted={outcome.ValuesInserted} duplicates={outcome.ValuesDuplicate} rejected={outcome.RejectedMessages}",
+            };
             return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
         });
 }

@@ -10,7 +10,7 @@ internal static class ReplayDeadLettersEndpoint
         app.MapPost("/ReplayDeadLetters", async (IngestProcessor processor, CancellationToken cancellationToken) =>
         {
             var outcome = await processor.ReplayDeadLettersAsync(cancellationToken);
-            var summary = $"replayed batches={outcome.Batches} events={outcome.Events} remaining={outcome.Remaining}";
+            var summary = $"replayed batches={outcome.Batches} events={outcome.Events} remaining={outcome.Remaining} quarantined={outcome.Quarantined}";
             return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
         });
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Pdm.Ingest;
 
 /// <summary>
@@ -6,7 +8,16 @@ namespace Pdm.Ingest;
 /// </summary>
 public sealed record IncomingEvent
 {
+    /// <summary>The body as text. When the host delivered bytes (<see cref="RawBody"/>), their UTF-8 reading.</summary>
     public required string Body { get; init; }
+
+    /// <summary>
+    /// The body's bytes exactly as sent, when the trigger delivers bodies as binary (dataType binary, base64 on the
+    /// wire); null when the host delivered text. Kept so a body that is not valid UTF-8 is kept whole when rejected.
+    /// </summary>
+    // Left out when null: the serializer would otherwise write "" and read it back as an empty body.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public byte[]? RawBody { get; init; }
     public required string? DeviceId { get; init; }
     public string? ModuleId { get; init; }
     public required DateTimeOffset EnqueuedTime { get; init; }
@@ -28,4 +39,22 @@ public sealed record IngestOutcome
     public int Anomalies { get; init; }
     /// <summary>Set when the database could not take the batch and it was parked for replay instead.</summary>
     public string? DeadLetter { get; init; }
+
+    /// <summary>
+    /// Set when the batch could not be stored even message by message for a reason that is not an outage; it was
+    /// moved to quarantine (kept, logged, counted) instead of being parked, so it cannot block the replay.
+    /// </summary>
+    public string? Quarantined { get; init; }
+
+    internal IngestOutcome Add(IngestOutcome other) => this with
+    {
+        Events = Events + other.Events,
+        Samples = Samples + other.Samples,
+        ValuesInserted = ValuesInserted + other.ValuesInserted,
+        ValuesDuplicate = ValuesDuplicate + other.ValuesDuplicate,
+        MachinesCreated = MachinesCreated + other.MachinesCreated,
+        RejectedMessages = RejectedMessages + other.RejectedMessages,
+        SamplesScored = SamplesScored + other.SamplesScored,
+        Anomalies = Anomalies + other.Anomalies,
+    };
 }

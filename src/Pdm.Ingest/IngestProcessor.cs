@@ -7,11 +7,17 @@ using Pdm.Telemetry;
 
 namespace Pdm.Ingest;
 
-/// <summary>Retry settings for database writes before a batch is parked.</summary>
+/// <summary>Retry settings for database writes before a batch is parked, and the limits a message's body must keep.</summary>
 public sealed record IngestOptions
 {
     /// <summary>Delays between attempts; the number of attempts is one more than the number of delays.</summary>
     public IReadOnlyList<TimeSpan> RetryDelays { get; init; } = [TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)];
+
+    /// <summary>A body larger than this (UTF-8 bytes) is rejected without being decoded. IoT Hub's own limit is 256 KB.</summary>
+    public int MaxBodyBytes { get; init; } = 256 * 1024;
+
+    /// <summary>A reject keeps at most this many characters of its body as text; the whole original goes to blob storage.</summary>
+    public int MaxStoredPayloadChars { get; init; } = 64 * 1024;
 }
 
 /// <summary>
@@ -22,12 +28,20 @@ public sealed record IngestOptions
 /// Writes are idempotent (readings by key, rejects by message key), so replays and redeliveries store nothing twice.
 /// Samples are scored (<see cref="AnomalyScoring"/>) in the transaction that stores them, so a parked and replayed
 /// batch is scored exactly once too.
+/// <para>
+/// A message's content is never an outage: bodies PostgreSQL could not hold (NUL, invalid UTF-8, too large) are
+/// rejected before the database is asked, and when the database still refuses a batch for its data, the batch is
+/// stored message by message so only the message it refuses becomes a reject (with the database's reason). Only
+/// transient failures (<see cref="StorageErrors"/>) park a batch; a batch that fails for another reason even message by
+/// message is quarantined, never parked, so it cannot stop the replay of everyone else's batches.
+/// </para>
 /// </summary>
-public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadLetters, AnomalyScoring scoring,
-    IngestOptions options, ILogger<IngestProcessor> logger, TimeProvider clock)
+public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadLetters, IRejectedPayloadStore rejectedPayloads,
+    AnomalyScoring scoring, IngestOptions options, IngestMetrics metrics, ILogger<IngestProcessor> logger, TimeProvider clock)
 {
     public async Task<IngestOutcome> ProcessAsync(IReadOnlyList<IncomingEvent> events, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(events);
         Exception? lastError = null;
         for (var attempt = 0; attempt <= options.RetryDelays.Count; attempt++)
         {
@@ -37,48 +51,155 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             }
             try
             {
-                return await StoreAsync(events, cancellationToken);
+                return await StoreIsolatingRefusalsAsync(events, cancellationToken);
             }
-            catch (Exception ex) when (IsStorageFailure(ex) && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
                 lastError = ex;
                 logger.StoreAttemptFailed(events.Count, attempt + 1, ex.Message);
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Not an outage, and not one message either: keep the batch where an operator sees it, out of the
+                // replay's way (parking it would make every replay try it again first).
+                var reason = StorageErrors.Describe(ex);
+                var parked = await deadLetters.ParkAsync(Batch(events, reason), cancellationToken);
+                var quarantined = await deadLetters.QuarantineAsync(parked, reason, cancellationToken);
+                metrics.BatchQuarantined();
+                logger.BatchQuarantined(quarantined, events.Count, reason, ex);
+                await ObserveBacklogAsync(cancellationToken);
+                return new IngestOutcome { Events = events.Count, Quarantined = quarantined };
+            }
         }
 
-        var batch = new DeadLetterBatch { ParkedAt = clock.GetUtcNow(), Reason = lastError!.Message, Events = events };
-        var name = await deadLetters.ParkAsync(batch, cancellationToken);
+        var name = await deadLetters.ParkAsync(Batch(events, lastError!.Message), cancellationToken);
+        metrics.BatchParked();
         logger.BatchParked(events.Count, name, lastError.Message);
+        await ObserveBacklogAsync(cancellationToken);
         return new IngestOutcome { Events = events.Count, DeadLetter = name };
     }
 
-    /// <summary>Stores parked batches, oldest first; stops at the first one the database still refuses.</summary>
+    /// <summary>
+    /// Stores parked batches, oldest first. Stops at the first one that fails transiently (the database is still
+    /// away); a batch that fails for any other reason is quarantined and the replay goes on with the next one.
+    /// </summary>
     public async Task<ReplayOutcome> ReplayDeadLettersAsync(CancellationToken cancellationToken)
     {
         var replayed = 0;
         var events = 0;
-        await foreach (var name in deadLetters.ListAsync(cancellationToken))
+        var quarantined = 0;
+        try
         {
-            var batch = await deadLetters.ReadAsync(name, cancellationToken);
-            if (batch is not null)
+            await foreach (var name in deadLetters.ListAsync(cancellationToken))
             {
+                DeadLetterBatch? batch;
                 try
                 {
-                    await StoreAsync(batch.Events, cancellationToken);
+                    batch = await deadLetters.ReadAsync(name, cancellationToken);
+                    if (batch is not null)
+                    {
+                        await StoreIsolatingRefusalsAsync(batch.Events, cancellationToken);
+                    }
                 }
-                catch (Exception ex) when (IsStorageFailure(ex))
+                catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
                 {
                     logger.ReplayStopped(name, ex.Message);
-                    return new ReplayOutcome(replayed, events, Remaining: true);
+                    return new ReplayOutcome(replayed, events, Remaining: true, quarantined);
                 }
-                events += batch.Events.Count;
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    var reason = ex is System.Text.Json.JsonException
+                        ? $"the parked batch cannot be read: {ex.Message}"
+                        : StorageErrors.Describe(ex);
+                    var moved = await deadLetters.QuarantineAsync(name, reason, cancellationToken);
+                    metrics.BatchQuarantined();
+                    logger.ReplayQuarantined(name, moved, reason, ex);
+                    quarantined++;
+                    continue;
+                }
+                events += batch?.Events.Count ?? 0;
+                await deadLetters.DeleteAsync(name, cancellationToken);
+                replayed++;
+                logger.BatchReplayed(name, batch?.Events.Count ?? 0);
             }
-            await deadLetters.DeleteAsync(name, cancellationToken);
-            replayed++;
-            logger.BatchReplayed(name, batch?.Events.Count ?? 0);
+            return new ReplayOutcome(replayed, events, Remaining: false, quarantined);
         }
-        return new ReplayOutcome(replayed, events, Remaining: false);
+        finally
+        {
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                await ObserveBacklogAsync(cancellationToken);
+            }
+        }
     }
+
+    /// <summary>Reads the dead-letter backlog, publishes it to <see cref="IngestMetrics"/> and returns it.</summary>
+    public async Task<DeadLetterSummary> CheckDeadLettersAsync(CancellationToken cancellationToken)
+    {
+        var backlog = await deadLetters.SummarizeAsync(cancellationToken);
+        metrics.Observe(backlog);
+        return backlog;
+    }
+
+    /// <summary>
+    /// Stores the batch; when the database refuses it for anything but an outage, stores it message by message so
+    /// the refusal stays with the one message that caused it. Transient failures propagate.
+    /// </summary>
+    private async Task<IngestOutcome> StoreIsolatingRefusalsAsync(IReadOnlyList<IncomingEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 1)
+        {
+            return await StoreOneAsync(events[0], cancellationToken);
+        }
+        try
+        {
+            return await StoreAsync(events, cancellationToken);
+        }
+        catch (Exception ex) when (!IsTransient(ex) && ex is not OperationCanceledException)
+        {
+            logger.BatchRefused(events.Count, StorageErrors.Describe(ex));
+        }
+        var outcome = new IngestOutcome();
+        foreach (var e in events)
+        {
+            outcome = outcome.Add(await StoreOneAsync(e, cancellationToken));
+        }
+        return outcome;
+    }
+
+    private async Task<IngestOutcome> StoreOneAsync(IncomingEvent e, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await StoreAsync([e], cancellationToken);
+        }
+        catch (Exception ex) when (!IsTransient(ex) && ex is not OperationCanceledException)
+        {
+            // The database refuses this message itself: it becomes a reject with the database's reason.
+            var reason = StorageErrors.Describe(ex);
+            var tenant = string.IsNullOrEmpty(e.DeviceId) ? null : await database.ResolveDeviceTenantAsync(e.DeviceId, cancellationToken);
+            var reject = await RejectAsync(e, tenant, [new DecodeError("", reason)], cancellationToken);
+            metrics.Rejected(await database.WriteRejectsAsync([reject], cancellationToken), "database");
+            logger.MessageRefused(e.DeviceId ?? "", reject.MessageKey, reason);
+            return new IngestOutcome { Events = 1, RejectedMessages = 1 };
+        }
+    }
+
+    private async Task ObserveBacklogAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await CheckDeadLettersAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Only the gauges go stale; the batch itself is safe.
+            logger.BacklogCheckFailed(ex.Message);
+        }
+    }
+
+    private DeadLetterBatch Batch(IReadOnlyList<IncomingEvent> events, string reason) =>
+        new() { ParkedAt = clock.GetUtcNow(), Reason = reason, Events = events };
 
     private async Task<IngestOutcome> StoreAsync(IReadOnlyList<IncomingEvent> events, CancellationToken cancellationToken)
     {
@@ -91,7 +212,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
         {
             if (string.IsNullOrEmpty(e.DeviceId))
             {
-                rejects.Add(Reject(e, null, [new DecodeError("iothub-connection-device-id", "the event carries no authenticated device id")]));
+                rejects.Add(await RejectAsync(e, null, [new DecodeError("iothub-connection-device-id", "the event carries no authenticated device id")], cancellationToken));
                 continue;
             }
             if (!tenants.TryGetValue(e.DeviceId, out var tenant))
@@ -101,11 +222,17 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             }
             if (tenant is not { } tenantId)
             {
-                rejects.Add(Reject(e, null, [new DecodeError("iothub-connection-device-id", $"device '{e.DeviceId}' is not registered with any tenant")]));
+                rejects.Add(await RejectAsync(e, null, [new DecodeError("iothub-connection-device-id", $"device '{e.DeviceId}' is not registered with any tenant")], cancellationToken));
                 continue;
             }
 
-            var decoded = TelemetryDecoder.Decode(Encoding.UTF8.GetBytes(e.Body), new DecodeContext(e.DeviceId, e.EnqueuedTime));
+            var body = e.RawBody ?? Encoding.UTF8.GetBytes(e.Body);
+            if (BodyProblem(e, body) is { } problem)
+            {
+                rejects.Add(await RejectAsync(e, tenantId, [problem], cancellationToken));
+                continue;
+            }
+            var decoded = TelemetryDecoder.Decode(body, new DecodeContext(e.DeviceId, e.EnqueuedTime));
             if (decoded.Samples.Count > 0)
             {
                 if (!batches.TryGetValue((tenantId, e.DeviceId), out var list))
@@ -117,7 +244,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             }
             if (!decoded.IsClean)
             {
-                rejects.Add(Reject(e, tenantId, decoded.Errors));
+                rejects.Add(await RejectAsync(e, tenantId, decoded.Errors, cancellationToken));
             }
         }
 
@@ -136,7 +263,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
         }
         if (rejects.Count > 0)
         {
-            await database.WriteRejectsAsync(rejects, cancellationToken);
+            metrics.Rejected(await database.WriteRejectsAsync(rejects, cancellationToken), "validation");
             logger.MessagesRejected(rejects.Count, events.Count);
         }
 
@@ -153,25 +280,107 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
         };
     }
 
-    private RejectedMessage Reject(IncomingEvent e, Guid? tenantId, IReadOnlyList<DecodeError> errors) =>
-        new(tenantId, e.DeviceId ?? "", clock.GetUtcNow(), MessageKey(e), errors, e.Body, "ingest");
+    /// <summary>
+    /// What makes a body unusable before it is decoded: too large, not valid UTF-8, or holding characters no text
+    /// column takes. Checked first, so such a body is a reject with a plain reason and never reaches a database write.
+    /// </summary>
+    private DecodeError? BodyProblem(IncomingEvent e, byte[] body)
+    {
+        if (body.Length > options.MaxBodyBytes)
+        {
+            return new DecodeError("", $"the body has {body.Length} bytes, more than the {options.MaxBodyBytes} accepted");
+        }
+        if (e.RawBody is not null && InvalidUtf8Offset(body) is { } offset)
+        {
+            return new DecodeError("", $"the body is not valid UTF-8 (invalid byte sequence at byte {offset})");
+        }
+        var text = e.Body;
+        for (var i = 0; i < text.Length; i++)
+        {
+            switch (text[i])
+            {
+                case '\0':
+                    return new DecodeError("", $"the body contains a NUL character at character {i}");
+                case '\uFFFD' when e.RawBody is null:
+                    // The host decoded the bytes as UTF-8 and replaced what was not (dataType string).
+                    return new DecodeError("", $"the body is not valid UTF-8 (the host replaced an invalid byte sequence with U+FFFD at character {i})");
+                case var c when char.IsSurrogate(c):
+                    if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                    {
+                        i++;
+                        break;
+                    }
+                    return new DecodeError("", $"the body is not valid Unicode (a lone surrogate at character {i})");
+            }
+        }
+        return null;
+    }
+
+    private static int? InvalidUtf8Offset(ReadOnlySpan<byte> bytes)
+    {
+        var buffer = new char[Math.Min(bytes.Length, 4096)];
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            var status = System.Text.Unicode.Utf8.ToUtf16(bytes[offset..], buffer, out var read, out _, replaceInvalidSequences: false);
+            if (status is System.Buffers.OperationStatus.InvalidData or System.Buffers.OperationStatus.NeedMoreData)
+            {
+                return offset + read;
+            }
+            offset += read;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The reject of one message. When its text cannot be stored whole (NUL, invalid UTF-8, longer than
+    /// <see cref="IngestOptions.MaxStoredPayloadChars"/>), the original bytes go to blob storage first and the reject
+    /// keeps an escaped, truncated copy that points at them.
+    /// </summary>
+    private async Task<RejectedMessage> RejectAsync(IncomingEvent e, Guid? tenantId, IReadOnlyList<DecodeError> errors,
+        CancellationToken cancellationToken)
+    {
+        var key = MessageKey(e);
+        var payload = e.Body;
+        string? blob = null;
+        var invalidUtf8 = e.RawBody is { } raw && InvalidUtf8Offset(raw) is not null;
+        if (invalidUtf8 || !PostgresText.CanStore(payload) || payload.Length > options.MaxStoredPayloadChars)
+        {
+            blob = await rejectedPayloads.StoreAsync(tenantId, key, e.RawBody ?? Encoding.UTF8.GetBytes(payload), cancellationToken);
+            payload = PostgresText.Truncate(PostgresText.Escape(payload), options.MaxStoredPayloadChars);
+        }
+        return new RejectedMessage(tenantId, e.DeviceId ?? "", clock.GetUtcNow(), key, errors, payload, "ingest") { PayloadBlob = blob };
+    }
 
     /// <summary>The same event gives the same key on every delivery and replay, so its reject is stored once.</summary>
     internal static string MessageKey(IncomingEvent e)
     {
+        if (e.RawBody is { } raw)
+        {
+            var head = Encoding.UTF8.GetBytes($"{e.DeviceId}\n{e.MessageId}\n{e.EnqueuedTime.UtcTicks}\n");
+            return Convert.ToHexStringLower(SHA256.HashData([.. head, .. raw]));
+        }
         var text = $"{e.DeviceId}\n{e.MessageId}\n{e.EnqueuedTime.UtcTicks}\n{e.Body}";
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
     /// <summary>
-    /// Anything that goes wrong while storing is parked rather than lost, except cancellation of the
-    /// invocation itself, which the host will redeliver or retry.
+    /// Failures that say the database (or blob storage) is away or busy, not that the batch is bad: only these are
+    /// retried and parked. Cancellation of the invocation itself is not a failure at all (the host redelivers).
     /// </summary>
-    private static bool IsStorageFailure(Exception ex) => ex is not OperationCanceledException;
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        OperationCanceledException => false,
+        Azure.RequestFailedException { Status: 0 or 408 or 429 or >= 500 } => true,
+        HttpRequestException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsTransient),
+        _ => StorageErrors.Classify(ex) == StorageFailure.Transient,
+    };
 }
 
 /// <summary>How many parked batches a replay stored, and whether some are still waiting.</summary>
-public sealed record ReplayOutcome(int Batches, int Events, bool Remaining);
+/// <param name="Quarantined">Batches that failed for their own content and were moved out of the replay's way.</param>
+public sealed record ReplayOutcome(int Batches, int Events, bool Remaining, int Quarantined = 0);
 
 internal static partial class Log
 {
@@ -193,4 +402,23 @@ internal static partial class Log
     [LoggerMessage(EventId = 4106, Level = LogLevel.Information,
         Message = "{Samples} samples were stored but not scored: each is not later than its machine's last scored sample (a replay or a late arrival)")]
     public static partial void LateSamplesNotScored(this ILogger logger, int samples);
+
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning,
+        Message = "The database refused a batch of {Events} events for its content ({Reason}); storing it message by message")]
+    public static partial void BatchRefused(this ILogger logger, int events, string reason);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning,
+        Message = "The database refused a message of device {DeviceId} (key {MessageKey}); stored as a reject: {Reason}")]
+    public static partial void MessageRefused(this ILogger logger, string deviceId, string messageKey, string reason);
+
+    [LoggerMessage(EventId = 4109, Level = LogLevel.Error,
+        Message = "Quarantined a batch of {Events} events as {Name}: it fails for a reason that is not an outage ({Reason})")]
+    public static partial void BatchQuarantined(this ILogger logger, string name, int events, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 4110, Level = LogLevel.Error,
+        Message = "Dead letter {Name} fails for a reason that is not an outage; quarantined as {Quarantined} and the replay goes on: {Reason}")]
+    public static partial void ReplayQuarantined(this ILogger logger, string name, string quarantined, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 4111, Level = LogLevel.Warning, Message = "Could not read the dead-letter backlog: {Reason}")]
+    public static partial void BacklogCheckFailed(this ILogger logger, string reason);
 }

@@ -46,6 +46,7 @@ public readonly record struct IngestWriteResult(long ValuesInserted, long Values
 /// (for example hub partition + sequence number) so a replayed message is stored once.
 /// </summary>
 /// <param name="TenantId">Null when the device is unknown; such rows are only visible to the platform.</param>
+/// <param name="Payload">The body as text; NULs and lone surrogates are escaped when stored (<see cref="PostgresText"/>).</param>
 public sealed record RejectedMessage(
     Guid? TenantId,
     string DeviceId,
@@ -53,7 +54,14 @@ public sealed record RejectedMessage(
     string MessageKey,
     IReadOnlyList<DecodeError> Errors,
     string Payload,
-    string Source);
+    string Source)
+{
+    /// <summary>
+    /// Set when <see cref="Payload"/> is not the whole original (escaped, or truncated because it was too large):
+    /// the name of the blob in the reject container that holds the original bytes.
+    /// </summary>
+    public string? PayloadBlob { get; init; }
+}
 
 public sealed record StoredReject(
     long Id,
@@ -63,7 +71,11 @@ public sealed record StoredReject(
     string MessageKey,
     IReadOnlyList<DecodeError> Errors,
     string Payload,
-    string Source);
+    string Source)
+{
+    /// <inheritdoc cref="RejectedMessage.PayloadBlob"/>
+    public string? PayloadBlob { get; init; }
+}
 
 /// <summary>A write that conflicts with data the caller may not see or change (maps to HTTP 409).</summary>
 public abstract class StorageConflictException : Exception

@@ -9,7 +9,7 @@ public sealed partial class PdmDatabase
 {
     private const string DeviceColumns = "tenant_id, device_id, created_at, disabled";
     private const string MachineColumns = "id, tenant_id, machine_id, name, kind, first_seen_by_device, created_at";
-    private const string RejectColumns = "id, tenant_id, device_id, received_at, message_key, errors::text, payload, source";
+    private const string RejectColumns = "id, tenant_id, device_id, received_at, message_key, errors::text, payload, source, payload_blob";
 
     /// <summary>
     /// Registers a device id for a tenant. Registering a device the tenant already has returns it unchanged.
@@ -138,7 +138,8 @@ public sealed partial class PdmDatabase
 
     /// <summary>
     /// Stores rejected messages; a message key already stored is skipped, so replays are harmless. Rows without a
-    /// tenant go through the platform function. Returns how many were newly stored.
+    /// tenant go through the platform function. Returns how many were newly stored. Text PostgreSQL refuses (NUL,
+    /// lone surrogates) is escaped first (<see cref="PostgresText"/>), so a message's content cannot fail the write.
     /// </summary>
     public async Task<int> WriteRejectsAsync(IReadOnlyList<RejectedMessage> rejects, CancellationToken cancellationToken)
     {
@@ -160,14 +161,15 @@ public sealed partial class PdmDatabase
             {
                 var values = new object?[]
                 {
-                    reject.DeviceId, reject.ReceivedAt.ToUniversalTime(), reject.MessageKey, ErrorsToJson(reject.Errors),
-                    reject.Payload, reject.Source,
+                    PostgresText.Escape(reject.DeviceId), reject.ReceivedAt.ToUniversalTime(), PostgresText.Escape(reject.MessageKey),
+                    ErrorsToJson(reject.Errors), PostgresText.Escape(reject.Payload), PostgresText.Escape(reject.Source),
+                    reject.PayloadBlob is null ? null : PostgresText.Escape(reject.PayloadBlob),
                 };
                 if (group.Key is { } tenant)
                 {
                     await using var insert = Command(connection, transaction, """
-                        INSERT INTO pdm.rejected_messages (tenant_id, device_id, received_at, message_key, errors, payload, source)
-                        VALUES ($7, $1, $2, $3, $4::jsonb, $5, $6)
+                        INSERT INTO pdm.rejected_messages (tenant_id, device_id, received_at, message_key, errors, payload, source, payload_blob)
+                        VALUES ($8, $1, $2, $3, $4::jsonb, $5, $6, $7)
                         ON CONFLICT (message_key) DO NOTHING
                         """, [.. values, tenant]);
                     stored += await insert.ExecuteNonQueryAsync(cancellationToken);
@@ -175,7 +177,7 @@ public sealed partial class PdmDatabase
                 else
                 {
                     await using var insert = Command(connection, transaction,
-                        "SELECT pdm.write_unattributed_reject($1, $2, $3, $4::jsonb, $5, $6)", values);
+                        "SELECT pdm.write_unattributed_reject($1, $2, $3, $4::jsonb, $5, $6, $7)", values);
                     stored += (bool)(await insert.ExecuteScalarAsync(cancellationToken))! ? 1 : 0;
                 }
             }
@@ -184,7 +186,6 @@ public sealed partial class PdmDatabase
         return stored;
     }
 
-    /// <summary>The tenant's rejected messages, newest first, optionally only those received at or after <paramref name="from"/>.</summary>
     public async Task<IReadOnlyList<StoredReject>> ListRejectsAsync(Guid tenantId, DateTimeOffset? from, int limit,
         CancellationToken cancellationToken)
     {
@@ -199,7 +200,7 @@ public sealed partial class PdmDatabase
             return await ReadAllAsync(command, reader => new StoredReject(
                 reader.GetInt64(0), NullableValue<Guid>(reader, 1), reader.GetString(2),
                 reader.GetFieldValue<DateTimeOffset>(3), reader.GetString(4), ErrorsFromJson(reader.GetString(5)),
-                reader.GetString(6), reader.GetString(7)), cancellationToken);
+                reader.GetString(6), reader.GetString(7)) { PayloadBlob = NullableString(reader, 8) }, cancellationToken);
         }, cancellationToken);
     }
 
@@ -236,8 +237,9 @@ public sealed partial class PdmDatabase
             foreach (var error in errors)
             {
                 writer.WriteStartObject();
-                writer.WriteString("path", error.Path);
-                writer.WriteString("reason", error.Reason);
+                // jsonb refuses \u0000 as much as text refuses NUL.
+                writer.WriteString("path", PostgresText.Escape(error.Path));
+                writer.WriteString("reason", PostgresText.Escape(error.Reason));
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();

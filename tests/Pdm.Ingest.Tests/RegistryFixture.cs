@@ -16,6 +16,9 @@ public sealed class RegistryFixture : IAsyncLifetime
     public PdmDatabase AppDatabase { get; private set; } = null!;
     public BlobContainerClient Container { get; private set; } = null!;
 
+    /// <summary>The Azurite account, for tests that need containers of their own.</summary>
+    public StorageAccount Storage { get; private set; } = null!;
+
     /// <summary>What the CLI uses: the owner's connection, so it may register and promote.</summary>
     public ModelRegistry Registry { get; private set; } = null!;
 
@@ -30,8 +33,8 @@ public sealed class RegistryFixture : IAsyncLifetime
         OwnerConnectionString = database.OwnerConnectionString;
         OwnerDatabase = PdmDatabase.Create(database.OwnerConnectionString);
         AppDatabase = PdmDatabase.Create(database.AppConnectionString);
-        Container = StorageAccount.FromConnectionString(_stack.Endpoints.StorageConnectionString)
-            .GetBlobContainer($"models-{Guid.NewGuid():N}");
+        Storage = StorageAccount.FromConnectionString(_stack.Endpoints.StorageConnectionString);
+        Container = Storage.GetBlobContainer($"models-{Guid.NewGuid():N}");
         Registry = new ModelRegistry(OwnerDatabase, Container);
         AppRegistry = new ModelRegistry(AppDatabase, Container);
     }

@@ -66,3 +66,46 @@ public sealed class RejectTests(PostgresFixture fixture)
         Assert.Equal([t0.AddMinutes(2), t0.AddMinutes(1)], listed.Select(r => r.ReceivedAt));
     }
 }
+
+[Collection(PostgresGroup.Name)]
+[Trait("Category", "Integration")]
+public sealed class RejectContentTests(PostgresFixture fixture)
+{
+    [Fact]
+    public async Task Text_postgres_refuses_is_stored_escaped_with_the_blob_that_keeps_the_original()
+    {
+        var tenant = await fixture.NewTenantAsync("rejects-nul");
+        var key = $"nul-{Guid.NewGuid():N}";
+        RejectedMessage[] rejects =
+        [
+            new(tenant.Id, "dev\0x", DateTimeOffset.UtcNow, key,
+                [new DecodeError("machines[0].\0", "bad \ud800 value")], "{\"temperature\":1}\0garbage\udc00", "ingest")
+            {
+                PayloadBlob = $"{tenant.Id}/{key}.bin",
+            },
+        ];
+
+        Assert.Equal(1, await fixture.Database.WriteRejectsAsync(rejects, CancellationToken.None));
+
+        var stored = Assert.Single(await fixture.Database.ListRejectsAsync(tenant.Id, null, 10, CancellationToken.None));
+        Assert.Equal("{\"temperature\":1}\\u0000garbage\uFFFD", stored.Payload);
+        Assert.Equal("dev\\u0000x", stored.DeviceId);
+        Assert.Equal(new DecodeError("machines[0].\\u0000", "bad \uFFFD value"), stored.Errors[0]);
+        Assert.Equal($"{tenant.Id}/{key}.bin", stored.PayloadBlob);
+    }
+
+    [Fact]
+    public async Task An_unattributed_reject_keeps_its_blob_reference()
+    {
+        var key = $"unattributed-{Guid.NewGuid():N}";
+        RejectedMessage[] rejects =
+        [
+            new(null, "stranger", DateTimeOffset.UtcNow, key, [new DecodeError("", "NUL")], "a\0b", "ingest") { PayloadBlob = "unattributed/x.bin" },
+        ];
+
+        Assert.Equal(1, await fixture.Database.WriteRejectsAsync(rejects, CancellationToken.None));
+
+        Assert.Equal("unattributed/x.bin", await fixture.ScalarAsync<string>(fixture.SuperuserConnectionString,
+            "SELECT payload_blob FROM pdm.rejected_messages WHERE message_key = $1", key));
+    }
+}
