@@ -77,7 +77,7 @@ public sealed class MqttAbuseTests(PipelineFixture pipeline)
         var start = PipelineTraffic.Now();
         // Valid JSON telemetry padded past the limit with an ignored property.
         var padded = System.Text.Encoding.UTF8.GetBytes(
-            $$"""{"padding":"{{new string('x', MosquittoBroker.MaxMessageBytes)}}",""" +
+            $$"""{"padding":"{{new string('x', MosquittoBroker.MaxMessageBytes + 1024)}}",""" +
             System.Text.Encoding.UTF8.GetString(PipelineTraffic.Telemetry("BIG_M", start, 1, 10))[1..]);
 
         await using (var bigDevice = await PipelineTraffic.ConnectAsync(pipeline.DeviceOptions(bigId, bigKey, bigStates)))
