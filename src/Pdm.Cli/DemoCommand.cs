@@ -78,7 +78,7 @@ internal static class DemoCommand
         {
             FunctionAppDirectory = CliPaths.FunctionApp,
             Environment = settings,
-            Mqtt = new MqttOptions { Host = "127.0.0.1", Port = e.MqttPort, ClientId = "pdm-devhost", Username = e.MqttServiceUser, Password = e.MqttServicePassword, CleanSession = false },
+            Mqtt = new MqttOptions { Host = "127.0.0.1", Port = e.MqttServicePort, ClientId = DevHostOptions.DefaultMqttClientId, Username = e.MqttServiceUser, Password = e.MqttServicePassword, CleanSession = false },
         }, loggerFactory, cancellationToken);
 
         Step("Creating the demo tenant and registering the gateway through the API");

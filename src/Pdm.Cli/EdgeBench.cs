@@ -70,7 +70,7 @@ internal static class EdgeBench
 
             await using var subscriber = new MosquittoClient(new MqttOptions
             {
-                Host = "127.0.0.1", Port = broker.Port, ClientId = "bench-subscriber", Username = broker.ServiceUser, Password = broker.ServicePassword,
+                Host = "127.0.0.1", Port = broker.ServicePort, ClientId = MosquittoBroker.PlatformClientId("bench-subscriber"), Username = broker.ServiceUser, Password = broker.ServicePassword,
             }, loggerFactory.CreateLogger<MosquittoClient>());
             await subscriber.ConnectAsync(cancellationToken);
             await subscriber.SubscribeAsync(IotHubTopics.DeviceEvents(GatewayId) + "#", 1, cancellationToken);

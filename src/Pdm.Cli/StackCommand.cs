@@ -17,7 +17,7 @@ internal static class StackCommand
             Console.WriteLine($"""
                 Local stack is up (Ctrl-C stops it; data stays in {e.StateDirectory}).
                   PostgreSQL  psql "host=127.0.0.1 port={e.PostgresPort} user=postgres dbname={database.Name}"
-                  MQTT        127.0.0.1:{e.MqttPort} (service user {e.MqttServiceUser})
+                  MQTT        devices 127.0.0.1:{e.MqttPort}, platform 127.0.0.1:{e.MqttServicePort} (service user {e.MqttServiceUser})
                   Storage     {e.StorageConnectionString}
                 Endpoints are also in {LocalServers.EndpointsFile(e.StateDirectory)}.
                 """);

@@ -5,6 +5,9 @@ namespace Pdm.DevHost;
 /// <summary>What the dev host runs and where its events come from.</summary>
 public sealed record DevHostOptions
 {
+    /// <summary>The dev host's MQTT client id unless told otherwise; in the platform's namespace, which no device may use.</summary>
+    public const string DefaultMqttClientId = "pdm-devhost";
+
     /// <summary>Folder with host.json, one folder per function and the handler (a build or publish output of functions/).</summary>
     public required string FunctionAppDirectory { get; init; }
 
@@ -21,7 +24,10 @@ public sealed record DevHostOptions
     /// </summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Broker the IoT Hub device side runs on (the service user's session), or null for no event source.</summary>
+    /// <summary>
+    /// Broker the IoT Hub device side runs on (the service user's session on the broker's platform listener), or null
+    /// for no event source. Its client id must start with <c>pdm-</c>, so no device can take the session over.
+    /// </summary>
     public MqttOptions? Mqtt { get; init; }
 
     /// <summary>Creates the MQTT session for <see cref="Mqtt"/>; null means <see cref="MosquittoClient"/>. Tests inject a fake here.</summary>

@@ -1,3 +1,5 @@
+using Pdm.Messaging.Mqtt;
+
 namespace Pdm.DevHost;
 
 /// <summary>A snapshot of the dev host's counters, for progress displays.</summary>
@@ -13,6 +15,16 @@ public sealed record DevHostStats
     public required long InvocationsFailed { get; init; }
     public required long BatchesDropped { get; init; }
     public required long HandlerRestarts { get; init; }
+
+    /// <summary>
+    /// The dev host's session on the broker, where device telemetry comes from: Connected, or Refused / Disconnected
+    /// with the reason (a refused session receives nothing, so the dev host is not healthy while it lasts). Null when
+    /// no broker is configured.
+    /// </summary>
+    public MqttConnectionState? Broker { get; init; }
+
+    /// <summary>Times the broker session dropped or was refused after it had been connected.</summary>
+    public long BrokerConnectionLosses { get; init; }
 }
 
 /// <summary>The live counters behind <see cref="DevHostStats"/>; updated from many tasks.</summary>
@@ -25,6 +37,8 @@ internal sealed class DevHostCounters
     private long _invocationsFailed;
     private long _batchesDropped;
     private long _handlerRestarts;
+    private long _brokerConnectionLosses;
+    private MqttConnectionState? _broker;
 
     public void EventReceived() => Interlocked.Increment(ref _eventsReceived);
 
@@ -42,6 +56,15 @@ internal sealed class DevHostCounters
 
     public void HandlerRestarted() => Interlocked.Increment(ref _handlerRestarts);
 
+    public void BrokerStateChanged(MqttConnectionState state)
+    {
+        var previous = Interlocked.Exchange(ref _broker, state);
+        if (previous?.Status == MqttConnectionStatus.Connected && state.Status != MqttConnectionStatus.Connected)
+        {
+            Interlocked.Increment(ref _brokerConnectionLosses);
+        }
+    }
+
     public DevHostStats Snapshot() => new()
     {
         EventsReceived = Interlocked.Read(ref _eventsReceived),
@@ -51,5 +74,7 @@ internal sealed class DevHostCounters
         InvocationsFailed = Interlocked.Read(ref _invocationsFailed),
         BatchesDropped = Interlocked.Read(ref _batchesDropped),
         HandlerRestarts = Interlocked.Read(ref _handlerRestarts),
+        Broker = Volatile.Read(ref _broker),
+        BrokerConnectionLosses = Interlocked.Read(ref _brokerConnectionLosses),
     };
 }

@@ -3,6 +3,7 @@ using Pdm.DevHost.Configuration;
 using Pdm.DevHost.Events;
 using Pdm.DevHost.Handler;
 using Pdm.DevHost.Triggers;
+using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
 
 namespace Pdm.DevHost;
@@ -53,6 +54,13 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
         if (options.PartitionCount < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.PartitionCount, "PartitionCount must be at least 1");
+        }
+
+        if (options.Mqtt is { } mqtt && !DeviceIds.IsPlatformId(mqtt.ClientId))
+        {
+            throw new DevHostException(
+                $"MQTT client id '{mqtt.ClientId}' must start with '{DeviceIds.PlatformPrefix}': a device may use any other id, and the broker " +
+                "would then disconnect one of the two sessions whenever the other connects.");
         }
 
         var logger = loggerFactory.CreateLogger<FunctionsDevHost>();
@@ -200,7 +208,17 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
             ?? (mqtt => MosquittoClient.Create(mqtt, loggerFactory.CreateLogger<MosquittoClient>()));
         var endpoint = new BuiltInEndpoint(options.PartitionCount, [.. _eventHubTriggers.Select(t => (Action<PartitionEvent>)t.Deliver)],
             options.TimeProvider);
-        _events = new MqttEventSource(factory(options.Mqtt), endpoint.Append, _counters, loggerFactory.CreateLogger<MqttEventSource>());
+        var eventsLogger = loggerFactory.CreateLogger<MqttEventSource>();
+        var callerCallback = options.Mqtt.ConnectionChanged;
+        var mqtt = options.Mqtt with
+        {
+            ConnectionChanged = state =>
+            {
+                MqttEventSource.ReportState(state, options.Mqtt.ClientId, _counters, eventsLogger);
+                callerCallback?.Invoke(state);
+            },
+        };
+        _events = new MqttEventSource(factory(mqtt), endpoint.Append, _counters, eventsLogger);
         await _events.StartAsync(cancellationToken);
     }
 

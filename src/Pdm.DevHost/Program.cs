@@ -67,7 +67,7 @@ internal static class DevHostCommandLine
           --partitions N          partitions of the simulated IoT Hub endpoint (default 4)
           --mqtt-host HOST        broker with the IoT Hub topic layout (no broker: no Event Hubs events)
           --mqtt-port N           default 1883
-          --mqtt-user USER / --mqtt-password PASSWORD / --mqtt-client-id ID (default pdm-devhost)
+          --mqtt-user USER / --mqtt-password PASSWORD / --mqtt-client-id ID (default pdm-devhost; must start with pdm-)
         """;
 
     private static readonly string[] Repeatable = ["--handler-arg", "--setting"];
@@ -140,7 +140,7 @@ internal static class DevHostCommandLine
             {
                 Host = mqttHost,
                 Port = mqttPort,
-                ClientId = Get("--mqtt-client-id") ?? "pdm-devhost",
+                ClientId = Get("--mqtt-client-id") ?? DevHostOptions.DefaultMqttClientId,
                 Username = Get("--mqtt-user"),
                 Password = Get("--mqtt-password"),
             }

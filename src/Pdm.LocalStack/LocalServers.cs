@@ -9,7 +9,10 @@ public sealed record StackEndpoints
     public required string StateDirectory { get; init; }
     public required string PostgresSuperuserConnectionString { get; init; }
     public required int PostgresPort { get; init; }
+    /// <summary>The device endpoint: devices connect here with their own credentials (client id = device id).</summary>
     public required int MqttPort { get; init; }
+    /// <summary>The platform's listener: the service user connects here, with a <c>pdm-</c> client id.</summary>
+    public required int MqttServicePort { get; init; }
     public required string MqttServiceUser { get; init; }
     public required string MqttServicePassword { get; init; }
     public required string MosquittoPasswordFile { get; init; }
@@ -54,6 +57,7 @@ public sealed class LocalServers : IAsyncDisposable
             PostgresSuperuserConnectionString = postgres.SuperuserConnectionString,
             PostgresPort = postgres.Port,
             MqttPort = mosquitto.Port,
+            MqttServicePort = mosquitto.ServicePort,
             MqttServiceUser = mosquitto.ServiceUser,
             MqttServicePassword = mosquitto.ServicePassword,
             MosquittoPasswordFile = mosquitto.PasswordFile,

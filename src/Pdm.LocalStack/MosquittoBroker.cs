@@ -9,13 +9,36 @@ using System.Text;
 namespace Pdm.LocalStack;
 
 /// <summary>
-/// Debian's Mosquitto 2.0 on 127.0.0.1 as the local stand-in for IoT Hub's MQTT endpoint: no anonymous access,
-/// users in a password file, topics in an ACL file. Devices are added to both files by the device registry, which
-/// then asks the broker to reload (SIGHUP). A service user may read and write every <c>devices/#</c> topic.
+/// Debian's Mosquitto 2.0 on 127.0.0.1 as the local stand-in for IoT Hub's MQTT endpoint, with two listeners:
+/// <list type="bullet">
+/// <item><see cref="Port"/>, the device endpoint: device users only (the device registry adds them to
+/// <see cref="PasswordFile"/> and <see cref="AclFile"/> and asks the broker to reload with SIGHUP). As on IoT Hub, a
+/// device's client id is its device id whatever it sends (<c>use_username_as_clientid</c>), so it can only ever
+/// replace its own older session, never another device's or the platform's.</item>
+/// <item><see cref="ServicePort"/>, the platform's side (the dev host, tools, tests): only the service user, from files
+/// this class owns and rewrites on every start, allowed to read and write every <c>devices/#</c> topic. Clients here
+/// choose their client id; they must use ids in the platform's namespace (<c>pdm-</c>), which no device can hold.</item>
+/// </list>
+/// Every credential and ACL file is mode 0600. A PUBLISH larger than IoT Hub's 256 KB message limit (plus room for
+/// the topic) disconnects its sender and is not delivered.
 /// </summary>
 public sealed class MosquittoBroker : IAsyncDisposable
 {
     public const string DefaultServiceUser = "pdm-service";
+
+    /// <summary>IoT Hub's device-to-cloud message limit (body and properties).</summary>
+    public const int MaxMessageBytes = 256 * 1024;
+
+    /// <summary>
+    /// Largest PUBLISH packet the broker takes: <see cref="MaxMessageBytes"/> plus the fixed header and the topic's
+    /// skeleton (<c>devices/&lt;128-character id&gt;/messages/events/</c>); IoT Hub counts properties in its limit.
+    /// </summary>
+    public const int MaxPacketBytes = MaxMessageBytes + 512;
+
+    private const string PlatformPrefix = "pdm-";
+    private const int BadUserNameOrPassword = 4;
+    private const int NotAuthorized = 5;
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private const string MosquittoExecutable = "/usr/sbin/mosquitto";
     private const string PasswdExecutable = "/usr/bin/mosquitto_passwd";
@@ -29,26 +52,47 @@ public sealed class MosquittoBroker : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    public MosquittoBroker(string stateDirectory, int port)
+    /// <param name="port">the device listener</param>
+    /// <param name="servicePort">the platform's listener; 0 picks a free port</param>
+    public MosquittoBroker(string stateDirectory, int port, int servicePort = 0)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(stateDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        ArgumentOutOfRangeException.ThrowIfNegative(servicePort);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(servicePort, 65535);
         _stateDirectory = Path.GetFullPath(stateDirectory);
         Port = port;
+        ServicePort = servicePort != 0 ? servicePort : PickOtherFreePort(port);
         ConfigFile = Path.Combine(_stateDirectory, "mosquitto.conf");
         PasswordFile = Path.Combine(_stateDirectory, "passwords");
         AclFile = Path.Combine(_stateDirectory, "acl");
+        ServicePasswordFile = Path.Combine(_stateDirectory, "service-passwords");
+        ServiceAclFile = Path.Combine(_stateDirectory, "service-acl");
         PidFile = Path.Combine(_stateDirectory, "mosquitto.pid");
         LogFile = Path.Combine(_stateDirectory, "mosquitto.log");
         // A new password per broker object; StartAsync writes it into the password file every time.
         ServicePassword = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
     }
 
+    /// <summary>The device endpoint (IoT Hub's MQTT endpoint locally): device users, client id = device id.</summary>
     public int Port { get; }
+
+    /// <summary>The platform's listener: the service user only.</summary>
+    public int ServicePort { get; }
+
     public string ConfigFile { get; }
+
+    /// <summary>Device users; the device registry edits it.</summary>
     public string PasswordFile { get; }
+
+    /// <summary>Device topic rights; the device registry edits it.</summary>
     public string AclFile { get; }
+
+    /// <summary>The service user; written by this class on every start, never by the registry.</summary>
+    public string ServicePasswordFile { get; }
+
+    public string ServiceAclFile { get; }
     public string PidFile { get; }
     public string LogFile { get; }
     public string ServiceUser { get; } = DefaultServiceUser;
@@ -58,8 +102,19 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
 
     /// <summary>
-    /// Writes the configuration, puts the service user into the password and ACL files (keeping any devices already
-    /// there), starts the broker and waits until the service user can connect.
+    /// A client id for one of the platform's own sessions on <see cref="ServicePort"/>: in the <c>pdm-</c> namespace that
+    /// no device id may use, so no device can take the session over.
+    /// </summary>
+    public static string PlatformClientId(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return name.StartsWith(PlatformPrefix, StringComparison.Ordinal) ? name : PlatformPrefix + name;
+    }
+
+    /// <summary>
+    /// Writes the configuration and the service user's files, keeps the devices already registered (dropping any
+    /// platform identity an older version left in the device files), starts the broker and waits until the service
+    /// user can connect on <see cref="ServicePort"/> and the device listener answers.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -69,8 +124,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
         Directory.CreateDirectory(_stateDirectory);
         await SetServicePasswordAsync(cancellationToken);
-        EnsureServiceAcl();
-        await File.WriteAllTextAsync(ConfigFile, Configuration(), cancellationToken);
+        WriteOwnerOnly(ServiceAclFile, $"user {ServiceUser}\ntopic readwrite devices/#\n");
+        RemovePlatformIdentitiesFromDeviceFiles();
+        WriteOwnerOnly(ConfigFile, Configuration());
         // A pid file left by a crashed run would point the registry's SIGHUP at an unrelated process.
         File.Delete(PidFile);
 
@@ -151,13 +207,29 @@ public sealed class MosquittoBroker : IAsyncDisposable
     private string Configuration()
     {
         var port = Port.ToString(CultureInfo.InvariantCulture);
+        var servicePort = ServicePort.ToString(CultureInfo.InvariantCulture);
         return $"""
             # Written by Pdm.LocalStack.MosquittoBroker; rewritten on every start.
-            per_listener_settings false
+            # Each listener has its own users and rights: devices never reach the platform's listener, and the
+            # service user never connects as a device.
+            per_listener_settings true
+
+            # Devices (IoT Hub's device endpoint). As on IoT Hub the client id is the device id: whatever id a device
+            # sends, it can only replace its own older session.
             listener {port} 127.0.0.1
             allow_anonymous false
+            use_username_as_clientid true
             password_file {PasswordFile}
             acl_file {AclFile}
+
+            # The platform (dev host, tools, tests): the service user only; client ids in the pdm- namespace.
+            listener {servicePort} 127.0.0.1
+            allow_anonymous false
+            password_file {ServicePasswordFile}
+            acl_file {ServiceAclFile}
+
+            # IoT Hub takes device-to-cloud messages up to 256 KB; a bigger PUBLISH disconnects its sender.
+            max_packet_size {MaxPacketBytes.ToString(CultureInfo.InvariantCulture)}
             pid_file {PidFile}
             # Like IoT Hub, keep what was accepted for a subscriber with a persistent session across a restart.
             persistence true
@@ -168,8 +240,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
             log_type notice
             log_type information
             connection_messages true
-            # Mosquitto drops to the 'mosquitto' user otherwise, and could then not read the root-owned state files.
-            user root
+            # Mosquitto started as root drops to the 'mosquitto' user otherwise, and could then not read the 0600
+            # state files owned by whoever started it. Started as another user it keeps that user.
+            user {Environment.UserName}
             # Room for a slow subscriber during load tests (the default is 1000 messages per client).
             max_queued_messages 100000
             max_inflight_messages 1000
@@ -186,11 +259,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (!File.Exists(PasswordFile))
-        {
-            startInfo.ArgumentList.Add("-c");
-        }
-        foreach (var argument in (string[])["-b", PasswordFile, ServiceUser, ServicePassword])
+        // A fresh file every start: it holds the service user and nothing else.
+        WriteOwnerOnly(ServicePasswordFile, "");
+        foreach (var argument in (string[])["-b", ServicePasswordFile, ServiceUser, ServicePassword])
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -202,30 +273,81 @@ public sealed class MosquittoBroker : IAsyncDisposable
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException(
-                $"mosquitto_passwd failed with exit code {process.ExitCode} for {PasswordFile}: {(await stdout + await stderr).Trim()}");
+                $"mosquitto_passwd failed with exit code {process.ExitCode} for {ServicePasswordFile}: {(await stdout + await stderr).Trim()}");
+        }
+        // mosquitto_passwd may replace the file with one of its own; keep it owner-only either way.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(ServicePasswordFile, OwnerOnly);
         }
     }
 
-    /// <summary>Adds the service user's ACL block unless it is there; device blocks written by the registry stay.</summary>
-    private void EnsureServiceAcl()
+    /// <summary>
+    /// Keeps the device files' devices, owner-only, and drops platform identities from them: older versions kept the
+    /// service user there, and a device file must never hold a user in the platform's namespace.
+    /// </summary>
+    private void RemovePlatformIdentitiesFromDeviceFiles()
     {
-        var userLine = $"user {ServiceUser}";
-        var existing = File.Exists(AclFile) ? File.ReadAllLines(AclFile) : [];
-        if (existing.Any(line => string.Equals(line.Trim(), userLine, StringComparison.Ordinal)))
+        var passwords = File.Exists(PasswordFile) ? File.ReadAllLines(PasswordFile) : [];
+        WriteOwnerOnly(PasswordFile, JoinLines(passwords.Where(line => !line.StartsWith(PlatformPrefix, StringComparison.OrdinalIgnoreCase))));
+
+        var acl = File.Exists(AclFile) ? File.ReadAllLines(AclFile) : [];
+        var kept = new List<string>();
+        var skipping = false;
+        foreach (var line in acl)
         {
-            return;
+            var trimmed = line.Trim();
+            if (trimmed.StartsWith("user ", StringComparison.Ordinal))
+            {
+                skipping = trimmed["user ".Length..].Trim().StartsWith(PlatformPrefix, StringComparison.OrdinalIgnoreCase);
+            }
+            else if (!trimmed.StartsWith("topic ", StringComparison.Ordinal) && trimmed.Length > 0)
+            {
+                skipping = false;
+            }
+            if (!skipping)
+            {
+                kept.Add(line);
+            }
         }
-        var content = new StringBuilder()
-            .AppendLine(userLine)
-            .AppendLine("topic readwrite devices/#")
-            .AppendLine();
-        foreach (var line in existing)
+        WriteOwnerOnly(AclFile, JoinLines(kept));
+    }
+
+    private static string JoinLines(IEnumerable<string> lines) => string.Concat(lines.Select(line => line + "\n"));
+
+    /// <summary>Replaces a file atomically; the new file is mode 0600 from its creation.</summary>
+    private static void WriteOwnerOnly(string path, string content)
+    {
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
         {
-            content.AppendLine(line);
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                create.UnixCreateMode = OwnerOnly;
+            }
+            using (var writer = new StreamWriter(temporary, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), create))
+            {
+                writer.Write(content);
+            }
+            File.Move(temporary, path, overwrite: true);
         }
-        var temporary = AclFile + ".tmp";
-        File.WriteAllText(temporary, content.ToString());
-        File.Move(temporary, AclFile, overwrite: true);
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static int PickOtherFreePort(int taken)
+    {
+        while (true)
+        {
+            var port = FreePort.Pick();
+            if (port != taken)
+            {
+                return port;
+            }
+        }
     }
 
     private async Task WaitUntilReadyAsync(Process process, CancellationToken cancellationToken)
@@ -241,15 +363,25 @@ public sealed class MosquittoBroker : IAsyncDisposable
                     throw new InvalidOperationException(
                         $"Mosquitto exited with code {process.ExitCode} while starting on port {Port}.\n{Diagnostics()}");
                 }
-                var returnCode = await TryConnectAsync(timeout.Token);
+                var returnCode = await TryConnectAsync(ServicePort, timeout.Token);
                 if (returnCode == 0)
                 {
-                    return;
+                    // The device listener must answer too, and must not take the platform's account.
+                    var deviceListener = await TryConnectAsync(Port, timeout.Token);
+                    if (deviceListener is NotAuthorized or BadUserNameOrPassword)
+                    {
+                        return;
+                    }
+                    if (deviceListener is not null)
+                    {
+                        throw new InvalidOperationException(
+                            $"Mosquitto's device listener on port {Port} answered the service user with CONNACK code {deviceListener}, not a refusal.\n{Diagnostics()}");
+                    }
                 }
-                if (returnCode is not null)
+                else if (returnCode is not null)
                 {
                     throw new InvalidOperationException(
-                        $"Mosquitto on port {Port} refused the service user (CONNACK code {returnCode}).\n{Diagnostics()}");
+                        $"Mosquitto on port {ServicePort} refused the service user (CONNACK code {returnCode}).\n{Diagnostics()}");
                 }
                 await Task.Delay(PollInterval, timeout.Token);
             }
@@ -257,7 +389,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new InvalidOperationException(
-                $"Mosquitto did not accept an MQTT connection on port {Port} within {StartTimeout.TotalSeconds:0} s.\n{Diagnostics()}");
+                $"Mosquitto did not accept MQTT connections on ports {Port} and {ServicePort} within {StartTimeout.TotalSeconds:0} s.\n{Diagnostics()}");
         }
     }
 
@@ -265,12 +397,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
     /// A real MQTT 3.1.1 CONNECT as the service user: the CONNACK return code, or null when nothing listens yet.
     /// Written by hand because this project must not depend on the messaging library it helps to test.
     /// </summary>
-    private async Task<int?> TryConnectAsync(CancellationToken cancellationToken)
+    private async Task<int?> TryConnectAsync(int port, CancellationToken cancellationToken)
     {
         using var tcp = new TcpClient();
         try
         {
-            await tcp.ConnectAsync("127.0.0.1", Port, cancellationToken);
+            await tcp.ConnectAsync("127.0.0.1", port, cancellationToken);
         }
         catch (SocketException)
         {
@@ -289,7 +421,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
         if (connack[0] != 0x20 || connack[1] != 0x02)
         {
-            throw new InvalidOperationException($"Unexpected answer to CONNECT on port {Port}: {Convert.ToHexString(connack)}.");
+            throw new InvalidOperationException($"Unexpected answer to CONNECT on port {port}: {Convert.ToHexString(connack)}.");
         }
         await stream.WriteAsync(new byte[] { 0xE0, 0x00 }, cancellationToken); // DISCONNECT
         return connack[3];

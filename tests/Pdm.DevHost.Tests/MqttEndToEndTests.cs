@@ -34,8 +34,8 @@ public sealed class MqttEndToEndTests : IAsyncLifetime
     private MqttOptions ServiceSession(string clientId) => new()
     {
         Host = "127.0.0.1",
-        Port = _broker!.Port,
-        ClientId = clientId,
+        Port = _broker!.ServicePort,
+        ClientId = MosquittoBroker.PlatformClientId(clientId),
         Username = _broker.ServiceUser,
         Password = _broker.ServicePassword,
     };

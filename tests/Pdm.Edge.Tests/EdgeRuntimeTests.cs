@@ -32,7 +32,7 @@ public sealed class EdgeRuntimeTests : IAsyncLifetime
         _gateway = await registry.CreateOrUpdateAsync("runtime-gw", timeout.Token);
         _cloud = MosquittoClient.Create(new MqttOptions
         {
-            Host = "127.0.0.1", Port = _broker.Port, ClientId = "cloud", Username = _broker.ServiceUser, Password = _broker.ServicePassword,
+            Host = "127.0.0.1", Port = _broker.ServicePort, ClientId = "pdm-cloud", Username = _broker.ServiceUser, Password = _broker.ServicePassword,
         });
         await _cloud.ConnectAsync(timeout.Token);
         await _cloud.SubscribeAsync(IotHubTopics.AllDeviceEvents, 1, timeout.Token);

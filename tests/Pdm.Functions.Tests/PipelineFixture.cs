@@ -16,6 +16,9 @@ namespace Pdm.Functions.Tests;
 /// </summary>
 public sealed class PipelineFixture : IAsyncLifetime
 {
+    /// <summary>The dev host's session on the broker's platform listener; in the pdm- namespace no device can register.</summary>
+    public const string DevHostClientId = "pdm-devhost-tests";
+
     private readonly StackFixture _stack = new();
 
     public StackEndpoints Endpoints => _stack.Endpoints;
@@ -43,8 +46,8 @@ public sealed class PipelineFixture : IAsyncLifetime
             Mqtt = new MqttOptions
             {
                 Host = "127.0.0.1",
-                Port = Endpoints.MqttPort,
-                ClientId = "devhost-tests",
+                Port = Endpoints.MqttServicePort,
+                ClientId = DevHostClientId,
                 // A persistent session, so messages the broker accepted survive a broker restart (as in IoT Hub).
                 CleanSession = false,
                 // Back soon after a broker restart, so outage tests do not wait out a long backoff.

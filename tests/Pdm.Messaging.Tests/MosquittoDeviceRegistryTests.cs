@@ -7,6 +7,7 @@ namespace Pdm.Messaging.Tests.Mqtt;
 /// <summary>Devices written by the registry, checked by the real broker: who may connect and where they may publish.</summary>
 [Collection(SharedMosquitto.Name)]
 [Trait("Category", "Integration")]
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class MosquittoDeviceRegistryTests(MosquittoFixture fixture)
 {
     [Fact]
@@ -59,6 +60,60 @@ public sealed class MosquittoDeviceRegistryTests(MosquittoFixture fixture)
         Assert.Equal(5, (await Assert.ThrowsAsync<MqttException>(() => stale.ConnectAsync(CancellationToken.None))).ResultCode);
     }
 
+    [Theory]
+    [InlineData("pdm-service")]
+    [InlineData("PDM-SERVICE")]
+    [InlineData("pdm-devhost")]
+    public async Task Registry_refuses_platform_ids_and_the_service_account_keeps_working(string deviceId)
+    {
+        var registry = fixture.Registry();
+        var servicePasswords = await File.ReadAllTextAsync(fixture.Broker.ServicePasswordFile);
+
+        var create = await Assert.ThrowsAsync<ArgumentException>(() => registry.CreateOrUpdateAsync(deviceId, CancellationToken.None));
+        var delete = await Assert.ThrowsAsync<ArgumentException>(() => registry.DeleteAsync(deviceId, CancellationToken.None));
+
+        Assert.Equal("deviceId", create.ParamName);
+        Assert.Contains("platform", create.Message, StringComparison.Ordinal);
+        Assert.Equal("deviceId", delete.ParamName);
+        Assert.DoesNotContain(File.ReadAllLines(fixture.Broker.PasswordFile), line => line.StartsWith(deviceId + ":", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(servicePasswords, await File.ReadAllTextAsync(fixture.Broker.ServicePasswordFile));
+        await (await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("after-refusal"))).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Credential_and_acl_files_are_readable_by_their_owner_only_after_create_and_delete()
+    {
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var broker = fixture.Broker;
+        Assert.All([broker.PasswordFile, broker.AclFile, broker.ServicePasswordFile, broker.ServiceAclFile],
+            file => Assert.Equal(OwnerOnly, File.GetUnixFileMode(file)));
+
+        var registry = fixture.Registry();
+        var device = await registry.CreateOrUpdateAsync(MosquittoFixture.UniqueDeviceId("mode"), CancellationToken.None);
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(broker.PasswordFile));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(broker.AclFile));
+        // The broker still reads them: the new device can connect.
+        await (await MqttTestExtensions.ConnectedAsync(fixture.DeviceOptions(device))).DisposeAsync();
+
+        await registry.DeleteAsync(device.DeviceId, CancellationToken.None);
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(broker.PasswordFile));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(broker.AclFile));
+    }
+
+    [Fact]
+    public async Task Service_account_cannot_connect_on_the_device_listener_nor_a_device_on_the_platform_listener()
+    {
+        var device = await fixture.Registry().CreateOrUpdateAsync(MosquittoFixture.UniqueDeviceId("split"), CancellationToken.None);
+        var serviceOnDevicePort = fixture.ServiceOptions("wrong-door") with { Port = fixture.Broker.Port };
+        var deviceOnServicePort = fixture.DeviceOptions(device) with { Port = fixture.Broker.ServicePort };
+
+        await using var service = MosquittoClient.Create(serviceOnDevicePort);
+        await using var client = MosquittoClient.Create(deviceOnServicePort);
+
+        Assert.Equal(5, (await Assert.ThrowsAsync<MqttException>(() => service.ConnectAsync(CancellationToken.None))).ResultCode);
+        Assert.Equal(5, (await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None))).ResultCode);
+    }
+
     [Fact]
     public async Task Connected_service_client_keeps_its_connection_across_registry_reloads()
     {
@@ -76,6 +131,7 @@ public sealed class MosquittoDeviceRegistryTests(MosquittoFixture fixture)
 }
 
 /// <summary>The registry's file handling, without a broker.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class MosquittoDeviceRegistryFileTests : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"pdm-registry-{Guid.NewGuid():N}"[..28]);
@@ -153,10 +209,27 @@ public sealed class MosquittoDeviceRegistryFileTests : IDisposable
     [InlineData("slash/id")]
     [InlineData("plus+")]
     [InlineData("-leading-dash")]
+    [InlineData("newline\nuser x")]
     public async Task Device_id_that_would_break_the_files_or_topics_is_rejected(string deviceId)
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() => _registry.CreateOrUpdateAsync(deviceId, CancellationToken.None));
 
-        Assert.Contains(deviceId, error.Message, StringComparison.Ordinal);
+        Assert.Contains(deviceId.Split('\n')[0], error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(File.ReadAllLines(_options.AclFile), line => line == "user x");
+    }
+
+    [Fact]
+    public async Task Called_directly_the_registry_never_rewrites_or_removes_a_platform_account()
+    {
+        var passwords = await File.ReadAllTextAsync(_options.PasswordFile);
+        var acl = await File.ReadAllTextAsync(_options.AclFile);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => _registry.CreateOrUpdateAsync("pdm-service", CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => _registry.DeleteAsync("pdm-service", CancellationToken.None));
+        await _registry.CreateOrUpdateAsync("dev-c", CancellationToken.None);
+
+        Assert.StartsWith(passwords, await File.ReadAllTextAsync(_options.PasswordFile), StringComparison.Ordinal);
+        Assert.StartsWith(acl, await File.ReadAllTextAsync(_options.AclFile), StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_options.PasswordFile));
     }
 }

@@ -40,17 +40,19 @@ public sealed class MosquittoFixture : IAsyncLifetime
 
     public MqttOptions ServiceOptions(string clientName) => ServiceOptionsFor(Broker, clientName);
 
+    /// <summary>The service user on the platform's listener, with a client id in the platform's namespace.</summary>
     public static MqttOptions ServiceOptionsFor(MosquittoBroker broker, string clientName) => new()
     {
         Host = "127.0.0.1",
-        Port = broker.Port,
-        ClientId = UniqueClientId(clientName),
+        Port = broker.ServicePort,
+        ClientId = MosquittoBroker.PlatformClientId(UniqueClientId(clientName)),
         Username = broker.ServiceUser,
         Password = broker.ServicePassword,
         ReconnectMinDelay = TimeSpan.FromMilliseconds(50),
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(500),
     };
 
+    /// <summary>A device on the device listener, where the broker makes its client id its device id.</summary>
     public MqttOptions DeviceOptions(DeviceIdentity device) => new()
     {
         Host = "127.0.0.1",

@@ -27,6 +27,29 @@ internal sealed partial class MqttEventSource : IAsyncDisposable
         _logger = logger;
     }
 
+    /// <summary>
+    /// Records where the broker session stands and says so loudly when it is refused: while refused, no device
+    /// telemetry reaches the functions, however healthy the rest looks.
+    /// </summary>
+    public static void ReportState(MqttConnectionState state, string clientId, DevHostCounters counters, ILogger logger)
+    {
+        counters.BrokerStateChanged(state);
+        switch (state.Status)
+        {
+            case MqttConnectionStatus.Refused:
+                logger.BrokerRefused(clientId, state.Reason ?? "no reason given");
+                break;
+            case MqttConnectionStatus.Disconnected:
+                logger.BrokerDisconnected(clientId, state.Reason ?? "no reason given");
+                break;
+            case MqttConnectionStatus.Connected:
+                logger.BrokerConnected(clientId);
+                break;
+            default:
+                break;
+        }
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _client.ConnectAsync(cancellationToken);
@@ -102,4 +125,14 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7032, Level = LogLevel.Warning, Message = "MQTT disconnect failed")]
     public static partial void MqttDisconnectFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 7033, Level = LogLevel.Error,
+        Message = "BROKER REFUSED the dev host's session {ClientId}: {Reason}. No device telemetry reaches the functions until this is fixed")]
+    public static partial void BrokerRefused(this ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(EventId = 7034, Level = LogLevel.Warning, Message = "The dev host's broker session {ClientId} is down: {Reason}; reconnecting")]
+    public static partial void BrokerDisconnected(this ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(EventId = 7035, Level = LogLevel.Information, Message = "The dev host's broker session {ClientId} is connected")]
+    public static partial void BrokerConnected(this ILogger logger, string clientId);
 }

@@ -23,7 +23,26 @@ public sealed record MqttOptions
     public bool CleanSession { get; init; } = true;
     public TimeSpan ReconnectMinDelay { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Called on the client's own thread whenever the session connects, is refused by the broker, or is lost, so a
+    /// host can show that it is cut off rather than look idle. Must return quickly and not throw.
+    /// </summary>
+    public Action<MqttConnectionState>? ConnectionChanged { get; init; }
 }
+
+public enum MqttConnectionStatus
+{
+    /// <summary>No attempt finished yet.</summary>
+    Connecting,
+    Connected,
+    /// <summary>The broker answered and said no (bad credentials, not authorised, client id rejected): retrying will not help by itself.</summary>
+    Refused,
+    /// <summary>The connection dropped or the broker could not be reached; the client keeps retrying.</summary>
+    Disconnected,
+}
+
+/// <summary>Where a client session stands, with the broker's or the network's reason when it is not connected.</summary>
+public sealed record MqttConnectionState(MqttConnectionStatus Status, string? Reason, DateTimeOffset Since);
 
 /// <summary>
 /// An MQTT 3.1.1 client session. Implementations reconnect on their own with backoff and restore

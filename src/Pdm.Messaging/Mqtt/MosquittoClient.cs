@@ -58,6 +58,7 @@ public sealed partial class MosquittoClient : IMqttClient
     private Task? _runTask;
     private volatile bool _isConnected;
     private volatile bool _stopLoop;
+    private bool _lastAttemptRefused;
     private int _disposed;
 
     public MosquittoClient(MqttOptions options, ILogger? logger = null)
@@ -267,6 +268,7 @@ public sealed partial class MosquittoClient : IMqttClient
         }
         runCts.Dispose();
         _logger.Disconnected(_options.ClientId, _endpoint);
+        Report(MqttConnectionStatus.Disconnected, "disconnected by this client");
     }
 
     public async ValueTask DisposeAsync()
@@ -328,6 +330,7 @@ public sealed partial class MosquittoClient : IMqttClient
                     firstConnect.TrySetResult();
                 }
                 _logger.Connected(_options.ClientId, _endpoint);
+                Report(MqttConnectionStatus.Connected, null);
 
                 LoopExit exit;
                 try
@@ -341,6 +344,7 @@ public sealed partial class MosquittoClient : IMqttClient
                 }
                 reason = exit.Reason;
                 _logger.ConnectionLost(_options.ClientId, _endpoint, reason);
+                Report(MqttConnectionStatus.Disconnected, $"connection to {_endpoint} lost: {reason}");
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -348,6 +352,10 @@ public sealed partial class MosquittoClient : IMqttClient
             }
             catch (MqttException ex)
             {
+                if (!_lastAttemptRefused)
+                {
+                    Report(MqttConnectionStatus.Disconnected, ex.Message);
+                }
                 if (!connectedBefore)
                 {
                     firstConnect.TrySetException(ex);
@@ -382,6 +390,7 @@ public sealed partial class MosquittoClient : IMqttClient
     /// <summary>Connects, starts the loop thread and waits for the CONNACK; returns the running loop.</summary>
     private async Task<Task<LoopExit>> StartSessionAsync(CancellationToken stop)
     {
+        _lastAttemptRefused = false;
         var password = _options.PasswordProvider is { } provider ? await provider(stop) : _options.Password;
         var rc = LibMosquitto.UsernamePwSet(_handle, _options.Username, password);
         if (rc != LibMosquitto.ErrSuccess)
@@ -412,6 +421,9 @@ public sealed partial class MosquittoClient : IMqttClient
                     return loop;
                 }
                 failure = new MqttException($"Broker {_endpoint} refused the connection: {LibMosquitto.ConnackText(code)}") { ResultCode = code };
+                _lastAttemptRefused = true;
+                _logger.ConnectionRefused(_options.ClientId, _endpoint, LibMosquitto.ConnackText(code));
+                Report(MqttConnectionStatus.Refused, failure.Message);
             }
             else
             {
@@ -504,6 +516,22 @@ public sealed partial class MosquittoClient : IMqttClient
             signal = _connectedSignal.Task;
         }
         return signal.WaitAsync(cancellationToken);
+    }
+
+    private void Report(MqttConnectionStatus status, string? reason)
+    {
+        if (_options.ConnectionChanged is not { } changed)
+        {
+            return;
+        }
+        try
+        {
+            changed(new MqttConnectionState(status, reason, DateTimeOffset.UtcNow));
+        }
+        catch (Exception ex)
+        {
+            CallbackFailed(nameof(MqttOptions.ConnectionChanged), ex);
+        }
     }
 
     private static string ErrorReason(int rc) =>
@@ -720,4 +748,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "MQTT client {ClientId} disconnected from {Endpoint}")]
     public static partial void Disconnected(this ILogger logger, string clientId, string endpoint);
+
+    [LoggerMessage(EventId = 6006, Level = LogLevel.Error, Message = "MQTT client {ClientId}: broker {Endpoint} refused the connection: {Reason}")]
+    public static partial void ConnectionRefused(this ILogger logger, string clientId, string endpoint, string reason);
 }

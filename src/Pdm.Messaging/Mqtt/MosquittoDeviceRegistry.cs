@@ -32,13 +32,17 @@ public sealed class MosquittoDeviceRegistryOptions
 /// connections.
 /// </summary>
 /// <remarks>
-/// Files are replaced atomically (temp file + rename). Callers in one process are serialised by a semaphore and
+/// The files hold devices only: the platform's service account lives in the broker's own files, and ids in the
+/// platform's namespace (<see cref="DeviceIds.PlatformPrefix"/>) are refused here as well as by the API.
+/// Files are replaced atomically (temp file + rename) with mode 0600. Callers in one process are serialised by a semaphore and
 /// processes by an exclusive lock (flock) on <c>{PasswordFile}.lock</c>.
 /// </remarks>
 public sealed partial class MosquittoDeviceRegistry : IDeviceIdentityRegistry
 {
     private const int KeyBytes = 32;
     private const int SigHup = 1;
+    private static readonly UTF8Encoding NoBom = new(encoderShouldEmitUTF8Identifier: false);
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static readonly TimeSpan LockRetryDelay = TimeSpan.FromMilliseconds(20);
 
@@ -183,10 +187,15 @@ public sealed partial class MosquittoDeviceRegistry : IDeviceIdentityRegistry
             {
                 content.Append(line).Append('\n');
             }
-            File.WriteAllText(temporary, content.ToString());
-            if (!OperatingSystem.IsWindows() && File.Exists(path))
+            // Password hashes and topic rights: readable by the broker's owner only, from the first byte written.
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
             {
-                File.SetUnixFileMode(temporary, File.GetUnixFileMode(path));
+                create.UnixCreateMode = OwnerOnly;
+            }
+            using (var writer = new StreamWriter(temporary, NoBom, create))
+            {
+                writer.Write(content.ToString());
             }
             File.Move(temporary, path, overwrite: true);
         }
@@ -196,8 +205,19 @@ public sealed partial class MosquittoDeviceRegistry : IDeviceIdentityRegistry
         }
     }
 
+    /// <summary>
+    /// Refuses invalid ids and, even when a caller skipped validation, every id in the platform's namespace: the
+    /// broker's service account is the platform's, and a registration must never rewrite its password or rights.
+    /// </summary>
     private static void CheckDeviceId(string deviceId)
     {
+        ArgumentNullException.ThrowIfNull(deviceId);
+        if (DeviceIds.IsPlatformId(deviceId))
+        {
+            throw new ArgumentException(
+                $"'{deviceId}' is a platform identity (prefix '{DeviceIds.PlatformPrefix}'); the device registry never writes or removes it.",
+                nameof(deviceId));
+        }
         if (!DeviceIds.IsValid(deviceId, out var reason))
         {
             throw new ArgumentException(reason, nameof(deviceId));

@@ -41,7 +41,7 @@ public sealed class CloudLinkLocalStackTests : IAsyncLifetime
         await _broker.ReloadAsync(timeout.Token);
         await using var service = MosquittoClient.Create(new MqttOptions
         {
-            Host = "127.0.0.1", Port = _broker.Port, ClientId = $"svc-{Guid.NewGuid():N}"[..16],
+            Host = "127.0.0.1", Port = _broker.ServicePort, ClientId = $"pdm-svc-{Guid.NewGuid():N}"[..20],
             Username = _broker.ServiceUser, Password = _broker.ServicePassword,
         });
         await service.ConnectAsync(timeout.Token);

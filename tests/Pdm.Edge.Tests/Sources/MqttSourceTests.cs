@@ -27,8 +27,8 @@ public sealed class MqttSourceTests(MosquittoFixture fixture) : IAsyncLifetime
         _publisher = MosquittoClient.Create(new MqttOptions
         {
             Host = "127.0.0.1",
-            Port = fixture.Broker.Port,
-            ClientId = $"publisher-{Guid.NewGuid():N}",
+            Port = fixture.Broker.ServicePort,
+            ClientId = $"pdm-publisher-{Guid.NewGuid():N}",
             Username = fixture.Broker.ServiceUser,
             Password = fixture.Broker.ServicePassword,
         });
@@ -49,7 +49,7 @@ public sealed class MqttSourceTests(MosquittoFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Messages_on_wildcard_topics_become_readings_and_a_bad_payload_is_counted_and_skipped()
     {
-        var source = Source(fixture.Broker.Port, fixture.Broker.ServicePassword);
+        var source = Source(fixture.Broker.ServicePort, fixture.Broker.ServicePassword);
         var run = source.RunAsync(_sink, _stop.Token);
         await RecordingSink.UntilAsync(() => source.Status.State == SourceState.Connected, "the source is connected");
 
@@ -83,7 +83,7 @@ public sealed class MqttSourceTests(MosquittoFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Topic_level_that_is_no_machine_id_is_counted_with_the_topic()
     {
-        var source = Source(fixture.Broker.Port, fixture.Broker.ServicePassword);
+        var source = Source(fixture.Broker.ServicePort, fixture.Broker.ServicePassword);
         var run = source.RunAsync(_sink, _stop.Token);
         await RecordingSink.UntilAsync(() => source.Status.State == SourceState.Connected, "the source is connected");
 
@@ -102,13 +102,13 @@ public sealed class MqttSourceTests(MosquittoFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Refused_login_makes_the_source_failing_with_the_broker_reason()
     {
-        var source = Source(fixture.Broker.Port, "wrong-password");
+        var source = Source(fixture.Broker.ServicePort, "wrong-password");
         var run = source.RunAsync(_sink, _stop.Token);
 
         await RecordingSink.UntilAsync(() => source.Status.Errors >= 1, "the refused login is counted");
 
         Assert.Equal(SourceState.Failing, source.Status.State);
-        Assert.Contains($"broker 127.0.0.1:{fixture.Broker.Port}", source.Status.LastError, StringComparison.Ordinal);
+        Assert.Contains($"broker 127.0.0.1:{fixture.Broker.ServicePort}", source.Status.LastError, StringComparison.Ordinal);
         Assert.Contains("not authorised", source.Status.LastError, StringComparison.OrdinalIgnoreCase);
         await _stop.CancelAsync();
         await run.WaitAsync(RecordingSink.Timeout);
