@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Pdm.DevHost;
 using Pdm.LocalStack;
+using Pdm.Messaging.Mqtt;
 using Pdm.Testing;
 
 namespace Pdm.Cli.Tests;
@@ -68,6 +69,26 @@ public sealed class DemoWatchTests
 
         Assert.Contains("dev host restarted it (1 restarts", watch.Check()!.Message, StringComparison.Ordinal);
         Assert.Null(watch.Check());
+        File.Delete(log);
+    }
+
+    [Fact]
+    public async Task A_refused_broker_session_of_the_dev_host_is_reported_and_its_recovery_too()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"pdm-watch-{Guid.NewGuid():N}.log");
+        var stats = NoRestarts with { Broker = new MqttConnectionState(MqttConnectionStatus.Connected, null, DateTimeOffset.UtcNow) };
+        await using var edge = EdgeModuleProcess.Run(Sleeper(), log);
+        var watch = new DemoWatch(() => null, edge, () => stats, new RestartBudget(1, TimeSpan.FromMinutes(5), TimeProvider.System));
+        Assert.Null(watch.Check());
+
+        stats = stats with { Broker = new MqttConnectionState(MqttConnectionStatus.Refused, "not authorised", DateTimeOffset.UtcNow) };
+        var refused = watch.Check();
+        Assert.NotNull(refused);
+        Assert.Contains("refuses the dev host's session (not authorised)", refused.Message, StringComparison.Ordinal);
+        Assert.Null(watch.Check());
+
+        stats = stats with { Broker = new MqttConnectionState(MqttConnectionStatus.Connected, null, DateTimeOffset.UtcNow) };
+        Assert.Contains("accepts the dev host's session again", watch.Check()!.Message, StringComparison.Ordinal);
         File.Delete(log);
     }
 
