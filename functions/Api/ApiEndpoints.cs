@@ -206,15 +206,15 @@ internal static class ApiEndpoints
     private static async Task<IResult> QueryReadingsAsync(string machineId, string? from, string? to, string? sensor, string? limit,
         HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (TextRules.CheckOptional(sensor, "sensor", TextRules.MaxNameLength) is { } invalidSensor)
+        {
+            return Problems.Invalid("sensor", invalidSensor);
+        }
         var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxReadings, http, database, clock,
             cancellationToken);
         if (query is null)
         {
             return problem!;
-        }
-        if (TextRules.CheckOptional(sensor, "sensor", TextRules.MaxNameLength) is { } invalidSensor)
-        {
-            return Problems.Invalid("sensor", invalidSensor);
         }
         var readings = await database.QueryReadingsAsync(query.Tenant, machineId, query.Start, query.End, sensor, query.Limit,
             cancellationToken);

@@ -43,7 +43,8 @@ internal static class Problems
             StatusCodes.Status413PayloadTooLarge => http.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize is { } max
                 ? $"The request body is larger than this endpoint's limit of {max} bytes."
                 : "The request body is larger than allowed.",
-            StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+            StatusCodes.Status415UnsupportedMediaType =>
+                $"Send the body as application/json (got '{TextRules.Shorten(http.Request.ContentType ?? "no content type", 100)}').",
             StatusCodes.Status400BadRequest => "The request could not be read.",
             _ => null,
         };

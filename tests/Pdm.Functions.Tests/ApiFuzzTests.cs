@@ -38,7 +38,7 @@ public sealed class ApiFuzzTests(ApiFixture fixture, ITestOutputHelper output)
             for (var i = 0; i < RequestsPerRoute; i++)
             {
                 using var request = new FuzzRequestBuilder(random, route, fixture).Build();
-                var description = $"{request.Method} {request.RequestUri} [{string.Join("; ", request.Headers.Select(h => $"{h.Key}: {Shorten(string.Join(",", h.Value))}"))}]";
+                var description = $"{request.Method} {Shorten(request.RequestUri!.ToString())} [{string.Join("; ", request.Headers.Select(h => $"{h.Key}: {Shorten(string.Join(",", h.Value))}"))}]";
                 using var response = await client.SendAsync(request);
                 sent++;
                 var body = await response.Content.ReadAsStringAsync();
@@ -124,7 +124,7 @@ internal sealed class FuzzRequestBuilder(Random random, ApiRoute route, ApiFixtu
         "", " ", "a", "EG_M001", "name\0with-nul", "\u202Eevil\u202C", "tab\there", "line\nbreak", "\u2066isolate\u2069",
         "\uD800lone", "emoji 🙂", "..", "../../etc/passwd", "%00", "' OR 1=1 --", "<script>", "null", "true", "-1", "0",
         "2147483648", "99999999999999999999", "1e9", "NaN", "abc", "2026-01-01T00:00:00Z", "not-a-date", new string('x', 101),
-        new string('y', 5000), "tenant-admin", "platform-admin", "\uFEFFbom", "\u00A0nbsp\u00A0",
+        new string('y', 3000), "tenant-admin", "platform-admin", "\uFEFFbom", "\u00A0nbsp\u00A0",
     ];
 
     public HttpRequestMessage Build()
@@ -137,6 +137,8 @@ internal sealed class FuzzRequestBuilder(Random random, ApiRoute route, ApiFixtu
         if (method is "POST" or "PUT" or "PATCH" || random.Next(8) == 0)
         {
             request.Content = Body();
+            // A body the server refuses unread (401, 413) ends the connection after the answer; do not reuse it.
+            request.Headers.ConnectionClose = true;
         }
         return request;
     }
@@ -145,7 +147,7 @@ internal sealed class FuzzRequestBuilder(Random random, ApiRoute route, ApiFixtu
         string.Concat(segment.Parts.Select(part => part switch
         {
             RoutePatternLiteralPart literal => literal.Content,
-            RoutePatternParameterPart parameter => Uri.EscapeDataString(PathValue(parameter)),
+            RoutePatternParameterPart parameter => Escape(PathValue(parameter)),
             _ => "",
         }));
 
@@ -154,8 +156,26 @@ internal sealed class FuzzRequestBuilder(Random random, ApiRoute route, ApiFixtu
         0 => parameter.Name == "tenantId" ? fixture.TenantA.ToString() : "EG_M001",
         1 => RandomGuid().ToString(),
         2 => fixture.TenantB.ToString(),
-        _ => Pick(Texts) is { Length: > 0 } text ? text : "x",
+        // Kestrel refuses a NUL in the path (%00) with its own 400 before the app runs (as the Functions host does).
+        _ => Pick(Texts) is { Length: > 0 } text && !text.Contains('\0', StringComparison.Ordinal) ? text : "x",
     };
+
+    /// <summary>Percent-encoding; a lone surrogate (which has no UTF-8) goes as the invalid bytes ED A0 80.</summary>
+    private static string Escape(string value)
+    {
+        var clean = new StringBuilder();
+        for (var i = 0; i < value.Length; i++)
+        {
+            var pair = char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]);
+            if (char.IsSurrogate(value[i]) && !pair)
+            {
+                clean.Append("%ED%A0%80");
+                continue;
+            }
+            clean.Append(Uri.EscapeDataString(pair ? value.Substring(i++, 2) : value[i].ToString()));
+        }
+        return clean.ToString();
+    }
 
     private string Query()
     {
@@ -163,9 +183,10 @@ internal sealed class FuzzRequestBuilder(Random random, ApiRoute route, ApiFixtu
         var parts = new List<string>();
         foreach (var name in names)
         {
-            if (random.Next(2) == 0)
+            // Kestrel answers a request line over 8 KB with its own 414 before the app runs: stay under it.
+            if (random.Next(2) == 0 && $"{name}={Escape(QueryValue(name))}" is var part && parts.Sum(p => p.Length) + part.Length < 2500)
             {
-                parts.Add($"{name}={Uri.EscapeDataString(QueryValue(name))}");
+                parts.Add(part);
             }
         }
         return parts.Count == 0 ? "" : "?" + string.Join("&", parts);
@@ -192,7 +213,7 @@ internal sealed class FuzzRequestBuilder(Random random, ApiRoute route, ApiFixtu
                 request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + ApiRegressionTests.WellFormedWrongKey(random));
                 break;
             case 3:
-                request.Headers.TryAddWithoutValidation("X-Api-Key", Pick(["", "pdm_wrong", new string('z', 8000), "\u00e9t\u00e9"]));
+                request.Headers.TryAddWithoutValidation("X-Api-Key", Pick(["", "pdm_wrong", new string('z', 8000), "pdm_!!!~~~"]));
                 break;
             default:
                 var key = Pick(fixture.Keys.Values.ToList());
