@@ -64,3 +64,37 @@ public sealed class PredictOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")] public TimeSpan RecentWindow { get; set; } = TimeSpan.FromMinutes(10);
 }
+
+/// <summary>
+/// Limits of the REST API and of the invocation endpoints (environment variables <c>Pdm__Api__MaxJsonBodyBytes</c> and
+/// so on). Rate limits count per client address (as the Functions host forwards it) and per API key.
+/// </summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Pdm:Api";
+
+    /// <summary>Largest JSON body of an API request (tenant, key and device requests are a few hundred bytes).</summary>
+    [Range(1024, 1024 * 1024)] public long MaxJsonBodyBytes { get; set; } = 16 * 1024;
+
+    /// <summary>
+    /// Largest invocation the Functions host posts to <c>/Ingest</c>: a batch of up to 256 IoT Hub messages of up to
+    /// 256 KB each, JSON-escaped inside the invocation payload.
+    /// </summary>
+    [Range(1024 * 1024, 1024L * 1024 * 1024)] public long MaxInvocationBodyBytes { get; set; } = 128 * 1024 * 1024;
+
+    /// <summary>Largest body of any other request (timer invocations, requests that take no body).</summary>
+    [Range(1024, 16 * 1024 * 1024)] public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Failed authentications (missing, malformed, unknown or revoked key) one client address may make per <see cref="FailedAuthWindow"/>.</summary>
+    [Range(1, 100_000)] public int FailedAuthPerAddress { get; set; } = 20;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan FailedAuthWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Authenticated requests one API key may make per <see cref="RateWindow"/>.</summary>
+    [Range(1, 1_000_000)] public int RequestsPerKey { get; set; } = 1200;
+
+    /// <summary>Authenticated requests one client address may make per <see cref="RateWindow"/>, whatever keys it uses.</summary>
+    [Range(1, 1_000_000)] public int RequestsPerAddress { get; set; } = 2400;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan RateWindow { get; set; } = TimeSpan.FromMinutes(1);
+}

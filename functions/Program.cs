@@ -1,9 +1,14 @@
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Pdm.Functions;
 using Pdm.Functions.Api;
 using Pdm.Functions.Ingest;
 using Pdm.Functions.Predict;
 using Pdm.Functions.ReplayDeadLetters;
+
+[assembly: InternalsVisibleTo("Pdm.Functions.Tests")]
 
 // Azure Functions custom handler: the host starts this process, passes the port in FUNCTIONS_CUSTOMHANDLER_PORT,
 // posts trigger invocations to /<FunctionName> and proxies HTTP requests under /api unchanged.
@@ -15,16 +20,35 @@ if (port is not null)
 }
 
 builder.Services.AddOptions<PdmOptions>().BindConfiguration(PdmOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+// Endpoints without their own limit (timer invocations, requests that take no body) get this one.
+builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((kestrel, api) =>
+    kestrel.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes);
 builder.Services.AddPdmFunctions();
-builder.Services.AddProblemDetails();
+builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.Describe);
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+// Binding failures throw with a message naming the parameter; ProblemExceptionHandler turns them into 400/415.
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+// The handler listens on loopback only, so its peer is always the Functions host (or the dev host); it sets
+// X-Forwarded-For to the address it saw the client at. The default known proxies are loopback.
+builder.Services.Configure<ForwardedHeadersOptions>(options => options.ForwardedHeaders = ForwardedHeaders.XForwardedFor);
+builder.Services.AddApiKeyAuthentication();
+builder.Services.AddApiRateLimits();
 
 var app = builder.Build();
 app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseForwardedHeaders();
+app.UseRouting();
+// Authorization authenticates the key before the endpoint binds (and so reads) the body.
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 
 // The host polls / until it gets any answer before it sends the first invocation.
 app.MapGet("/", () => Results.Text("PDM functions handler"));
-app.MapIngest();
+var invocationLimit = new RequestBodyLimit(app.Services.GetRequiredService<IOptions<ApiOptions>>().Value.MaxInvocationBodyBytes);
+app.MapGroup("").WithMetadata(invocationLimit).MapIngest();
 app.MapReplayDeadLetters();
 app.MapPredict();
 app.MapApi();

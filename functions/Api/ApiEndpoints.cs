@@ -12,12 +12,14 @@ namespace Pdm.Functions.Api;
 internal static class ApiEndpoints
 {
     private const int MaxReadings = 10_000;
+    private const int MaxRejects = 1000;
 
     public static void MapApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/health", HealthAsync);
 
-        var v1 = app.MapGroup("/api/v1").RequireApiKey();
+        var jsonLimit = new RequestBodyLimit(app.ServiceProvider.GetRequiredService<IOptions<ApiOptions>>().Value.MaxJsonBodyBytes);
+        var v1 = app.MapGroup("/api/v1").RequireApiKey().WithMetadata(jsonLimit);
 
         v1.MapPost("/tenants", CreateTenantAsync);
         v1.MapGet("/tenants", ListTenantsAsync);
@@ -73,11 +75,19 @@ internal static class ApiEndpoints
         {
             return Problems.Forbidden("Only a platform-admin key can create tenants.");
         }
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+        if (TextRules.CheckName(request.Name, "name", TextRules.MaxNameLength, out var name) is { } problem)
         {
-            return Problems.Invalid("name", "a tenant name of 1 to 100 characters is required");
+            return Problems.Invalid("name", problem);
         }
-        var tenant = await database.CreateTenantAsync(request.Name.Trim(), cancellationToken);
+        Tenant tenant;
+        try
+        {
+            tenant = await database.CreateTenantAsync(name, cancellationToken);
+        }
+        catch (TenantNameTakenException)
+        {
+            return Problems.Conflict($"a tenant named '{name}' already exists");
+        }
         await database.WriteAuditAsync(tenant.Id, caller.Name, "tenant.create", tenant.Id.ToString(), null, cancellationToken);
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}", tenant);
     }
@@ -104,15 +114,15 @@ internal static class ApiEndpoints
         {
             return Problems.Invalid("role", $"role must be one of {string.Join(", ", ApiKeyRoles.TenantRoles)}");
         }
-        if (string.IsNullOrWhiteSpace(request.Name))
+        if (TextRules.CheckName(request.Name, "name", TextRules.MaxNameLength, out var name) is { } problem)
         {
-            return Problems.Invalid("name", "a key name is required (who or what uses the key)");
+            return Problems.Invalid("name", $"{problem}: say who or what uses the key");
         }
         if (await database.GetTenantAsync(tenantId, cancellationToken) is null)
         {
             return Problems.NotFound($"tenant {tenantId} does not exist");
         }
-        var (key, plaintext) = await database.CreateApiKeyAsync(tenantId, request.Name.Trim(), role, cancellationToken);
+        var (key, plaintext) = await database.CreateApiKeyAsync(tenantId, name, role, cancellationToken);
         await database.WriteAuditAsync(tenantId, caller.Name, "api-key.create", key.Id.ToString(), null, cancellationToken);
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/api-keys/{key.Id}",
             new CreatedApiKey(key.Id, key.Name, ApiKeyRoles.Name(role), plaintext));
@@ -181,6 +191,10 @@ internal static class ApiEndpoints
         {
             return Problems.Forbidden("Deleting devices needs a tenant-admin key.");
         }
+        if (!DeviceIds.IsValid(deviceId, out var reason))
+        {
+            return Problems.Invalid("deviceId", reason);
+        }
         if (!await database.DeleteDeviceAsync(tenant, deviceId, cancellationToken))
         {
             return Problems.NotFound($"no device '{deviceId}' in this tenant");
@@ -201,13 +215,21 @@ internal static class ApiEndpoints
         {
             return TenantKeyRequired();
         }
+        if (TextRules.CheckId(machineId, "machineId", TextRules.MaxIdLength) is { } problem)
+        {
+            return Problems.Invalid("machineId", problem);
+        }
         var machine = await database.GetMachineAsync(tenant, machineId, cancellationToken);
         return machine is null ? Problems.NotFound($"no machine '{machineId}' in this tenant") : TypedResults.Ok(machine);
     }
 
-    private static async Task<IResult> QueryReadingsAsync(string machineId, DateTimeOffset? from, DateTimeOffset? to, string? sensor, int? limit,
+    private static async Task<IResult> QueryReadingsAsync(string machineId, string? from, string? to, string? sensor, string? limit,
         HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (TextRules.CheckOptional(sensor, "sensor", TextRules.MaxNameLength) is { } invalidSensor)
+        {
+            return Problems.Invalid("sensor", invalidSensor);
+        }
         var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxReadings, http, database, clock,
             cancellationToken);
         if (query is null)
@@ -219,10 +241,18 @@ internal static class ApiEndpoints
         return TypedResults.Ok(new ReadingsPage(machineId, query.Start, query.End, readings));
     }
 
-    private static async Task<IResult> ListRejectsAsync(int? limit, HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
-        TenantOf(http) is { } tenant
-            ? TypedResults.Ok(await database.ListRejectsAsync(tenant, null, Math.Clamp(limit ?? 100, 1, 1000), cancellationToken))
-            : TenantKeyRequired();
+    private static async Task<IResult> ListRejectsAsync(string? limit, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    {
+        if (TenantOf(http) is not { } tenant)
+        {
+            return TenantKeyRequired();
+        }
+        if (QueryValues.Limit(limit, 100, MaxRejects, out var rows) is { } problem)
+        {
+            return Problems.Invalid("limit", problem);
+        }
+        return TypedResults.Ok(await database.ListRejectsAsync(tenant, null, rows, cancellationToken));
+    }
 }
 
 /// <param name="DeadLetters">Parked and quarantined batches; null when the dead-letter container cannot be read.</param>

@@ -6,33 +6,46 @@ namespace Pdm.Functions.Api;
 internal sealed record MachineQuery(Guid Tenant, DateTimeOffset Start, DateTimeOffset End, int Limit)
 {
     /// <summary>
-    /// What every per-machine read checks, in this order: a tenant key, a range that does not end before it starts
-    /// (default: the last hour), a limit within 1..<paramref name="maxLimit"/>, and the machine in that tenant.
+    /// What every per-machine read checks, in this order: a tenant key, a well-formed machine id, times in ISO 8601
+    /// and a range that does not end before it starts (default: the last hour), a limit within 1..<paramref name="maxLimit"/>,
+    /// and the machine in that tenant.
     /// </summary>
     /// <returns>The query, or the problem to answer with.</returns>
-    public static async Task<(MachineQuery? Query, IResult? Problem)> CheckAsync(string machineId, DateTimeOffset? from,
-        DateTimeOffset? to, int? limit, int defaultLimit, int maxLimit, HttpContext http, PdmDatabase database,
+    public static async Task<(MachineQuery? Query, IResult? Problem)> CheckAsync(string machineId, string? from,
+        string? to, string? limit, int defaultLimit, int maxLimit, HttpContext http, PdmDatabase database,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
         {
             return (null, TenantKeyRequired());
         }
-        var end = to ?? clock.GetUtcNow();
-        var start = from ?? end.AddHours(-1);
+        if (TextRules.CheckId(machineId, "machineId", TextRules.MaxIdLength) is { } badId)
+        {
+            return (null, Problems.Invalid("machineId", badId));
+        }
+        if (QueryValues.Time(from, "from", out var fromTime) is { } badFrom)
+        {
+            return (null, Problems.Invalid("from", badFrom));
+        }
+        if (QueryValues.Time(to, "to", out var toTime) is { } badTo)
+        {
+            return (null, Problems.Invalid("to", badTo));
+        }
+        var end = toTime ?? clock.GetUtcNow();
+        var start = fromTime ?? end.AddHours(-1);
         if (start > end)
         {
             return (null, Problems.Invalid("from", "from must not be after to"));
         }
-        if (limit is < 1 || limit > maxLimit)
+        if (QueryValues.Limit(limit, defaultLimit, maxLimit, out var rows) is { } badLimit)
         {
-            return (null, Problems.Invalid("limit", $"limit must be between 1 and {maxLimit}"));
+            return (null, Problems.Invalid("limit", badLimit));
         }
         if (await database.GetMachineAsync(tenant, machineId, cancellationToken) is null)
         {
             return (null, Problems.NotFound($"no machine '{machineId}' in this tenant"));
         }
-        return (new MachineQuery(tenant, start, end, limit ?? defaultLimit), null);
+        return (new MachineQuery(tenant, start, end, rows), null);
     }
 
     /// <summary>The caller's tenant when its key is a tenant key with one of the roles (any tenant role when none given).</summary>

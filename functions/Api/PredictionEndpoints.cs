@@ -20,8 +20,8 @@ internal static class PredictionEndpoints
         v1.MapGet("/predictions", ListLatestPredictionsAsync);
     }
 
-    private static async Task<IResult> ListScoresAsync(string machineId, DateTimeOffset? from, DateTimeOffset? to, int? limit,
-        bool? anomaliesOnly, HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> ListScoresAsync(string machineId, string? from, string? to, string? limit,
+        string? anomaliesOnly, HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxScores, http, database, clock,
             cancellationToken);
@@ -29,13 +29,17 @@ internal static class PredictionEndpoints
         {
             return problem!;
         }
+        if (QueryValues.Flag(anomaliesOnly, "anomaliesOnly", out var onlyAnomalies) is { } badFlag)
+        {
+            return Problems.Invalid("anomaliesOnly", badFlag);
+        }
         var scores = await database.ListAnomalyScoresAsync(query.Tenant, machineId, query.Start, query.End, query.Limit,
-            anomaliesOnly ?? false, cancellationToken);
+            onlyAnomalies, cancellationToken);
         return TypedResults.Ok(new ScoresPage(machineId, query.Start, query.End, [.. scores.Select(ScoreDto.From)]));
     }
 
     /// <summary>The prediction history, latest first; the time range does not apply (from/to are not parameters).</summary>
-    private static async Task<IResult> ListPredictionsAsync(string machineId, int? limit, HttpContext http, PdmDatabase database,
+    private static async Task<IResult> ListPredictionsAsync(string machineId, string? limit, HttpContext http, PdmDatabase database,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var (query, problem) = await MachineQuery.CheckAsync(machineId, null, null, limit, 100, MaxPredictions, http, database,

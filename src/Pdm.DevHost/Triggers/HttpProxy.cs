@@ -28,6 +28,8 @@ internal sealed partial class HttpProxy : IAsyncDisposable
     {
         "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
         "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host",
+        // Set below from the connection, as the host's YARP forwarder does (its default transforms replace them).
+        "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
     };
 
     private readonly WebApplication _app;
@@ -114,6 +116,13 @@ internal sealed partial class HttpProxy : IAsyncDisposable
                 outgoing.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
         }
+
+        if (context.Connection.RemoteIpAddress is { } caller)
+        {
+            outgoing.Headers.Add("X-Forwarded-For", caller.ToString());
+        }
+        outgoing.Headers.Add("X-Forwarded-Proto", request.Scheme);
+        outgoing.Headers.Add("X-Forwarded-Host", request.Host.Value);
 
         var invocationId = Guid.NewGuid().ToString();
         outgoing.Headers.Add("X-Azure-Functions-InvocationId", invocationId);
