@@ -86,7 +86,7 @@ public sealed class ApiOptions
     [Range(1024, 16 * 1024 * 1024)] public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
 
     /// <summary>Failed authentications (missing, malformed, unknown or revoked key) one client address may make per <see cref="FailedAuthWindow"/>.</summary>
-    [Range(1, 100_000)] public int FailedAuthPerAddress { get; set; } = 20;
+    [Range(1, 100_000)] public int FailedAuthPerAddress { get; set; } = 60;
 
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan FailedAuthWindow { get; set; } = TimeSpan.FromMinutes(1);
 

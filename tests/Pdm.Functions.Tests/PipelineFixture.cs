@@ -41,6 +41,11 @@ public sealed class PipelineFixture : IAsyncLifetime
             {
                 // Replays are fired by the tests that need them, not by the clock.
                 ["DEADLETTER_REPLAY_SCHEDULE"] = "0 0 0 1 1 *",
+                // Every test here calls from loopback, so they would share one address's limits, and the isolation
+                // tests fail authentication on purpose. The limits have their own tests (ApiRegressionTests).
+                ["Pdm__Api__FailedAuthPerAddress"] = "100000",
+                ["Pdm__Api__RequestsPerAddress"] = "1000000",
+                ["Pdm__Api__RequestsPerKey"] = "1000000",
                 ["PREDICT_SCHEDULE"] = "0 0 0 1 1 *",
             },
             Mqtt = new MqttOptions
