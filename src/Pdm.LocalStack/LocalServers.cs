@@ -102,8 +102,8 @@ public sealed class LocalServers : IAsyncDisposable
 
         var watchdog = StartWatchdog(postgres, mosquitto, azurite);
         var stack = new LocalServers(stateDirectory, postgres, mosquitto, azurite, watchdog);
-        await File.WriteAllTextAsync(EndpointsFile(stateDirectory),
-            JsonSerializer.Serialize(stack.Endpoints, StackJson.Indented), cancellationToken);
+        // It holds the broker's service password: owner only, like the broker's own credential files.
+        OwnerOnlyFile.Write(EndpointsFile(stateDirectory), JsonSerializer.Serialize(stack.Endpoints, StackJson.Indented));
         return stack;
     }
 

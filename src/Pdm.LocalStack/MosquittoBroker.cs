@@ -38,7 +38,6 @@ public sealed class MosquittoBroker : IAsyncDisposable
     private const string PlatformPrefix = "pdm-";
     private const int BadUserNameOrPassword = 4;
     private const int NotAuthorized = 5;
-    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private const string MosquittoExecutable = "/usr/sbin/mosquitto";
     private const string PasswdExecutable = "/usr/bin/mosquitto_passwd";
@@ -124,9 +123,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
         Directory.CreateDirectory(_stateDirectory);
         await SetServicePasswordAsync(cancellationToken);
-        WriteOwnerOnly(ServiceAclFile, $"user {ServiceUser}\ntopic readwrite devices/#\n");
+        OwnerOnlyFile.Write(ServiceAclFile, $"user {ServiceUser}\ntopic readwrite devices/#\n");
         RemovePlatformIdentitiesFromDeviceFiles();
-        WriteOwnerOnly(ConfigFile, Configuration());
+        OwnerOnlyFile.Write(ConfigFile, Configuration());
         // A pid file left by a crashed run would point the registry's SIGHUP at an unrelated process.
         File.Delete(PidFile);
 
@@ -260,7 +259,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
             UseShellExecute = false,
         };
         // A fresh file every start: it holds the service user and nothing else.
-        WriteOwnerOnly(ServicePasswordFile, "");
+        OwnerOnlyFile.Write(ServicePasswordFile, "");
         foreach (var argument in (string[])["-b", ServicePasswordFile, ServiceUser, ServicePassword])
         {
             startInfo.ArgumentList.Add(argument);
@@ -278,7 +277,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         // mosquitto_passwd may replace the file with one of its own; keep it owner-only either way.
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(ServicePasswordFile, OwnerOnly);
+            File.SetUnixFileMode(ServicePasswordFile, OwnerOnlyFile.Mode);
         }
     }
 
@@ -289,7 +288,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
     private void RemovePlatformIdentitiesFromDeviceFiles()
     {
         var passwords = File.Exists(PasswordFile) ? File.ReadAllLines(PasswordFile) : [];
-        WriteOwnerOnly(PasswordFile, JoinLines(passwords.Where(line => !line.StartsWith(PlatformPrefix, StringComparison.OrdinalIgnoreCase))));
+        OwnerOnlyFile.Write(PasswordFile, JoinLines(passwords.Where(line => !line.StartsWith(PlatformPrefix, StringComparison.OrdinalIgnoreCase))));
 
         var acl = File.Exists(AclFile) ? File.ReadAllLines(AclFile) : [];
         var kept = new List<string>();
@@ -310,33 +309,10 @@ public sealed class MosquittoBroker : IAsyncDisposable
                 kept.Add(line);
             }
         }
-        WriteOwnerOnly(AclFile, JoinLines(kept));
+        OwnerOnlyFile.Write(AclFile, JoinLines(kept));
     }
 
     private static string JoinLines(IEnumerable<string> lines) => string.Concat(lines.Select(line => line + "\n"));
-
-    /// <summary>Replaces a file atomically; the new file is mode 0600 from its creation.</summary>
-    private static void WriteOwnerOnly(string path, string content)
-    {
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                create.UnixCreateMode = OwnerOnly;
-            }
-            using (var writer = new StreamWriter(temporary, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), create))
-            {
-                writer.Write(content);
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
 
     private static int PickOtherFreePort(int taken)
     {

@@ -7,6 +7,7 @@ using Pdm.Testing;
 namespace Pdm.Cli.Tests;
 
 /// <summary>The demo and `pdm stack up` notice at once when a part of them dies, say which and where its log is.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class DemoWatchTests
 {
     private static readonly DevHostStats NoRestarts = new()
@@ -104,6 +105,9 @@ public sealed class DemoWatchTests
         try
         {
             Assert.Null(stack.Stack.FindStoppedServer());
+            // stack.json holds the broker's service password.
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                File.GetUnixFileMode(LocalServers.EndpointsFile(stack.Stack.StateDirectory)));
             var pid = name switch
             {
                 "Mosquitto" => stack.Stack.Mosquitto.ProcessId,
