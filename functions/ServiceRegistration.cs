@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Options;
 using Pdm.Analytics.Anomaly;
 using Pdm.Functions.Ingest;
@@ -19,17 +20,18 @@ internal static class ServiceRegistration
     {
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => PdmDatabase.Create(sp.GetRequiredService<IOptions<PdmOptions>>().Value.Database));
-        services.AddSingleton(sp => StorageAccountFromSettings(sp.GetRequiredService<IConfiguration>()));
+        // AzureWebJobsStorage as the host reads it: a connection string locally, the identity form in Azure.
+        services.AddSingleton(sp => StorageClients.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.AddOptions<IngestSettings>().BindConfiguration(IngestSettings.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IDeadLetterStore>(sp => new BlobDeadLetterStore(
-            sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer),
+            Container(sp, sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IRejectedPayloadStore>(sp => new BlobRejectedPayloadStore(
-            sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<IngestSettings>>().Value.RejectContainer)));
+            Container(sp, sp.GetRequiredService<IOptions<IngestSettings>>().Value.RejectContainer)));
         services.AddSingleton(sp => new IngestOptions { MaxBodyBytes = sp.GetRequiredService<IOptions<IngestSettings>>().Value.MaxBodyBytes });
         services.AddSingleton<IngestMetrics>();
         services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<PdmDatabase>(),
-            sp.GetRequiredService<StorageAccount>().GetBlobContainer(sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelContainer)));
+            Container(sp, sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelContainer)));
         services.AddSingleton(sp => new ProductionModelCache(sp.GetRequiredService<ModelRegistry>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelCheckInterval,
             sp.GetRequiredService<ILogger<ProductionModelCache>>()));
@@ -49,26 +51,8 @@ internal static class ServiceRegistration
         return services;
     }
 
-    /// <summary>
-    /// AzureWebJobsStorage as the host reads it: a connection string locally (Azurite), or the identity form
-    /// (<c>AzureWebJobsStorage__blobServiceUri</c> + managed identity) in Azure.
-    /// </summary>
-    private static StorageAccount StorageAccountFromSettings(IConfiguration configuration)
-    {
-        var connectionString = configuration["AzureWebJobsStorage"];
-        if (!string.IsNullOrEmpty(connectionString))
-        {
-            return StorageAccount.FromConnectionString(connectionString);
-        }
-        var blob = configuration["AzureWebJobsStorage:blobServiceUri"]
-            ?? throw new OptionsValidationException("AzureWebJobsStorage", typeof(StorageAccount),
-                ["Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__blobServiceUri (managed identity)."]);
-        var queue = configuration["AzureWebJobsStorage:queueServiceUri"] ?? blob.Replace(".blob.", ".queue.", StringComparison.Ordinal);
-        var clientId = configuration["AzureWebJobsStorage:clientId"];
-        var credential = new Azure.Identity.ManagedIdentityCredential(
-            clientId is null ? Azure.Identity.ManagedIdentityId.SystemAssigned : Azure.Identity.ManagedIdentityId.FromUserAssignedClientId(clientId));
-        return StorageAccount.FromServiceUris(new Uri(blob), new Uri(queue), credential);
-    }
+    private static BlobContainerClient Container(IServiceProvider services, string name) =>
+        services.GetRequiredService<StorageClients>().Blobs.GetBlobContainerClient(name);
 
     private static IDeviceIdentityRegistry DeviceRegistryFromSettings(PdmOptions options) => options.DeviceRegistry switch
     {

@@ -57,9 +57,10 @@ internal static class ApiEndpoints
             deadLetters = Functions.Ingest.DeadLetterReport.From(backlog, now);
             needsAttention = backlog.NeedsAttention(now, settings.Value.ParkedAlertAge);
         }
-        catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException)
+        catch (Exception ex) when (Pdm.Messaging.Storage.StorageClients.IsUnavailable(ex))
         {
-            // Blob storage is away: nothing can be parked either, which is worth the "degraded".
+            // Blob storage is away or refuses us (or the identity got no token): nothing can be parked either, which is
+            // worth the "degraded".
         }
         return healthy
             ? TypedResults.Ok(new HealthReport(needsAttention ? "degraded" : "ok", "ok", deadLetters))

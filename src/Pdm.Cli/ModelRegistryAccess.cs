@@ -55,9 +55,9 @@ internal sealed class ModelRegistryAccess : IAsyncDisposable
             storageConnection ??= endpoints.StorageConnectionString;
         }
         // One retry: an unreachable registry should be reported in seconds, not after the SDK's long back-off.
-        var account = StorageAccount.FromConnectionString(storageConnection, options: new StorageClientOptions { Retry = { MaxRetries = 1 } });
+        var storage = StorageClients.FromConnectionString(storageConnection, options => options.Retry.MaxRetries = 1);
         var database = PdmDatabase.Create(databaseConnection);
-        return new ModelRegistryAccess(database, new ModelRegistry(database, account.GetBlobContainer(ModelsContainer)));
+        return new ModelRegistryAccess(database, new ModelRegistry(database, storage.Blobs.GetBlobContainerClient(ModelsContainer)));
     }
 
     /// <summary>
@@ -80,7 +80,7 @@ internal sealed class ModelRegistryAccess : IAsyncDisposable
     }
 
     public static bool IsUnreachable(Exception exception) => exception is NpgsqlException or HttpRequestException or SocketException
-        or Azure.RequestFailedException or TimeoutException;
+        or TimeoutException || StorageClients.IsUnavailable(exception);
 
     public ValueTask DisposeAsync() => _database.DisposeAsync();
 }

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Pdm.Messaging.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 
 namespace Pdm.Ingest;
 
@@ -26,14 +27,14 @@ public sealed class BlobDeadLetterStore(BlobContainerClient container, TimeProvi
         ArgumentNullException.ThrowIfNull(batch);
         await EnsureContainerAsync(cancellationToken);
         var name = string.Create(CultureInfo.InvariantCulture, $"{batch.ParkedAt.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Guid.NewGuid():N}.json");
-        await container.UploadAsync(name, batch.ToJson(), "application/json", overwrite: false, cancellationToken);
+        await container.WriteAsync(name, batch.ToJson(), "application/json", overwrite: false, cancellationToken);
         return name;
     }
 
     public async IAsyncEnumerable<string> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await EnsureContainerAsync(cancellationToken);
-        await foreach (var blob in container.ListAsync(cancellationToken: cancellationToken))
+        await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken))
         {
             if (IsParked(blob.Name))
             {
@@ -44,28 +45,30 @@ public sealed class BlobDeadLetterStore(BlobContainerClient container, TimeProvi
 
     public async Task<DeadLetterBatch?> ReadAsync(string name, CancellationToken cancellationToken)
     {
-        var blob = await container.DownloadAsync(name, cancellationToken);
-        return blob is null ? null : DeadLetterBatch.FromJson(blob.Content.Span);
+        var blob = await container.ReadOrNullAsync(name, cancellationToken);
+        return blob is null ? null : DeadLetterBatch.FromJson(blob.Content.ToMemory().Span);
     }
 
-    public Task DeleteAsync(string name, CancellationToken cancellationToken) => container.DeleteAsync(name, cancellationToken);
+    public Task DeleteAsync(string name, CancellationToken cancellationToken) =>
+        container.DeleteBlobIfExistsAsync(name, cancellationToken: cancellationToken);
 
     public async Task<string> QuarantineAsync(string name, string reason, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(reason);
         var quarantined = QuarantinePrefix + name;
-        var blob = await container.DownloadAsync(name, cancellationToken);
+        var blob = await container.ReadOrNullAsync(name, cancellationToken);
         if (blob is not null)
         {
             // Reason first: a quarantined batch without its reason would be a mystery; a reason without the batch
             // (when the move is interrupted) is rewritten by the next replay, which still finds the batch parked.
             var note = string.Create(CultureInfo.InvariantCulture, $"{clock.GetUtcNow():O}\n{reason}\n");
-            await container.UploadAsync(quarantined + ReasonSuffix, Encoding.UTF8.GetBytes(note), "text/plain; charset=utf-8",
+            await container.WriteAsync(quarantined + ReasonSuffix, Encoding.UTF8.GetBytes(note), "text/plain; charset=utf-8",
                 overwrite: true, cancellationToken);
-            await container.UploadAsync(quarantined, blob.Content, blob.ContentType ?? "application/json", overwrite: true, cancellationToken);
+            await container.WriteAsync(quarantined, blob.Content.ToMemory(), blob.Details.ContentType ?? "application/json",
+                overwrite: true, cancellationToken);
         }
-        await container.DeleteAsync(name, cancellationToken);
+        await container.DeleteBlobIfExistsAsync(name, cancellationToken: cancellationToken);
         return quarantined;
     }
 
@@ -76,7 +79,7 @@ public sealed class BlobDeadLetterStore(BlobContainerClient container, TimeProvi
         var quarantined = 0;
         DateTimeOffset? oldestParked = null;
         DateTimeOffset? oldestQuarantined = null;
-        await foreach (var blob in container.ListAsync(cancellationToken: cancellationToken))
+        await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken))
         {
             if (IsParked(blob.Name))
             {
@@ -87,7 +90,7 @@ public sealed class BlobDeadLetterStore(BlobContainerClient container, TimeProvi
                 && !blob.Name.EndsWith(ReasonSuffix, StringComparison.Ordinal))
             {
                 quarantined++;
-                oldestQuarantined = Min(oldestQuarantined, blob.LastModified);
+                oldestQuarantined = Min(oldestQuarantined, LastModified(blob));
             }
         }
         return new DeadLetterSummary(parked, oldestParked, quarantined, oldestQuarantined);
@@ -96,11 +99,14 @@ public sealed class BlobDeadLetterStore(BlobContainerClient container, TimeProvi
     private static bool IsParked(string name) => !name.Contains('/', StringComparison.Ordinal);
 
     /// <summary>The time in the name (when it was parked), else when the blob was written.</summary>
-    private static DateTimeOffset ParkedAt(BlobItem blob) =>
+    private DateTimeOffset ParkedAt(BlobItem blob) =>
         blob.Name.Length >= 18 && DateTime.TryParseExact(blob.Name[..18], "yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at)
             ? new DateTimeOffset(at, TimeSpan.Zero)
-            : blob.LastModified;
+            : LastModified(blob);
+
+    // Listings always carry it; the SDK's model only makes it optional.
+    private DateTimeOffset LastModified(BlobItem blob) => blob.Properties.LastModified ?? clock.GetUtcNow();
 
     private static DateTimeOffset Min(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x < b ? x : b;
 
@@ -108,7 +114,7 @@ public sealed class BlobDeadLetterStore(BlobContainerClient container, TimeProvi
     {
         if (Volatile.Read(ref _containerReady) == 0)
         {
-            await container.CreateIfNotExistsAsync(cancellationToken);
+            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
             Volatile.Write(ref _containerReady, 1);
         }
     }
@@ -125,12 +131,12 @@ public sealed class BlobRejectedPayloadStore(BlobContainerClient container) : IR
         ArgumentException.ThrowIfNullOrEmpty(messageKey);
         if (Volatile.Read(ref _containerReady) == 0)
         {
-            await container.CreateIfNotExistsAsync(cancellationToken);
+            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
             Volatile.Write(ref _containerReady, 1);
         }
         var name = $"{(tenantId is { } tenant ? tenant.ToString("D") : "unattributed")}/{messageKey}.bin";
         // The key is a hash of the message, so a replay writes the same bytes again: overwriting is harmless.
-        await container.UploadAsync(name, original, "application/octet-stream", overwrite: true, cancellationToken);
+        await container.WriteAsync(name, original, "application/octet-stream", overwrite: true, cancellationToken);
         return name;
     }
 }

@@ -372,6 +372,8 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
     {
         OperationCanceledException => false,
         Azure.RequestFailedException { Status: 0 or 408 or 429 or >= 500 } => true,
+        // The storage identity got no token (managed identity endpoint away): an outage, not a bad batch.
+        Azure.Identity.AuthenticationFailedException => true,
         HttpRequestException => true,
         AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsTransient),
         _ => StorageErrors.Classify(ex) == StorageFailure.Transient,

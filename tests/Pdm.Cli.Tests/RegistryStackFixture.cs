@@ -31,7 +31,7 @@ public sealed class RegistryStackFixture : IAsyncLifetime
         OwnerConnectionString = database.OwnerConnectionString;
         OwnerDatabase = PdmDatabase.Create(OwnerConnectionString);
         Registry = new ModelRegistry(OwnerDatabase,
-            StorageAccount.FromConnectionString(StorageConnectionString).GetBlobContainer(ModelRegistryAccess.ModelsContainer));
+            StorageClients.FromConnectionString(StorageConnectionString).Blobs.GetBlobContainerClient(ModelRegistryAccess.ModelsContainer));
     }
 
     public async Task DisposeAsync()

@@ -132,7 +132,7 @@ public sealed class PredictTests(PipelineFixture pipeline)
 
         var owner = PdmDatabase.Create(pipeline.Database.OwnerConnectionString);
         var registry = new ModelRegistry(owner,
-            StorageAccount.FromConnectionString(pipeline.Endpoints.StorageConnectionString).GetBlobContainer("models"));
+            StorageClients.FromConnectionString(pipeline.Endpoints.StorageConnectionString).Blobs.GetBlobContainerClient("models"));
         var rulName = $"rul-test-{suffix}";
         var stateName = $"state-test-{suffix}";
         foreach (var (name, kind, write) in new (string, string, Action<Stream>)[] { (rulName, "rul", rul.Write), (stateName, "state", state.Write) })

@@ -2,10 +2,10 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pdm.Ingest.Scoring;
-using Pdm.Messaging.Storage;
 using Pdm.Storage;
 using Pdm.Telemetry;
 
@@ -113,8 +113,7 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
             Events = [Event(deviceA, "{\"temperature\":1}\0garbage", 1), Event(deviceA, Message("A_1", 0, 1), 2)],
         }, CancellationToken.None);
         // A batch that cannot even be read.
-        await container.UploadAsync($"{parkedAt.AddSeconds(1):yyyyMMdd'T'HHmmssfff}-corrupt.json", Encoding.UTF8.GetBytes("{\"events\":[tru"),
-            "application/json", overwrite: false, CancellationToken.None);
+        await container.UploadBlobAsync($"{parkedAt.AddSeconds(1):yyyyMMdd'T'HHmmssfff}-corrupt.json", BinaryData.FromString("{\"events\":[tru"));
         for (var i = 0; i < 3; i++)
         {
             await store.ParkAsync(new DeadLetterBatch
@@ -134,10 +133,10 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
         var backlog = await processor.CheckDeadLettersAsync(CancellationToken.None);
         Assert.Equal(0, backlog.Parked);
         Assert.Equal(1, backlog.Quarantined);
-        var quarantined = await container.DownloadAsync($"quarantine/{parkedAt.AddSeconds(1):yyyyMMdd'T'HHmmssfff}-corrupt.json", CancellationToken.None);
-        Assert.Equal("{\"events\":[tru", Encoding.UTF8.GetString(Assert.IsType<BlobContent>(quarantined).Content.Span));
-        var reason = await container.DownloadAsync($"quarantine/{parkedAt.AddSeconds(1):yyyyMMdd'T'HHmmssfff}-corrupt.json.reason.txt", CancellationToken.None);
-        Assert.Contains("cannot be read", Encoding.UTF8.GetString(Assert.IsType<BlobContent>(reason).Content.Span), StringComparison.Ordinal);
+        var quarantined = await container.GetBlobClient($"quarantine/{parkedAt.AddSeconds(1):yyyyMMdd'T'HHmmssfff}-corrupt.json").DownloadContentAsync();
+        Assert.Equal("{\"events\":[tru", quarantined.Value.Content.ToString());
+        var reason = await container.GetBlobClient($"quarantine/{parkedAt.AddSeconds(1):yyyyMMdd'T'HHmmssfff}-corrupt.json.reason.txt").DownloadContentAsync();
+        Assert.Contains("cannot be read", reason.Value.Content.ToString(), StringComparison.Ordinal);
 
         // Quarantined batches are out of the replay's way for good.
         Assert.Equal(new ReplayOutcome(0, 0, false, 0), await processor.ReplayDeadLettersAsync(CancellationToken.None));
@@ -215,7 +214,7 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
             ParkedAt = DateTimeOffset.UtcNow.AddMinutes(-10), Reason = "connection refused",
             Events = [Event(device, Message("G_1", 0, 1), 1)],
         }, CancellationToken.None);
-        await container.UploadAsync("20000101T000000000-corrupt.json", "nope"u8.ToArray(), "application/json", overwrite: false, CancellationToken.None);
+        await container.UploadBlobAsync("20000101T000000000-corrupt.json", BinaryData.FromString("nope"));
         await processor.CheckDeadLettersAsync(CancellationToken.None);
         listener.RecordObservableInstruments();
 
@@ -242,9 +241,9 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
             new AnomalyScoring(database, null, new AnomalyWarmupOptions(), NullLogger<AnomalyScoring>.Instance),
             new IngestOptions { RetryDelays = [] }, _metrics, NullLogger<IngestProcessor>.Instance, TimeProvider.System);
 
-    private BlobContainerClient NewDeadLetters() => fixture.Storage.GetBlobContainer($"dl-{_run}-{Guid.NewGuid():N}"[..40]);
+    private BlobContainerClient NewDeadLetters() => fixture.Storage.Blobs.GetBlobContainerClient($"dl-{_run}-{Guid.NewGuid():N}"[..40]);
 
-    private BlobContainerClient NewPayloadContainer() => fixture.Storage.GetBlobContainer($"rj-{_run}-{Guid.NewGuid():N}"[..40]);
+    private BlobContainerClient NewPayloadContainer() => fixture.Storage.Blobs.GetBlobContainerClient($"rj-{_run}-{Guid.NewGuid():N}"[..40]);
 
     private async Task<Guid> NewTenantAsync() =>
         (await fixture.OwnerDatabase.CreateTenantAsync($"t-{Guid.NewGuid():N}", CancellationToken.None)).Id;
@@ -270,8 +269,8 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
     private static async Task<byte[]> BlobAsync(BlobContainerClient container, StoredReject reject)
     {
         Assert.NotNull(reject.PayloadBlob);
-        var blob = await container.DownloadAsync(reject.PayloadBlob, CancellationToken.None);
-        return Assert.IsType<BlobContent>(blob).Content.ToArray();
+        var blob = await container.GetBlobClient(reject.PayloadBlob).DownloadContentAsync(CancellationToken.None);
+        return blob.Value.Content.ToArray();
     }
 
     private async Task<int> CountReadingsAsync(Guid tenant, string machine) =>

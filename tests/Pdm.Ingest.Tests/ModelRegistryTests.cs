@@ -80,7 +80,7 @@ public sealed class ModelRegistryTests(RegistryFixture fixture)
         var registered = await fixture.Registry.RegisterAsync(name, "rul", new byte[] { 1, 2 }, "d", Metrics, Parameters,
             CancellationToken.None);
         await fixture.Registry.PromoteAsync(name, 1, ModelStage.Production, CancellationToken.None);
-        await fixture.Container.UploadAsync(registered.ArtifactBlob, new byte[] { 6, 6, 6 }, cancellationToken: CancellationToken.None);
+        await fixture.Container.GetBlobClient(registered.ArtifactBlob).UploadAsync(BinaryData.FromBytes([6, 6, 6]), overwrite: true);
 
         var error = await Assert.ThrowsAsync<ModelIntegrityException>(() =>
             fixture.AppRegistry.GetProductionAsync(name, CancellationToken.None));
@@ -94,7 +94,7 @@ public sealed class ModelRegistryTests(RegistryFixture fixture)
         var name = RegistryFixture.NewName();
         var registered = await fixture.Registry.RegisterAsync(name, "rul", new byte[] { 7 }, "d", Metrics, Parameters,
             CancellationToken.None);
-        await fixture.Container.DeleteAsync(registered.ArtifactBlob, CancellationToken.None);
+        await fixture.Container.DeleteBlobAsync(registered.ArtifactBlob);
 
         var error = await Assert.ThrowsAsync<ModelIntegrityException>(() =>
             fixture.AppRegistry.GetAsync(name, 1, CancellationToken.None));

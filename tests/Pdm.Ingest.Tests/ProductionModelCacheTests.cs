@@ -76,7 +76,7 @@ public sealed class ProductionModelCacheTests(RegistryFixture fixture)
         var clock = new ManualClock();
         var cache = new ProductionModelCache(fixture.AppRegistry, clock, Interval);
         await cache.GetAsync(name, CancellationToken.None);
-        await fixture.Container.DeleteAsync(broken.ArtifactBlob, CancellationToken.None);
+        await fixture.Container.DeleteBlobAsync(broken.ArtifactBlob);
         await fixture.Registry.PromoteAsync(name, 2, ModelStage.Production, CancellationToken.None);
 
         clock.Advance(Interval);

@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using Npgsql;
 using Pdm.Ingest.Models;
 using Pdm.Messaging.Storage;
@@ -17,7 +18,7 @@ public sealed class RegistryFixture : IAsyncLifetime
     public BlobContainerClient Container { get; private set; } = null!;
 
     /// <summary>The Azurite account, for tests that need containers of their own.</summary>
-    public StorageAccount Storage { get; private set; } = null!;
+    public StorageClients Storage { get; private set; } = null!;
 
     /// <summary>What the CLI uses: the owner's connection, so it may register and promote.</summary>
     public ModelRegistry Registry { get; private set; } = null!;
@@ -33,8 +34,8 @@ public sealed class RegistryFixture : IAsyncLifetime
         OwnerConnectionString = database.OwnerConnectionString;
         OwnerDatabase = PdmDatabase.Create(database.OwnerConnectionString);
         AppDatabase = PdmDatabase.Create(database.AppConnectionString);
-        Storage = StorageAccount.FromConnectionString(_stack.Endpoints.StorageConnectionString);
-        Container = Storage.GetBlobContainer($"models-{Guid.NewGuid():N}");
+        Storage = StorageClients.FromConnectionString(_stack.Endpoints.StorageConnectionString);
+        Container = Storage.Blobs.GetBlobContainerClient($"models-{Guid.NewGuid():N}");
         Registry = new ModelRegistry(OwnerDatabase, Container);
         AppRegistry = new ModelRegistry(AppDatabase, Container);
     }

@@ -6,7 +6,7 @@ using Pdm.Testing;
 
 namespace Pdm.Messaging.Tests;
 
-/// <summary>One Azurite on free loopback ports, with its state in a temp folder, for the storage client tests.</summary>
+/// <summary>One Azurite on free loopback ports, with its state in a temp folder, for the storage SDK tests.</summary>
 public sealed class StorageAzuriteFixture : IAsyncLifetime
 {
     private readonly string _stateDirectory =
@@ -16,10 +16,10 @@ public sealed class StorageAzuriteFixture : IAsyncLifetime
 
     public AzuriteServer Server => _server ?? throw new InvalidOperationException("Azurite is not started.");
 
-    /// <summary>Counts every request the <see cref="Account"/> sends (retries included).</summary>
+    /// <summary>Counts every request the <see cref="Clients"/> send (retries included).</summary>
     public RequestCounter Requests { get; } = new();
 
-    public StorageAccount Account { get; private set; } = null!;
+    public StorageClients Clients { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -30,9 +30,8 @@ public sealed class StorageAzuriteFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         await _server.StartAsync(timeout.Token);
 
-        var options = new StorageClientOptions();
-        options.AddPolicy(Requests, HttpPipelinePosition.PerRetry);
-        Account = StorageAccount.FromConnectionString(_server.ConnectionString, options: options);
+        Clients = StorageClients.FromConnectionString(_server.ConnectionString,
+            options => options.AddPolicy(Requests, HttpPipelinePosition.PerRetry));
     }
 
     public async Task DisposeAsync()

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Pdm.Messaging.Storage;
+using Azure.Storage.Blobs;
 using Pdm.Storage;
 
 namespace Pdm.Ingest.Models;
@@ -54,7 +54,7 @@ public sealed partial class ModelRegistry(PdmDatabase database, BlobContainerCli
         var blobName = $"{name}/sha256-{Convert.ToHexStringLower(sha256)}";
         await EnsureContainerAsync(cancellationToken);
         // Same name = same bytes, so an existing blob (a re-registration) is already right.
-        await container.UploadAsync(blobName, artifact, overwrite: false, cancellationToken: cancellationToken);
+        await container.WriteAsync(blobName, artifact, "application/octet-stream", overwrite: false, cancellationToken);
         var registered = await database.RegisterModelAsync(new NewModelVersion
         {
             Name = name,
@@ -113,24 +113,25 @@ public sealed partial class ModelRegistry(PdmDatabase database, BlobContainerCli
     public async Task<ModelArtifact> LoadAsync(ModelVersion metadata, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        var blob = await container.DownloadAsync(metadata.ArtifactBlob, cancellationToken)
+        var blob = await container.ReadOrNullAsync(metadata.ArtifactBlob, cancellationToken)
             ?? throw new ModelIntegrityException(
                 $"Model {metadata.Name} v{metadata.Version}: artifact blob {metadata.ArtifactBlob} is missing.");
-        var actual = Convert.ToHexStringLower(SHA256.HashData(blob.Content.Span));
+        var content = blob.Content.ToMemory();
+        var actual = Convert.ToHexStringLower(SHA256.HashData(content.Span));
         if (!string.Equals(actual, metadata.ArtifactSha256, StringComparison.Ordinal))
         {
             throw new ModelIntegrityException(
                 $"Model {metadata.Name} v{metadata.Version}: artifact blob {metadata.ArtifactBlob} has SHA-256 {actual}, " +
                 $"registered {metadata.ArtifactSha256}.");
         }
-        return new ModelArtifact(metadata, blob.Content);
+        return new ModelArtifact(metadata, content);
     }
 
     private async Task EnsureContainerAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _containerReady) == 0)
         {
-            await container.CreateIfNotExistsAsync(cancellationToken);
+            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
             Volatile.Write(ref _containerReady, 1);
         }
     }

@@ -66,7 +66,7 @@ public sealed partial class ProductionModelCache
             return new Snapshot(loaded, checkedAt);
         }
         catch (Exception ex) when (previous is not null
-            && ex is NpgsqlException or StorageRequestException or ModelIntegrityException or HttpRequestException)
+            && (ex is NpgsqlException or ModelIntegrityException || StorageClients.IsUnavailable(ex)))
         {
             // Keep predicting with the last good model; the next check comes after a full interval, not at once.
             Log.ProductionModelCheckFailed(_logger, name, previous.Model?.Metadata.Version, ex);
@@ -143,7 +143,7 @@ public sealed partial class ProductionModelCache
                 models.Add(await _registry.LoadAsync(metadata, cancellationToken));
                 Log.ProductionModelChanged(_logger, metadata.Name, current?.Metadata.Version, metadata.Version);
             }
-            catch (Exception ex) when (ex is StorageRequestException or ModelIntegrityException or HttpRequestException)
+            catch (Exception ex) when (ex is ModelIntegrityException || StorageClients.IsUnavailable(ex))
             {
                 Log.ProductionModelCheckFailed(_logger, metadata.Name, current?.Metadata.Version, ex);
                 if (current is not null)
