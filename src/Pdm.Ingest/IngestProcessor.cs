@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 using Pdm.Ingest.Scoring;
 using Pdm.Storage;
 using Pdm.Telemetry;
@@ -39,44 +41,60 @@ public sealed record IngestOptions
 public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadLetters, IRejectedPayloadStore rejectedPayloads,
     AnomalyScoring scoring, IngestOptions options, IngestMetrics metrics, ILogger<IngestProcessor> logger, TimeProvider clock)
 {
+    private static readonly ResiliencePropertyKey<int> EventCount = new("pdm.ingest.events");
+
+    // Only an outage is retried; anything else goes straight to the message-by-message path or quarantine below.
+    private readonly ResiliencePipeline _retry = options.RetryDelays.Count == 0 ? ResiliencePipeline.Empty
+        : new ResiliencePipelineBuilder { TimeProvider = clock }.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex)
+                && !args.Context.CancellationToken.IsCancellationRequested),
+            MaxRetryAttempts = options.RetryDelays.Count,
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(options.RetryDelays[args.AttemptNumber]),
+            OnRetry = args =>
+            {
+                logger.StoreAttemptFailed(args.Context.Properties.GetValue(EventCount, 0), args.AttemptNumber + 1,
+                    args.Outcome.Exception!.Message);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+
     public async Task<IngestOutcome> ProcessAsync(IReadOnlyList<IncomingEvent> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
-        Exception? lastError = null;
-        for (var attempt = 0; attempt <= options.RetryDelays.Count; attempt++)
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(EventCount, events.Count);
+        try
         {
-            if (attempt > 0)
-            {
-                await Task.Delay(options.RetryDelays[attempt - 1], clock, cancellationToken);
-            }
-            try
-            {
-                return await StoreIsolatingRefusalsAsync(events, cancellationToken);
-            }
-            catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
-            {
-                lastError = ex;
-                logger.StoreAttemptFailed(events.Count, attempt + 1, ex.Message);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Not an outage, and not one message either: keep the batch where an operator sees it, out of the
-                // replay's way (parking it would make every replay try it again first).
-                var reason = StorageErrors.Describe(ex);
-                var parked = await deadLetters.ParkAsync(Batch(events, reason), cancellationToken);
-                var quarantined = await deadLetters.QuarantineAsync(parked, reason, cancellationToken);
-                metrics.BatchQuarantined();
-                logger.BatchQuarantined(quarantined, events.Count, reason, ex);
-                await ObserveBacklogAsync(cancellationToken);
-                return new IngestOutcome { Events = events.Count, Quarantined = quarantined };
-            }
+            return await _retry.ExecuteAsync(static async (context, state) =>
+                await state.Self.StoreIsolatingRefusalsAsync(state.Events, context.CancellationToken), context, (Self: this, Events: events));
         }
-
-        var name = await deadLetters.ParkAsync(Batch(events, lastError!.Message), cancellationToken);
-        metrics.BatchParked();
-        logger.BatchParked(events.Count, name, lastError.Message);
-        await ObserveBacklogAsync(cancellationToken);
-        return new IngestOutcome { Events = events.Count, DeadLetter = name };
+        catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // Every attempt failed for an outage: park the batch for the replay.
+            logger.StoreAttemptFailed(events.Count, options.RetryDelays.Count + 1, ex.Message);
+            var name = await deadLetters.ParkAsync(Batch(events, ex.Message), cancellationToken);
+            metrics.BatchParked();
+            logger.BatchParked(events.Count, name, ex.Message);
+            await ObserveBacklogAsync(cancellationToken);
+            return new IngestOutcome { Events = events.Count, DeadLetter = name };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not an outage, and not one message either: keep the batch where an operator sees it, out of the
+            // replay's way (parking it would make every replay try it again first).
+            var reason = StorageErrors.Describe(ex);
+            var parked = await deadLetters.ParkAsync(Batch(events, reason), cancellationToken);
+            var quarantined = await deadLetters.QuarantineAsync(parked, reason, cancellationToken);
+            metrics.BatchQuarantined();
+            logger.BatchQuarantined(quarantined, events.Count, reason, ex);
+            await ObserveBacklogAsync(cancellationToken);
+            return new IngestOutcome { Events = events.Count, Quarantined = quarantined };
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
     }
 
     /// <summary>

@@ -72,13 +72,28 @@ public class CronScheduleTests
         Assert.Equal(Utc(2028, 2, 29), Parse("0 0 0 29 2 *").GetNextOccurrence(Utc(2025, 3, 1)));
     }
 
+    [Fact]
+    public void Backward_range_and_zero_step_mean_what_they_mean_to_the_functions_host()
+    {
+        // NCrontab (and so the Functions host) reads 5-2 as 2-5 and a step of 0 as 1; the dev host does the same
+        // rather than refuse a schedule that deploys.
+        Assert.Equal([Utc(2025, 1, 1, 2), Utc(2025, 1, 1, 3), Utc(2025, 1, 1, 4), Utc(2025, 1, 1, 5), Utc(2025, 1, 2, 2)],
+            Next(Parse("0 0 5-2 * * *"), Utc(2025, 1, 1), 5));
+        Assert.Equal([Utc(2025, 1, 1, 0, 0, 1), Utc(2025, 1, 1, 0, 0, 2)], Next(Parse("*/0 * * * * *"), Utc(2025, 1, 1), 2));
+    }
+
+    [Fact]
+    public void Occurrences_are_utc()
+    {
+        Assert.Equal(DateTimeKind.Utc, Parse("0 * * * * *").GetNextOccurrence(Utc(2025, 1, 1))!.Value.Kind);
+    }
+
     [Theory]
-    [InlineData("0 */5 * * *", "has 5 fields; NCRONTAB needs 6")]
-    [InlineData("0 60 * * * *", "minute field '60': 60 is outside 0-59")]
-    [InlineData("0 0 0 * * 1-x", "day-of-week field '1-x': 'x' is not a number")]
-    [InlineData("*/0 * * * * *", "second field '*/0': step in '*/0' must be a positive whole number")]
-    [InlineData("0 0 5-2 * * *", "hour field '5-2': range '5-2' runs backwards")]
-    [InlineData("0 0 0 31 2 *", "never matches a date")]
+    [InlineData("0 */5 * * *", "schedule '0 */5 * * *' has 5 fields; NCRONTAB needs 6")]
+    [InlineData("0 60 * * * *", "schedule '0 60 * * * *': 60 is higher than the maximum allowable value for the [Minute] field")]
+    [InlineData("0 0 0 * * 1-x", "'1-x' is not a valid [DayOfWeek] crontab field expression")]
+    [InlineData("0 0 0 * * 7", "7 is higher than the maximum allowable value for the [DayOfWeek] field")]
+    [InlineData("0 0 0 31 2 *", "schedule '0 0 0 31 2 *' never matches a date")]
     public void Invalid_schedules_are_rejected_with_the_field_and_reason(string expression, string expected)
     {
         Assert.False(CronSchedule.TryParse(expression, out _, out var error));

@@ -109,6 +109,21 @@ public sealed class FunctionAppLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Invalid_schedule_names_the_function_json_the_binding_and_the_schedule()
+    {
+        _app.WriteHost(TestFunctionApp.DefaultHostJson);
+        _app.WriteFunction("Tick", """
+            { "bindings": [ { "type": "timerTrigger", "direction": "in", "name": "tick", "schedule": "0 60 * * * *" } ] }
+            """);
+
+        var result = FunctionAppLoader.Load(_app.Directory, _ => null);
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Problems, p => p.StartsWith("Tick/function.json binding 'tick': property 'schedule': schedule '0 60 * * * *': "
+            + "60 is higher than the maximum allowable value for the [Minute] field", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Http_trigger_without_proxying_is_rejected()
     {
         _app.WriteHost("""{ "version": "2.0", "customHandler": { "description": { "defaultExecutablePath": "handler" } } }""");

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pdm.Ingest.Scoring;
@@ -170,6 +171,46 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task An_outage_is_retried_after_each_configured_delay_and_then_parks_the_batch()
+    {
+        var device = await NewDeviceAsync(await NewTenantAsync());
+        await using var down = PdmDatabase.Create(
+            $"Host=127.0.0.1;Port={ClosedPort()};Username=pdm_app;Password=x;Database=pdm;Timeout=2;Pooling=false");
+        var logger = new RecordingLogger();
+        var processor = Processor(down, new BlobDeadLetterStore(NewDeadLetters()), NewPayloadContainer(),
+            [TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(300)], logger);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var outcome = await processor.ProcessAsync([Event(device, Message("R_1", 0, 2), 1)], CancellationToken.None);
+
+        Assert.NotNull(outcome.DeadLetter);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(450), $"waited {clock.Elapsed}");
+        Assert.Equal([1, 2, 3], logger.Events.Where(e => e.Id == 4101).Select(e => (int)e.State["Attempt"]!));
+        Assert.Single(logger.Events, e => e.Id == 4102);
+    }
+
+    [Fact]
+    public async Task A_failure_that_is_not_an_outage_is_not_retried_and_quarantines_the_batch()
+    {
+        var device = await NewDeviceAsync(await NewTenantAsync());
+        // A database that does not exist (3D000): the server answers, so this is no outage.
+        var missing = new NpgsqlConnectionStringBuilder(fixture.OwnerConnectionString) { Database = "pdm_missing_" + _run, Pooling = false };
+        await using var wrong = PdmDatabase.Create(missing.ConnectionString);
+        var logger = new RecordingLogger();
+        var processor = Processor(wrong, new BlobDeadLetterStore(NewDeadLetters()), NewPayloadContainer(),
+            [TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)], logger);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var outcome = await processor.ProcessAsync([Event(device, Message("R_2", 0, 2), 1)], CancellationToken.None);
+
+        Assert.NotNull(outcome.Quarantined);
+        Assert.Null(outcome.DeadLetter);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"waited {clock.Elapsed}: a retry delay was taken");
+        Assert.DoesNotContain(logger.Events, e => e.Id == 4101);
+        Assert.Single(logger.Events, e => e.Id == 4109);
+    }
+
+    [Fact]
     public async Task The_meter_reports_the_backlog_and_counts_rejects_parks_and_quarantines()
     {
         var tenant = await NewTenantAsync();
@@ -236,10 +277,11 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
 
     // ---- helpers ----
 
-    private IngestProcessor Processor(PdmDatabase database, IDeadLetterStore deadLetters, BlobContainerClient payloads) =>
+    private IngestProcessor Processor(PdmDatabase database, IDeadLetterStore deadLetters, BlobContainerClient payloads,
+        TimeSpan[]? retryDelays = null, ILogger<IngestProcessor>? logger = null) =>
         new(database, deadLetters, new BlobRejectedPayloadStore(payloads),
             new AnomalyScoring(database, null, new AnomalyWarmupOptions(), NullLogger<AnomalyScoring>.Instance),
-            new IngestOptions { RetryDelays = [] }, _metrics, NullLogger<IngestProcessor>.Instance, TimeProvider.System);
+            new IngestOptions { RetryDelays = retryDelays ?? [] }, _metrics, logger ?? NullLogger<IngestProcessor>.Instance, TimeProvider.System);
 
     private BlobContainerClient NewDeadLetters() => fixture.Storage.Blobs.GetBlobContainerClient($"dl-{_run}-{Guid.NewGuid():N}"[..40]);
 
@@ -291,4 +333,20 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>Keeps each log event's id and named values, so a test can count attempts.</summary>
+internal sealed class RecordingLogger : ILogger<IngestProcessor>
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(int Id, Dictionary<string, object?> State)> _events = new();
+
+    public IReadOnlyList<(int Id, Dictionary<string, object?> State)> Events => [.. _events];
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _events.Enqueue((eventId.Id, state is IEnumerable<KeyValuePair<string, object?>> values
+            ? values.ToDictionary(v => v.Key, v => v.Value) : []));
 }

@@ -118,6 +118,41 @@ public sealed class IotHubRegistryClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Throttling_and_server_errors_are_retried_after_the_hubs_retry_after()
+    {
+        // The retry is Azure.Core's pipeline policy (429, 408 and 5xx, Retry-After honoured); each try is signed anew.
+        var options = new IotHubRegistryClientOptions { TimeProvider = new FixedTime(Now) };
+        options.Retry.MaxRetries = 3;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        var client = new IotHubRegistryClient(_hub.Endpoint, "registryReadWrite", PolicyKey, options);
+        _hub.Respond(429, """{"Message":"ErrorCode:ThrottlingException;throttled"}""", "ThrottlingException", retryAfterSeconds: 1);
+        _hub.Respond(503, """{"Message":"ErrorCode:ServiceUnavailable;try again"}""", "ServiceUnavailable");
+        _hub.Respond(200, """{"deviceId":"gw-001","authentication":{"type":"sas","symmetricKey":{"primaryKey":"UEs=","secondaryKey":"U0s="}}}""");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var identity = await client.GetAsync("gw-001", CancellationToken.None);
+
+        Assert.Equal("UEs=", identity?.PrimaryKey);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1), $"retried after {clock.Elapsed}, before the hub's Retry-After");
+        Assert.Equal(3, _hub.Requests.Count);
+        Assert.All(_hub.Requests, r => Assert.StartsWith("SharedAccessSignature ", r.Headers["Authorization"], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_client_error_is_not_retried()
+    {
+        var options = new IotHubRegistryClientOptions { TimeProvider = new FixedTime(Now) };
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        var client = new IotHubRegistryClient(_hub.Endpoint, "registryReadWrite", PolicyKey, options);
+        _hub.Respond(400, """{"Message":"ErrorCode:ArgumentInvalid;bad id"}""", "ArgumentInvalid");
+
+        var error = await Assert.ThrowsAsync<RequestFailedException>(() => client.DeleteAsync("gw-001", CancellationToken.None));
+
+        Assert.Equal(400, error.Status);
+        Assert.Single(_hub.Requests);
+    }
+
+    [Fact]
     public void Device_connection_string_is_not_accepted_for_the_registry()
     {
         var error = Assert.Throws<FormatException>(() =>
@@ -131,13 +166,14 @@ public sealed class IotHubRegistryClientTests : IAsyncLifetime
     private sealed class LoopbackRegistry
     {
         private readonly HttpListener _listener = new();
-        private readonly Queue<(int Status, string Body, string? ErrorCode)> _responses = new();
+        private readonly Queue<(int Status, string Body, string? ErrorCode, int? RetryAfter)> _responses = new();
         private Task? _serving;
 
         public Uri Endpoint { get; private set; } = null!;
         public List<RecordedRequest> Requests { get; } = [];
 
-        public void Respond(int status, string body, string? errorCode = null) => _responses.Enqueue((status, body, errorCode));
+        public void Respond(int status, string body, string? errorCode = null, int? retryAfterSeconds = null) =>
+            _responses.Enqueue((status, body, errorCode, retryAfterSeconds));
 
         public void Start()
         {
@@ -175,7 +211,11 @@ public sealed class IotHubRegistryClientTests : IAsyncLifetime
                 var headers = new WebHeaderCollection { context.Request.Headers };
                 Requests.Add(new RecordedRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Url.Query, headers, body));
 
-                var (status, responseBody, errorCode) = _responses.Count > 0 ? _responses.Dequeue() : (500, "no scripted response", null);
+                var (status, responseBody, errorCode, retryAfter) = _responses.Count > 0 ? _responses.Dequeue() : (500, "no scripted response", null, null);
+                if (retryAfter is { } seconds)
+                {
+                    context.Response.Headers["Retry-After"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
                 context.Response.StatusCode = status;
                 context.Response.ContentType = "application/json; charset=utf-8";
                 if (errorCode is not null)

@@ -1,36 +1,23 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
+using NCrontab;
 
 namespace Pdm.DevHost.Configuration;
 
 /// <summary>
-/// A six-field NCRONTAB schedule as the timer trigger reads it: second minute hour day month day-of-week,
-/// each field "*", a value, a range "a-b", a list "a,b", with an optional step "/n". Month and weekday
-/// names (JAN, MON) are accepted. Like NCrontab, a restricted day-of-month and day-of-week must both match.
-/// Times are UTC.
+/// A timer trigger's schedule, parsed by NCrontab in the six-field dialect the Functions host uses
+/// (second minute hour day month day-of-week). Adds what the dev host needs on top: errors that name the
+/// schedule, a schedule that can never fire refused at load time, and times in UTC.
 /// </summary>
 public sealed class CronSchedule
 {
-    private static readonly string[] MonthNames =
-        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-    private static readonly string[] DayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    private static readonly CrontabSchedule.ParseOptions Dialect = new() { IncludingSeconds = true };
 
     // A schedule repeats at the latest every 8 years (leap days included); searching further finds nothing new.
     private static readonly TimeSpan SearchHorizon = TimeSpan.FromDays(366 * 8);
 
-    private readonly bool[] _seconds;
-    private readonly bool[] _minutes;
-    private readonly bool[] _hours;
-    private readonly bool[] _days;
-    private readonly bool[] _months;
-    private readonly bool[] _daysOfWeek;
+    private readonly CrontabSchedule _schedule;
 
-    private CronSchedule(string expression, bool[][] fields)
-    {
-        Expression = expression;
-        (_seconds, _minutes, _hours, _days, _months, _daysOfWeek) =
-            (fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]);
-    }
+    private CronSchedule(string expression, CrontabSchedule schedule) => (Expression, _schedule) = (expression, schedule);
 
     public string Expression { get; }
 
@@ -40,30 +27,26 @@ public sealed class CronSchedule
     {
         ArgumentNullException.ThrowIfNull(expression);
         schedule = null;
-        var parts = expression.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length != 6)
+        var fields = expression.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        if (fields != 6)
         {
-            error = $"schedule '{expression}' has {parts.Length} fields; NCRONTAB needs 6 (second minute hour day month day-of-week)";
+            // NCrontab's own message for this case does not say which dialect it expected.
+            error = $"schedule '{expression}' has {fields} fields; NCRONTAB needs 6 (second minute hour day month day-of-week)";
             return false;
         }
 
-        (string Name, int Min, int Max, string[]? Names)[] specs =
-        [
-            ("second", 0, 59, null), ("minute", 0, 59, null), ("hour", 0, 23, null),
-            ("day", 1, 31, null), ("month", 1, 12, MonthNames), ("day-of-week", 0, 6, DayNames),
-        ];
-        var fields = new bool[6][];
-        for (var i = 0; i < 6; i++)
+        CrontabSchedule parsed;
+        try
         {
-            var (name, min, max, names) = specs[i];
-            if (!TryParseField(parts[i], min, max, names, out fields[i], out var fieldError))
-            {
-                error = $"schedule '{expression}', {name} field '{parts[i]}': {fieldError}";
-                return false;
-            }
+            parsed = CrontabSchedule.Parse(expression, Dialect);
+        }
+        catch (CrontabException ex)
+        {
+            error = $"schedule '{expression}': {ex.Message}";
+            return false;
         }
 
-        var candidate = new CronSchedule(expression, fields);
+        var candidate = new CronSchedule(expression, parsed);
         if (candidate.GetNextOccurrence(new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc)) is null)
         {
             error = $"schedule '{expression}' never matches a date";
@@ -79,126 +62,8 @@ public sealed class CronSchedule
     public DateTime? GetNextOccurrence(DateTime after)
     {
         var utc = after.Kind == DateTimeKind.Local ? after.ToUniversalTime() : after;
-        var t = new DateTime(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc).AddSeconds(1);
-        var limit = t + SearchHorizon;
-        while (t < limit)
-        {
-            if (!_months[t.Month])
-            {
-                t = new DateTime(t.Year, t.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1);
-            }
-            else if (!_days[t.Day] || !_daysOfWeek[(int)t.DayOfWeek])
-            {
-                t = t.Date.AddDays(1);
-            }
-            else if (!_hours[t.Hour])
-            {
-                t = t.Date.AddHours(t.Hour + 1);
-            }
-            else if (!_minutes[t.Minute])
-            {
-                t = t.Date.AddHours(t.Hour).AddMinutes(t.Minute + 1);
-            }
-            else if (!_seconds[t.Second])
-            {
-                t = t.AddSeconds(1);
-            }
-            else
-            {
-                return t;
-            }
-        }
-
-        return null;
-    }
-
-    private static bool TryParseField(string text, int min, int max, string[]? names, out bool[] allowed, out string error)
-    {
-        allowed = new bool[max + 1];
-        foreach (var item in text.Split(','))
-        {
-            var rangeText = item;
-            var step = 1;
-            var slash = item.IndexOf('/', StringComparison.Ordinal);
-            if (slash >= 0)
-            {
-                rangeText = item[..slash];
-                if (!int.TryParse(item[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out step) || step < 1)
-                {
-                    error = $"step in '{item}' must be a positive whole number";
-                    return false;
-                }
-            }
-
-            int from, to;
-            if (rangeText == "*")
-            {
-                (from, to) = (min, max);
-            }
-            else
-            {
-                var dash = rangeText.IndexOf('-', StringComparison.Ordinal);
-                var fromText = dash >= 0 ? rangeText[..dash] : rangeText;
-                if (!TryParseValue(fromText, min, max, names, out from, out error))
-                {
-                    return false;
-                }
-
-                if (dash >= 0)
-                {
-                    if (!TryParseValue(rangeText[(dash + 1)..], min, max, names, out to, out error))
-                    {
-                        return false;
-                    }
-
-                    if (to < from)
-                    {
-                        error = $"range '{rangeText}' runs backwards";
-                        return false;
-                    }
-                }
-                else
-                {
-                    // "a/n" means every n-th value from a to the end of the field, as in NCrontab.
-                    to = slash >= 0 ? max : from;
-                }
-            }
-
-            for (var v = from; v <= to; v += step)
-            {
-                allowed[v] = true;
-            }
-        }
-
-        error = "";
-        return true;
-    }
-
-    private static bool TryParseValue(string text, int min, int max, string[]? names, out int value, out string error)
-    {
-        error = "";
-        if (names is not null)
-        {
-            var index = Array.FindIndex(names, n => n.Equals(text, StringComparison.OrdinalIgnoreCase));
-            if (index >= 0)
-            {
-                value = index + min;
-                return true;
-            }
-        }
-
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value))
-        {
-            error = $"'{text}' is not a number";
-            return false;
-        }
-
-        if (value < min || value > max)
-        {
-            error = $"{value} is outside {min}-{max}";
-            return false;
-        }
-
-        return true;
+        var end = utc + SearchHorizon;
+        var next = _schedule.GetNextOccurrence(utc, end);
+        return next < end ? DateTime.SpecifyKind(next, DateTimeKind.Utc) : null;
     }
 }

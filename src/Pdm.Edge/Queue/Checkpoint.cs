@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text;
 
 namespace Pdm.Edge.Queue;
@@ -37,7 +38,7 @@ internal sealed record Checkpoint(long Head, IReadOnlyDictionary<string, long> L
         var length = (int)buffer.Length;
         buffer.Write(stackalloc byte[4]);
         var bytes = buffer.GetBuffer().AsSpan(0, length + 4);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes[length..], Crc32.Compute(bytes[..length]));
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes[length..], Crc32.HashToUInt32(bytes[..length]));
 
         var path = PathIn(directory);
         var temporary = path + ".tmp";
@@ -61,7 +62,7 @@ internal sealed record Checkpoint(long Head, IReadOnlyDictionary<string, long> L
         }
 
         var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 24 || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)) != Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)))
+        if (bytes.Length < 24 || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)) != Crc32.HashToUInt32(bytes.AsSpan(0, bytes.Length - 4)))
         {
             problem = $"{bytes.Length} bytes with a CRC that does not match";
             return null;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text;
 
 namespace Pdm.Edge.Queue;
@@ -26,7 +27,7 @@ internal static class RecordFormat
         Encoding.UTF8.GetBytes(stream, body.Slice(FixedBodyBytes, streamBytes));
         payload.CopyTo(body[(FixedBodyBytes + streamBytes)..]);
         BinaryPrimitives.WriteInt32LittleEndian(record, body.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], Crc32.Compute(body));
+        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], Crc32.HashToUInt32(body));
     }
 
     /// <summary>The body length a header announces, or -1 when no record can start with these bytes.</summary>
@@ -37,7 +38,7 @@ internal static class RecordFormat
     }
 
     public static bool IsIntact(ReadOnlySpan<byte> header, ReadOnlySpan<byte> body) =>
-        BinaryPrimitives.ReadUInt32LittleEndian(header[4..]) == Crc32.Compute(body)
+        BinaryPrimitives.ReadUInt32LittleEndian(header[4..]) == Crc32.HashToUInt32(body)
         && FixedBodyBytes + BinaryPrimitives.ReadUInt16LittleEndian(body[16..]) <= body.Length;
 
     public static long Sequence(ReadOnlySpan<byte> body) => BinaryPrimitives.ReadInt64LittleEndian(body);

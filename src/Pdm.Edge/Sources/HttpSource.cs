@@ -3,14 +3,16 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pdm.Edge.Configuration;
-using Pdm.Messaging.Mqtt;
+using Polly;
+using Polly.Retry;
 
 namespace Pdm.Edge.Sources;
 
 /// <summary>
 /// Polls a JSON endpoint at the configured interval and maps each response to a reading, as <see cref="MqttSource"/>
 /// maps a message. A failed poll (no answer, an error status, a body that does not map) makes the source
-/// <see cref="SourceState.Failing"/> and the next poll waits a growing, jittered delay.
+/// <see cref="SourceState.Failing"/>, and the failed poll is retried after an exponentially growing, jittered delay that
+/// starts from the poll interval (Polly's retry; at most <see cref="MaxBackoff"/> or the poll interval if longer).
 /// </summary>
 public sealed partial class HttpSource : ISource
 {
@@ -25,6 +27,8 @@ public sealed partial class HttpSource : ISource
     private readonly TimeProvider _time;
     private readonly SourceStatusTracker _status;
     private readonly string _displayUrl;
+    private readonly ResiliencePipeline _retry;
+    private int _failures;
 
     /// <param name="httpClient">A shared client; timeouts come from the configuration, not from the client.</param>
     public HttpSource(HttpSourceConfiguration configuration, HttpClient httpClient, ILogger<HttpSource>? logger = null,
@@ -39,6 +43,23 @@ public sealed partial class HttpSource : ISource
         _status = new SourceStatusTracker(configuration.Name, Kind, _time);
         // Query strings often carry API keys; status and logs show the URL without them.
         _displayUrl = configuration.Url.GetLeftPart(UriPartial.Path);
+        _retry = new ResiliencePipelineBuilder { TimeProvider = _time }.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<PollFailedException>(),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = configuration.PollInterval,
+            MaxDelay = configuration.PollInterval > MaxBackoff ? configuration.PollInterval : MaxBackoff,
+            OnRetry = args =>
+            {
+                _failures = args.AttemptNumber + 1;
+                var error = args.Outcome.Exception!.Message;
+                _status.RecordError(error, SourceState.Failing);
+                _logger.HttpPollFailed(Name, error, _failures, args.RetryDelay);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
     }
 
     public string Name => _configuration.Name;
@@ -48,35 +69,26 @@ public sealed partial class HttpSource : ISource
     public async Task RunAsync(IReadingSink sink, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        var failures = 0;
-        var maxDelay = _configuration.PollInterval > MaxBackoff ? _configuration.PollInterval : MaxBackoff;
         try
         {
             while (true)
             {
                 var started = _time.GetTimestamp();
-                var reading = await PollAsync(cancellationToken);
-                TimeSpan delay;
-                if (reading.Error is { } error)
+                var reading = await _retry.ExecuteAsync(static async (source, token) => await source.PollOrThrowAsync(token),
+                    this, cancellationToken);
+                await sink.WriteAsync(reading, cancellationToken);
+                _status.RecordRead();
+                _status.SetState(SourceState.Connected);
+                if (_failures > 0)
                 {
-                    delay = ReconnectBackoff.NextDelay(failures++, _configuration.PollInterval, maxDelay, Random.Shared);
-                    _status.RecordError(error, SourceState.Failing);
-                    _logger.HttpPollFailed(Name, error, failures, delay);
+                    _logger.HttpPollRecovered(Name, _displayUrl, _failures);
+                    _failures = 0;
                 }
-                else
+                var elapsed = _time.GetElapsedTime(started);
+                if (elapsed < _configuration.PollInterval)
                 {
-                    await sink.WriteAsync(reading.Reading!, cancellationToken);
-                    _status.RecordRead();
-                    _status.SetState(SourceState.Connected);
-                    if (failures > 0)
-                    {
-                        _logger.HttpPollRecovered(Name, _displayUrl, failures);
-                    }
-                    failures = 0;
-                    var elapsed = _time.GetElapsedTime(started);
-                    delay = elapsed < _configuration.PollInterval ? _configuration.PollInterval - elapsed : TimeSpan.Zero;
+                    await Task.Delay(_configuration.PollInterval - elapsed, _time, cancellationToken);
                 }
-                await Task.Delay(delay, _time, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -87,6 +99,12 @@ public sealed partial class HttpSource : ISource
         {
             _status.SetState(SourceState.Stopped);
         }
+    }
+
+    private async Task<SourceReading> PollOrThrowAsync(CancellationToken cancellationToken)
+    {
+        var (reading, error) = await PollAsync(cancellationToken);
+        return error is null ? reading! : throw new PollFailedException(error);
     }
 
     private async Task<(SourceReading? Reading, string? Error)> PollAsync(CancellationToken cancellationToken)
@@ -129,6 +147,9 @@ public sealed partial class HttpSource : ISource
         }
     }
 }
+
+/// <summary>A poll that failed with a reason for the status and the log; the retry strategy handles only this.</summary>
+internal sealed class PollFailedException(string message) : Exception(message);
 
 internal static partial class Log
 {

@@ -225,6 +225,100 @@ public sealed class EdgeConfigurationParserTests
         },
     };
 
+    // What the schema (docs/edge-configuration.schema.json) decides, in the parser's words.
+    public static TheoryData<string, string, string> SchemaViolations => new()
+    {
+        {
+            Mqtt("plant/+/telemetry", "{2}", "\"Temperature\": \"$.t\""),
+            "mqtt[0].subscriptions[0].sensors.Temperature",
+            "sensor name 'Temperature' is not lower snake case"
+        },
+        {
+            Mqtt("plant/+/telemetry", "{2}", "\"temperature\": 5"),
+            "mqtt[0].subscriptions[0].sensors.temperature",
+            "expected a path string like \"$.temp\" or an object { \"path\", \"unit\", \"scale\", \"offset\" }, got the number 5"
+        },
+        {
+            Mqtt("plant/+/telemetry", "{2}", "\"temperature\": { \"pth\": \"$.t\" }"),
+            "mqtt[0].subscriptions[0].sensors.temperature.pth",
+            "unknown property 'pth'; did you mean 'path'? (expected one of: path, unit, scale, offset)"
+        },
+        {
+            Mqtt("plant/+/telemetry", "{2}", "\"temperature\": { \"unit\": \"degF\" }"),
+            "mqtt[0].subscriptions[0].sensors.temperature.path",
+            "required property is missing"
+        },
+        {
+            Device("""{ "sensor": "temperature", "table": "holding", "address": 0, "scale": 0 }"""),
+            "modbus[0].registers[0].scale",
+            "must not be 0"
+        },
+        {
+            Device("""{ "sensor": "temperature", "table": "holding", "address": 0 }""", endpoint: "\"unitId\": 1"),
+            "modbus[0]",
+            "missing 'tcp' ({ host, port }) or 'rtu' ({ serialPort, baudRate, ... }): say how the device is reached"
+        },
+        {
+            Device("""{ "sensor": "temperature", "table": "holding", "address": 0 }""", endpoint: "\"tcp\": { \"host\": \"plc\", \"port\": 70000 }"),
+            "modbus[0].tcp.port",
+            "70000 is outside 1..65535"
+        },
+        {
+            Device("""{ "sensor": "temperature", "table": "holding", "address": 0 }""", endpoint: "\"tcp\": { \"host\": \"plc\" }, \"pollIntervalMs\": 1.5"),
+            "modbus[0].pollIntervalMs",
+            "expected an integer 100..86400000, got the number 1.5"
+        },
+        {
+            """{ "schemaVersion": 1, "gatewayId": "gw", "mqtt": [ { "name": "b", "broker": { "host": "h", "password": "p" }, "subscriptions": [ { "topic": "t", "machineId": "M", "sensors": { "load": "$.l" } } ] } ] }""",
+            "mqtt[0].broker.password",
+            "a password needs a username"
+        },
+        {
+            """{ "schemaVersion": 1, "gatewayId": "gw", "mqtt": [ { "name": "b", "broker": { "host": "h" }, "subscriptions": [ { "topic": "t", "qos": 2, "machineId": "M", "sensors": { "load": "$.l" } } ] } ] }""",
+            "mqtt[0].subscriptions[0].qos",
+            "2 is outside 0..1"
+        },
+        {
+            """{ "schemaVersion": 1, "gatewayId": "gw", "http": [ { "name": "api", "url": "http://x/y", "machineId": "M1", "headers": { "X-Key": "a\r\nb" }, "sensors": { "load": "$.l" } } ] }""",
+            "http[0].headers['X-Key']",
+            "a header value must not contain line breaks"
+        },
+        {
+            """{ "schemaVersion": 1, "gatewayId": "gw", "http": [ { "name": "api", "url": "http://x/y", "machineId": "M1", "headers": { "X-Key": "a", "x-key": "b" }, "sensors": { "load": "$.l" } } ] }""",
+            "http[0].headers['x-key']",
+            "duplicate header (names are case-insensitive)"
+        },
+        {
+            """{ "schemaVersion": 1, "gatewayId": "pdm-gw" }""",
+            "gatewayId",
+            "gateway id 'pdm-gw' is reserved"
+        },
+        {
+            """{ "schemaVersion": 1, "gatewayId": "gw", "queue": [] }""",
+            "queue",
+            "expected an object, got an array"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(SchemaViolations))]
+    public void Schema_violation_is_reported_with_path_and_reason(string json, string path, string reason) =>
+        Bad_document_is_rejected_with_path_and_reason(json, path, reason);
+
+    [Fact]
+    public void Null_counts_as_absent_everywhere()
+    {
+        var result = EdgeConfigurationParser.Parse("""
+            { "schemaVersion": 1, "gatewayId": "gw", "queue": null, "defaults": { "pollIntervalMs": null },
+              "modbus": [ { "name": "a", "machineId": "M1", "rtu": null, "tcp": { "host": "plc", "port": null },
+                            "registers": [ { "sensor": "temperature", "table": "holding", "address": 0, "unit": null } ] } ] }
+            """);
+
+        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
+        Assert.Equal(new ModbusTcpEndpoint("plc", 502), result.Configuration.Modbus[0].Endpoint);
+        Assert.Equal(QueueConfiguration.DefaultMaxBytes, result.Configuration.Queue.MaxBytes);
+    }
+
     [Theory]
     [MemberData(nameof(BadDocuments))]
     public void Bad_document_is_rejected_with_path_and_reason(string json, string path, string reason)

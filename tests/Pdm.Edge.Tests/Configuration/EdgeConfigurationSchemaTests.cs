@@ -21,15 +21,11 @@ public sealed partial class EdgeConfigurationSchemaTests
     }
 
     [Fact]
-    public void Schema_and_parser_know_the_same_properties()
+    public void Parser_evaluates_the_published_schema()
     {
-        using var schema = JsonDocument.Parse(File.ReadAllText(SchemaPath));
-        var inSchema = new SortedSet<string>(StringComparer.Ordinal);
-        Walk(schema.RootElement, schema.RootElement, "", inSchema);
-        var inParser = new SortedSet<string>(ConfigurationShapes.KnownPaths(), StringComparer.Ordinal);
+        using var published = JsonDocument.Parse(File.ReadAllText(SchemaPath));
 
-        Assert.Equal([], inParser.Except(inSchema));
-        Assert.Equal([], inSchema.Except(inParser));
+        Assert.True(JsonElement.DeepEquals(published.RootElement, EdgeConfigurationSchema.Document));
     }
 
     [Fact]
@@ -45,13 +41,19 @@ public sealed partial class EdgeConfigurationSchemaTests
     }
 
     [Fact]
-    public void Full_sample_sets_every_property_the_parser_knows()
+    public void Full_sample_sets_every_property_the_schema_knows()
     {
+        // The parser reads the sample with properties it does not map disallowed, so this also proves that every
+        // property the schema allows is read.
+        using var schema = JsonDocument.Parse(File.ReadAllText(SchemaPath));
+        var known = new SortedSet<string>(StringComparer.Ordinal);
+        Walk(schema.RootElement, schema.RootElement, "", known);
         using var sample = JsonDocument.Parse(ConfigurationSamples.Full);
         var used = new SortedSet<string>(StringComparer.Ordinal);
         CollectUsed(sample.RootElement, "", used);
 
-        Assert.Equal([], ConfigurationShapes.KnownPaths().Except(used));
+        Assert.Equal([], known.Except(used));
+        Assert.True(EdgeConfigurationParser.Parse(ConfigurationSamples.Full).IsValid);
     }
 
     [Fact]
@@ -75,7 +77,9 @@ public sealed partial class EdgeConfigurationSchemaTests
     {
         var guide = File.ReadAllText(GuidePath);
 
-        Assert.All(ConfigurationShapes.Root.Properties, property => Assert.Contains($"`{property}`", guide, StringComparison.Ordinal));
+        var sections = EdgeConfigurationSchema.Document.GetProperty("properties").EnumerateObject().Select(p => p.Name);
+
+        Assert.All(sections, property => Assert.Contains($"`{property}`", guide, StringComparison.Ordinal));
     }
 
     /// <summary>Property paths a schema node allows, in the parser's notation (<c>a[].b</c>, <c>m.*.c</c>).</summary>
@@ -106,6 +110,13 @@ public sealed partial class EdgeConfigurationSchemaTests
         if (node.TryGetProperty("additionalProperties", out var additional) && additional.ValueKind == JsonValueKind.Object)
         {
             Walk(root, additional, prefix + ".*", paths);
+        }
+        foreach (var branch in (string[])["then", "else"])
+        {
+            if (node.TryGetProperty(branch, out var conditional))
+            {
+                Walk(root, conditional, prefix, paths);
+            }
         }
         foreach (var combinator in (string[])["oneOf", "anyOf", "allOf"])
         {
