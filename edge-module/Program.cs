@@ -6,8 +6,10 @@ using Microsoft.Extensions.Hosting;
 using Pdm.Edge;
 using Pdm.Edge.Cloud;
 using Pdm.EdgeModule;
+using Pdm.ServiceDefaults;
 
 var builder = Host.CreateApplicationBuilder(args);
+builder.AddPdmTelemetry("pdm-edge");
 var edge = builder.Configuration.GetSection("Edge");
 var settings = new EdgeModuleSettings
 {

@@ -2,11 +2,14 @@ using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Pdm.Functions;
 using Pdm.Functions.Api;
 using Pdm.Functions.Ingest;
 using Pdm.Functions.Predict;
 using Pdm.Functions.ReplayDeadLetters;
+using Pdm.ServiceDefaults;
 
 [assembly: InternalsVisibleTo("Pdm.Functions.Tests")]
 
@@ -19,6 +22,10 @@ if (port is not null)
     builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
 }
 
+// Npgsql emits its own "Npgsql" source and meter (Npgsql.OpenTelemetry 10.0.3 needs Npgsql 10.0.3; we pin 10.0.0).
+builder.AddPdmTelemetry("pdm-functions",
+    tracing => tracing.AddAspNetCoreInstrumentation().AddSource("Npgsql"),
+    metrics => metrics.AddAspNetCoreInstrumentation().AddMeter("Npgsql"));
 builder.Services.AddOptions<PdmOptions>().BindConfiguration(PdmOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 // Endpoints without their own limit (timer invocations, requests that take no body) get this one.

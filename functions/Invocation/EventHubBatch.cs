@@ -22,6 +22,7 @@ internal static class EventHubBatch
 
         var metadata = invocation.TryGetProperty("Metadata", out var m) ? m : default;
         var system = MetadataArray(metadata, "SystemPropertiesArray");
+        var application = MetadataArray(metadata, "PropertiesArray");
         var enqueued = MetadataArray(metadata, "EnqueuedTimeUtcArray");
         var sequence = MetadataArray(metadata, "SequenceNumberArray");
         var partition = metadata.ValueKind == JsonValueKind.Object
@@ -40,6 +41,7 @@ internal static class EventHubBatch
                 DeviceId = Text(props, "iothub-connection-device-id"),
                 ModuleId = Text(props, "iothub-connection-module-id"),
                 MessageId = Text(props, "message-id"),
+                TraceParent = Text(At(application, i), IngestActivities.TraceParentProperty),
                 EnqueuedTime = Time(At(enqueued, i)) ?? Time(Property(props, "iothub-enqueuedtime")) ?? DateTimeOffset.UtcNow,
                 SequenceNumber = At(sequence, i) is { ValueKind: JsonValueKind.Number } n ? n.GetInt64() : 0,
                 PartitionId = partition,

@@ -40,21 +40,42 @@ internal sealed class DevHostCounters
     private long _brokerConnectionLosses;
     private MqttConnectionState? _broker;
 
-    public void EventReceived() => Interlocked.Increment(ref _eventsReceived);
+    public void EventReceived()
+    {
+        Interlocked.Increment(ref _eventsReceived);
+        DevHostTelemetry.EventReceived();
+    }
 
-    public void EventsDelivered(int count) => Interlocked.Add(ref _eventsDelivered, count);
+    public void EventsDelivered(int count)
+    {
+        Interlocked.Add(ref _eventsDelivered, count);
+        DevHostTelemetry.EventsDelivered(count);
+    }
 
     public void BatchDropped(int events)
     {
         Interlocked.Increment(ref _batchesDropped);
         Interlocked.Add(ref _eventsDropped, events);
+        DevHostTelemetry.EventsDropped(events);
     }
 
-    public void InvocationSucceeded() => Interlocked.Increment(ref _invocationsSucceeded);
+    public void InvocationSucceeded()
+    {
+        Interlocked.Increment(ref _invocationsSucceeded);
+        DevHostTelemetry.Invoked(succeeded: true);
+    }
 
-    public void InvocationFailed() => Interlocked.Increment(ref _invocationsFailed);
+    public void InvocationFailed()
+    {
+        Interlocked.Increment(ref _invocationsFailed);
+        DevHostTelemetry.Invoked(succeeded: false);
+    }
 
-    public void HandlerRestarted() => Interlocked.Increment(ref _handlerRestarts);
+    public void HandlerRestarted()
+    {
+        Interlocked.Increment(ref _handlerRestarts);
+        DevHostTelemetry.HandlerRestarted();
+    }
 
     public void BrokerStateChanged(MqttConnectionState state)
     {

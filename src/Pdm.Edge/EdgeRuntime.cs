@@ -59,6 +59,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
     private readonly HttpClient _http = new();
     private ChannelReader<MqttMessage>? _opcInput;
     private TwinClient? _twin;
+    private IDisposable? _queueGauge;
     private volatile IReadOnlyList<ISource> _sources = [];
 
     private EdgeRuntime(EdgeModuleSettings settings, CloudLink link, DiskQueue queue, ILoggerFactory loggers, TimeProvider time)
@@ -110,6 +111,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
         var queue = DiskQueue.Open(new DiskQueueOptions { Directory = Path.Combine(settings.DataDirectory, "queue") },
             loggerFactory.CreateLogger<DiskQueue>(), time);
         var runtime = new EdgeRuntime(settings, link, queue, loggerFactory, time);
+        runtime._queueGauge = EdgeTelemetry.ObserveQueue(queue);
         runtime.Start();
         return runtime;
     }
@@ -320,6 +322,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
             await _twin.DisposeAsync();
         }
         await _mqtt.DisposeAsync();
+        _queueGauge?.Dispose();
         await _queue.DisposeAsync();
         _link.Dispose();
         _http.Dispose();

@@ -24,6 +24,10 @@ public sealed record IncomingEvent
     public long SequenceNumber { get; init; }
     public string? PartitionId { get; init; }
     public string? MessageId { get; init; }
+
+    /// <summary>The sender's W3C trace context (application property <c>traceparent</c>), when it sent one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>What became of one batch.</summary>

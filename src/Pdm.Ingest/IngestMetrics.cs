@@ -1,11 +1,14 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Pdm.Storage;
 
 namespace Pdm.Ingest;
 
 /// <summary>
-/// The <c>Pdm.Ingest</c> meter: the dead-letter backlog as gauges (as last seen by <see cref="Observe"/>: every
-/// replay, every park or quarantine, every health check) and counters of rejected messages and of batches parked
-/// and quarantined. OpenTelemetry reads it by name.
+/// The <c>Pdm.Ingest</c> meter: events received, readings stored, samples scored and anomalies, batch and scoring
+/// time; the dead-letter backlog as gauges (as last seen by <see cref="Observe"/>: every replay, every park or
+/// quarantine, every health check) and counters of rejected messages and of batches parked and quarantined.
+/// OpenTelemetry reads it by name. The batch spans come from <see cref="IngestActivities"/>.
 /// </summary>
 public sealed class IngestMetrics : IDisposable
 {
@@ -15,6 +18,13 @@ public sealed class IngestMetrics : IDisposable
     private readonly Counter<long> _rejects;
     private readonly Counter<long> _parked;
     private readonly Counter<long> _quarantined;
+    private readonly Counter<long> _events;
+    private readonly Counter<long> _readings;
+    private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _scored;
+    private readonly Counter<long> _anomalies;
+    private readonly Histogram<double> _batchDuration;
+    private readonly Histogram<double> _scoringDuration;
     private DeadLetterSummary? _backlog;
 
     public IngestMetrics(TimeProvider clock)
@@ -33,6 +43,16 @@ public sealed class IngestMetrics : IDisposable
             description: "Batches parked because the database was unavailable");
         _quarantined = Meter.CreateCounter<long>("pdm.ingest.batches.quarantined", unit: "{batch}",
             description: "Batches quarantined because they failed for their own content");
+        _events = Meter.CreateCounter<long>("pdm.ingest.events", unit: "{event}", description: "Hub events received in Ingest invocations");
+        _readings = Meter.CreateCounter<long>("pdm.ingest.readings", unit: "{value}", description: "Sensor values stored (new ones)");
+        _duplicates = Meter.CreateCounter<long>("pdm.ingest.readings.duplicate", unit: "{value}",
+            description: "Sensor values already stored (redeliveries, replays), dropped");
+        _scored = Meter.CreateCounter<long>("pdm.ingest.samples.scored", unit: "{sample}", description: "Samples given an anomaly score");
+        _anomalies = Meter.CreateCounter<long>("pdm.ingest.anomalies", unit: "{sample}", description: "Scored samples found anomalous");
+        _batchDuration = Meter.CreateHistogram<double>("pdm.ingest.batch.duration", unit: "s",
+            description: "Time to process one Ingest invocation's batch, retries and parking included");
+        _scoringDuration = Meter.CreateHistogram<double>("pdm.ingest.scoring.duration", unit: "s",
+            description: "Time spent scoring one tenant's samples of a batch (inside the write transaction)");
     }
 
     public Meter Meter { get; }
@@ -50,11 +70,62 @@ public sealed class IngestMetrics : IDisposable
         }
     }
 
-    public void BatchParked() => _parked.Add(1);
+    public void BatchParked()
+    {
+        _parked.Add(1);
+        Activity.Current?.SetTag("pdm.ingest.outcome", "parked").SetStatus(ActivityStatusCode.Error, "database unavailable");
+    }
 
-    public void BatchQuarantined() => _quarantined.Add(1);
+    public void BatchQuarantined()
+    {
+        _quarantined.Add(1);
+        Activity.Current?.SetTag("pdm.ingest.outcome", "quarantined").SetStatus(ActivityStatusCode.Error, "quarantined");
+    }
+
+    /// <summary>Counts the batch's events and starts its span; disposing records the batch time and ends the span.</summary>
+    public BatchTiming StartBatch(IReadOnlyList<IncomingEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        _events.Add(events.Count);
+        return new BatchTiming(this, IngestActivities.StartBatch(events), Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>What one store of readings did (a batch, a replayed batch, or one message of a refused batch).</summary>
+    public void Stored(IngestOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        _readings.Add(outcome.ValuesInserted);
+        _duplicates.Add(outcome.ValuesDuplicate);
+        _scored.Add(outcome.SamplesScored);
+        _anomalies.Add(outcome.Anomalies);
+    }
+
+    /// <summary><paramref name="score"/>, timed and traced (<c>ingest score</c>) each time it scores a tenant's samples.</summary>
+    public TenantScorer TimeScoring(TenantScorer score)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        return (tenantId, states) =>
+        {
+            using var activity = IngestActivities.Start("ingest score");
+            var started = Stopwatch.GetTimestamp();
+            var write = score(tenantId, states);
+            _scoringDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            activity?.SetTag("pdm.scores", write.Scores.Count);
+            return write;
+        };
+    }
 
     public void Dispose() => Meter.Dispose();
+
+    /// <summary>The running batch: its span and start time.</summary>
+    public readonly struct BatchTiming(IngestMetrics owner, Activity? activity, long started) : IDisposable
+    {
+        public void Dispose()
+        {
+            owner._batchDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            activity?.Dispose();
+        }
+    }
 
     private IEnumerable<Measurement<T>> Gauge<T>(Func<DeadLetterSummary, T> value) where T : struct =>
         Backlog is { } backlog ? [new Measurement<T>(value(backlog))] : [];

@@ -62,6 +62,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
     public async Task<IngestOutcome> ProcessAsync(IReadOnlyList<IncomingEvent> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
+        using var batch = metrics.StartBatch(events);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(EventCount, events.Count);
         try
@@ -226,8 +227,10 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
         var rejects = new List<RejectedMessage>();
         var samples = 0;
 
+        using var decode = IngestActivities.Start("ingest decode");
         foreach (var e in events)
         {
+            using var scope = logger.BeginMessageScope(e);
             if (string.IsNullOrEmpty(e.DeviceId))
             {
                 rejects.Add(await RejectAsync(e, null, [new DecodeError("iothub-connection-device-id", "the event carries no authenticated device id")], cancellationToken));
@@ -251,6 +254,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
                 continue;
             }
             var decoded = TelemetryDecoder.Decode(body, new DecodeContext(e.DeviceId, e.EnqueuedTime));
+            logger.MessageDecoded(decoded.Samples.Count, decoded.Errors.Count);
             if (decoded.Samples.Count > 0)
             {
                 if (!batches.TryGetValue((tenantId, e.DeviceId), out var list))
@@ -266,13 +270,16 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             }
         }
 
+        decode?.Stop();
+
         IngestWriteResult written = default;
         var anomalies = 0;
         if (batches.Count > 0)
         {
+            using var store = IngestActivities.Start("ingest store");
             List<TenantBatch> tenantBatches = [.. batches.Select(b => new TenantBatch(b.Key.Tenant, b.Key.Device, b.Value))];
             var scorer = await scoring.PrepareAsync(tenantBatches, cancellationToken);
-            written = await database.WriteReadingsAsync(tenantBatches, scorer.Score, cancellationToken);
+            written = await database.WriteReadingsAsync(tenantBatches, metrics.TimeScoring(scorer.Score), cancellationToken);
             anomalies = scorer.Anomalies;
             if (scorer.Late > 0)
             {
@@ -285,7 +292,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             logger.MessagesRejected(rejects.Count, events.Count);
         }
 
-        return new IngestOutcome
+        var outcome = new IngestOutcome
         {
             Events = events.Count,
             Samples = samples,
@@ -296,6 +303,8 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             SamplesScored = written.ScoresInserted,
             Anomalies = anomalies,
         };
+        metrics.Stored(outcome);
+        return outcome;
     }
 
     /// <summary>
@@ -358,6 +367,10 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
     private async Task<RejectedMessage> RejectAsync(IncomingEvent e, Guid? tenantId, IReadOnlyList<DecodeError> errors,
         CancellationToken cancellationToken)
     {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            logger.MessageRejected(string.Join("; ", errors));
+        }
         var key = MessageKey(e);
         var payload = e.Body;
         string? blob = null;
@@ -441,4 +454,11 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4111, Level = LogLevel.Warning, Message = "Could not read the dead-letter backlog: {Reason}")]
     public static partial void BacklogCheckFailed(this ILogger logger, string reason);
+
+    // Per message, at Debug: with the {MessageId, DeviceId} scope they follow one message from gateway to database.
+    [LoggerMessage(EventId = 4112, Level = LogLevel.Debug, Message = "Message decoded: {Samples} samples to store, {Errors} errors")]
+    public static partial void MessageDecoded(this ILogger logger, int samples, int errors);
+
+    [LoggerMessage(EventId = 4113, Level = LogLevel.Debug, Message = "Message rejected: {Reasons}")]
+    public static partial void MessageRejected(this ILogger logger, string reasons);
 }

@@ -24,9 +24,13 @@ namespace Pdm.Functions.Tests;
 public sealed class ApiFactory : WebApplicationFactory<functions::Program>
 {
     private readonly Dictionary<string, string> _settings;
+    private readonly Action<IWebHostBuilder>? _configure;
 
-    public ApiFactory(StackEndpoints endpoints, LocalDatabase database, IReadOnlyDictionary<string, string>? overrides = null)
+    /// <param name="configure">More host configuration, e.g. a logger provider that records what the app logs.</param>
+    public ApiFactory(StackEndpoints endpoints, LocalDatabase database, IReadOnlyDictionary<string, string>? overrides = null,
+        Action<IWebHostBuilder>? configure = null)
     {
+        _configure = configure;
         _settings = new Dictionary<string, string>(LocalEnvironment.FunctionAppSettings(endpoints, database));
         foreach (var (name, value) in overrides ?? new Dictionary<string, string>())
         {
@@ -63,6 +67,7 @@ public sealed class ApiFactory : WebApplicationFactory<functions::Program>
         {
             builder.UseSetting(name.Replace("__", ":", StringComparison.Ordinal), value);
         }
+        _configure?.Invoke(builder);
     }
 }
 
@@ -112,9 +117,9 @@ public sealed class ApiFixture : IAsyncLifetime
     }
 
     /// <summary>Another instance of the app on the same database, with these settings over the local ones.</summary>
-    public ApiFactory CreateFactory(IReadOnlyDictionary<string, string>? overrides = null)
+    public ApiFactory CreateFactory(IReadOnlyDictionary<string, string>? overrides = null, Action<IWebHostBuilder>? configure = null)
     {
-        var factory = new ApiFactory(_stack.Endpoints, Database, overrides);
+        var factory = new ApiFactory(_stack.Endpoints, Database, overrides, configure);
         _factories.Add(factory);
         return factory;
     }

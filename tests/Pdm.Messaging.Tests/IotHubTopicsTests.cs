@@ -28,6 +28,23 @@ public sealed class IotHubTopicsTests
         Assert.Equal("devices/gw-001/modules/pdm/messages/events/line%20%232=a%2Bb%26c%3Dd%2Fe", topic);
     }
 
+    [Theory]
+    [InlineData("devices/gw-001/messages/events/", "devices/gw-001/messages/events/$.mid=m-1&traceparent=00-ab")]
+    [InlineData("devices/gw-001/messages/events/$.ct=application%2Fjson", "devices/gw-001/messages/events/$.ct=application%2Fjson&$.mid=m-1&traceparent=00-ab")]
+    public void Per_message_properties_are_appended_to_the_bag(string topic, string expected)
+    {
+        var appended = IotHubTopics.AppendProperties(topic, new Dictionary<string, string>
+        {
+            [IotHubSystemProperties.MessageId] = "m-1",
+            ["traceparent"] = "00-ab",
+        });
+
+        Assert.Equal(expected, appended);
+        Assert.True(IotHubTopics.TryParseEvents(appended, out var parsed));
+        Assert.Equal("m-1", parsed.SystemProperties["message-id"]);
+        Assert.Equal("00-ab", parsed.ApplicationProperties["traceparent"]);
+    }
+
     [Fact]
     public void Property_bag_round_trips_through_topic_and_parse()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -50,6 +51,8 @@ internal sealed partial class FunctionInvoker : IDisposable
     {
         var retries = 0;
         JsonObject? lastException = null;
+        using var activity = DevHostTelemetry.Source.StartActivity("devhost invoke", ActivityKind.Producer);
+        activity?.SetTag("faas.invoked_name", function.Name);
         while (true)
         {
             var retryContext = function.Retry is { } p
@@ -79,6 +82,7 @@ internal sealed partial class FunctionInvoker : IDisposable
             }
 
             retries++;
+            DevHostTelemetry.Retried();
             // Shaped like the exception the host's EnsureSuccessStatusCode raises, as Newtonsoft would write it.
             lastException = new JsonObject { ["ClassName"] = "System.Net.Http.HttpRequestException", ["Message"] = error };
             await Task.Delay(policy.DelayBefore(retries), _time, cancellationToken);

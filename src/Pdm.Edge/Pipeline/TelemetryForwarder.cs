@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pdm.Edge.Queue;
+using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
 using Pdm.Telemetry;
 
@@ -14,6 +16,10 @@ public sealed record ForwarderStatus(long MessagesSent, long SamplesSent, DateTi
 /// (each machine sample numbered with its record's per-machine sequence), published with QoS 1, and the records are
 /// acknowledged only after the broker's PUBACK. A crash between the PUBACK and the acknowledgement sends the batch
 /// again with the same sequence numbers, which the cloud drops as duplicates.
+/// <para>
+/// Each message gets its own IoT Hub message id (<c>$.mid</c>; the cloud logs it with every line about the message)
+/// and, when traced, the W3C <c>traceparent</c> of its <c>edge publish</c> span as an application property.
+/// </para>
 /// </summary>
 public sealed partial class TelemetryForwarder
 {
@@ -21,6 +27,9 @@ public sealed partial class TelemetryForwarder
     public const int MaxMessageBytes = 192 * 1024;
 
     public const int DefaultMaxSamplesPerMessage = 200;
+
+    /// <summary>The application property that carries the W3C trace context to the cloud.</summary>
+    public const string TraceParentProperty = "traceparent";
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
@@ -78,18 +87,27 @@ public sealed partial class TelemetryForwarder
                 batchLimit = Math.Max(1, records.Count / 2);
                 continue;
             }
+            var messageId = Guid.CreateVersion7().ToString("N");
+            using var activity = EdgeTelemetry.Source.StartActivity("edge publish", ActivityKind.Producer);
+            activity?.SetTag("messaging.message.id", messageId).SetTag("pdm.samples", records.Count);
+            var started = Stopwatch.GetTimestamp();
             try
             {
-                await _client.PublishAsync(new MqttMessage(_topic, body, Qos: 1), cancellationToken);
+                await _client.PublishAsync(new MqttMessage(MessageTopic(messageId, activity), body, Qos: 1), cancellationToken);
             }
             catch (MqttException exception)
             {
+                EdgeTelemetry.MessageFailed();
+                activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
+                activity?.Stop();
                 var delay = ReconnectBackoff.NextDelay(failures++, TimeSpan.FromSeconds(1), MaxBackoff, random);
                 Log.PublishFailed(_logger, records.Count, exception.Message, delay);
                 Volatile.Write(ref _status, Status with { LastError = exception.Message });
                 await Task.Delay(delay, _time, cancellationToken);
                 continue;
             }
+            EdgeTelemetry.MessageSent(Stopwatch.GetElapsedTime(started));
+            Log.Published(_logger, messageId, records.Count);
             _queue.Acknowledge(records[^1].Id);
             failures = 0;
             batchLimit = _maxSamples;
@@ -99,6 +117,17 @@ public sealed partial class TelemetryForwarder
                 MessagesSent = status.MessagesSent + 1, SamplesSent = status.SamplesSent + records.Count, LastSentAt = _time.GetUtcNow(),
             });
         }
+    }
+
+    /// <summary>The telemetry topic with this message's id and trace context added to its property bag.</summary>
+    private string MessageTopic(string messageId, Activity? activity)
+    {
+        var properties = new Dictionary<string, string>(2, StringComparer.Ordinal) { [IotHubSystemProperties.MessageId] = messageId };
+        if (activity is { IdFormat: ActivityIdFormat.W3C, Id: { } traceParent })
+        {
+            properties[TraceParentProperty] = traceParent;
+        }
+        return IotHubTopics.AppendProperties(_topic, properties);
     }
 
     private static List<MachineSample> ToSamples(List<QueueRecord> records)
@@ -116,5 +145,8 @@ public sealed partial class TelemetryForwarder
     {
         [LoggerMessage(5310, LogLevel.Warning, "Publishing {Samples} queued samples failed ({Error}); retrying in {RetryIn}")]
         public static partial void PublishFailed(ILogger logger, int samples, string error, TimeSpan retryIn);
+
+        [LoggerMessage(5311, LogLevel.Debug, "Sent message {MessageId} with {Samples} samples")]
+        public static partial void Published(ILogger logger, string messageId, int samples);
     }
 }

@@ -33,6 +33,7 @@ internal sealed class SourceStatusTracker(string name, string kind, TimeProvider
         {
             _status = _status with { LastRead = Time.GetUtcNow(), Reads = _status.Reads + 1 };
         }
+        EdgeTelemetry.SourceRead(kind);
     }
 
     /// <summary>Counts an error; <paramref name="state"/> changes the state too (a bad payload leaves it as it is).</summary>
@@ -48,5 +49,6 @@ internal sealed class SourceStatusTracker(string name, string kind, TimeProvider
                 Errors = _status.Errors + 1,
             };
         }
+        EdgeTelemetry.SourceFailed(kind);
     }
 }

@@ -118,6 +118,17 @@ public static class IotHubTopics
     }
 
     /// <summary>
+    /// An events topic (as <see cref="DeviceEvents"/> or <see cref="ModuleEvents"/> built it) with more properties
+    /// in its bag: what differs per message, such as the message id or the trace context.
+    /// </summary>
+    public static string AppendProperties(string topic, IReadOnlyDictionary<string, string> properties)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        var bag = EncodePropertyBag(properties);
+        return bag.Length == 0 ? topic : topic.EndsWith('/') ? topic + bag : topic + "&" + bag;
+    }
+
+    /// <summary>
     /// Takes a device or module events topic apart. Accepts the property bag with or without a trailing slash or a
     /// leading <c>?</c>, and <c>$</c> written literally or as <c>%24</c>. Returns false for any other topic.
     /// </summary>

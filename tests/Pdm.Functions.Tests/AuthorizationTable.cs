@@ -1,0 +1,78 @@
+using Pdm.Storage;
+using static Pdm.Storage.ApiKeyRole;
+
+namespace Pdm.Functions.Tests;
+
+/// <summary>
+/// Who may call what: one row per route the function app maps, by method and route pattern as the app registers
+/// them. <see cref="AuthorizationTableTests"/> walks the app's own endpoint table and fails on a route without a row,
+/// so a new endpoint cannot ship without saying who may call it. To add a route: add its row here (and a value for
+/// any new path parameter in <see cref="AuthorizationTableTests"/>' PathValueAsync; a body if it takes one).
+/// </summary>
+public static class AuthorizationTable
+{
+    private static readonly ApiKeyRole[] AnyTenantRole = [TenantAdmin, TenantReader, DeviceProvisioner];
+
+    public static IReadOnlyList<RouteAccess> Routes { get; } =
+    [
+        // Invocations the Functions host posts; the host proxies only /api to the handler, which listens on loopback.
+        RouteAccess.Host("GET /"),
+        RouteAccess.Host("POST /Ingest"),
+        RouteAccess.Host("POST /ReplayDeadLetters"),
+        RouteAccess.Host("POST /Predict"),
+
+        RouteAccess.Public("GET /api/health"),
+
+        RouteAccess.Keyed("POST /api/v1/tenants", [PlatformAdmin], () => new { name = Unique("auth-tenant") }),
+        RouteAccess.Keyed("GET /api/v1/tenants", [PlatformAdmin, .. AnyTenantRole]),
+        RouteAccess.Keyed("POST /api/v1/tenants/{tenantId:guid}/api-keys", [PlatformAdmin, TenantAdmin],
+            () => new { name = "auth-table", role = "tenant-reader" }),
+        RouteAccess.Keyed("GET /api/v1/tenants/{tenantId:guid}/api-keys", [PlatformAdmin, TenantAdmin]),
+        RouteAccess.Keyed("DELETE /api/v1/tenants/{tenantId:guid}/api-keys/{keyId:guid}", [PlatformAdmin, TenantAdmin]),
+
+        RouteAccess.Keyed("POST /api/v1/devices", [TenantAdmin, DeviceProvisioner], () => new { deviceId = Unique("auth-new") }),
+        RouteAccess.Keyed("GET /api/v1/devices", AnyTenantRole),
+        RouteAccess.Keyed("DELETE /api/v1/devices/{deviceId}", [TenantAdmin]),
+
+        RouteAccess.Keyed("GET /api/v1/machines", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/machines/{machineId}", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/machines/{machineId}/readings", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/machines/{machineId}/scores", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/machines/{machineId}/predictions", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/predictions", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/rejects", AnyTenantRole),
+    ];
+
+    public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+}
+
+public enum RouteKind
+{
+    /// <summary>Posted by the Functions host (trigger invocations, its readiness probe): no key, never proxied from outside.</summary>
+    Host,
+
+    /// <summary>Anyone, without a key.</summary>
+    Public,
+
+    /// <summary>Behind the API key; the listed roles may call it, every other key gets 403.</summary>
+    Keyed,
+}
+
+/// <param name="Route">"METHOD pattern", the pattern exactly as the app maps it.</param>
+/// <param name="Roles">Roles whose key may call the route (for tenant roles: a key of the tenant whose data it is).</param>
+/// <param name="Body">A valid JSON body, for routes that bind one.</param>
+public sealed record RouteAccess(string Route, RouteKind Kind, IReadOnlyList<ApiKeyRole> Roles, Func<object>? Body = null)
+{
+    public static RouteAccess Host(string route) => new(route, RouteKind.Host, []);
+
+    public static RouteAccess Public(string route) => new(route, RouteKind.Public, []);
+
+    public static RouteAccess Keyed(string route, IReadOnlyList<ApiKeyRole> roles, Func<object>? body = null) =>
+        new(route, RouteKind.Keyed, roles, body);
+
+    public string Method => Route[..Route.IndexOf(' ', StringComparison.Ordinal)];
+
+    public string Pattern => Route[(Route.IndexOf(' ', StringComparison.Ordinal) + 1)..];
+
+    public override string ToString() => Route;
+}
