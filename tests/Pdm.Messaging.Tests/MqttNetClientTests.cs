@@ -6,7 +6,7 @@ namespace Pdm.Messaging.Tests.Mqtt;
 
 [Collection(SharedMosquitto.Name)]
 [Trait("Category", "Integration")]
-public sealed class MosquittoClientTests(MosquittoFixture fixture)
+public sealed class MqttNetClientTests(MosquittoFixture fixture)
 {
     [Fact]
     public async Task Qos1_publish_reaches_a_subscriber_with_topic_payload_and_qos()
@@ -29,7 +29,7 @@ public sealed class MosquittoClientTests(MosquittoFixture fixture)
     public async Task Wrong_password_is_refused_with_the_connack_reason()
     {
         var options = fixture.ServiceOptions("bad") with { Password = "wrong" };
-        await using var client = MosquittoClient.Create(options);
+        await using var client = MqttNetClient.Create(options);
 
         var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
 
@@ -41,12 +41,27 @@ public sealed class MosquittoClientTests(MosquittoFixture fixture)
     [Fact]
     public async Task Publish_before_connect_fails_clearly()
     {
-        await using var client = MosquittoClient.Create(fixture.ServiceOptions("idle"));
+        await using var client = MqttNetClient.Create(fixture.ServiceOptions("idle"));
 
         var error = await Assert.ThrowsAsync<MqttException>(() =>
             client.PublishAsync(new MqttMessage("devices/x/messages/events/", new byte[] { 1 }), CancellationToken.None));
 
         Assert.Contains("ConnectAsync", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("devices/a+", "'+' must be a whole level")]
+    [InlineData("devices/#/x", "'#' must be a whole level and the last one")]
+    public async Task Invalid_subscription_filter_fails_without_reaching_the_broker(string filter, string problem)
+    {
+        var states = new List<MqttConnectionStatus>();
+        await using var client = await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("filter") with { ConnectionChanged = s => states.Add(s.Status) });
+
+        var error = await Assert.ThrowsAsync<MqttException>(() => client.SubscribeAsync(filter, 1, CancellationToken.None));
+
+        Assert.Equal($"Subscribe to '{filter}' failed: {problem}.", error.Message);
+        Assert.True(client.IsConnected);
+        Assert.Equal([MqttConnectionStatus.Connected], states);
     }
 
     [Fact]
