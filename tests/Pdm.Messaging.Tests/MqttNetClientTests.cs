@@ -39,6 +39,40 @@ public sealed class MqttNetClientTests(MosquittoFixture fixture)
     }
 
     [Fact]
+    public async Task Refused_connack_is_reported_as_refused_with_the_brokers_reason_not_as_a_lost_connection()
+    {
+        var states = new List<MqttConnectionState>();
+        await using var client = MqttNetClient.Create(fixture.ServiceOptions("refused") with { Password = "wrong", ConnectionChanged = states.Add });
+
+        await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+
+        var refused = states[0];
+        Assert.Equal(MqttConnectionStatus.Refused, refused.Status);
+        Assert.Contains("refused the connection: Connection Refused: not authorised.", refused.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(states.Skip(1), s => s.Status != MqttConnectionStatus.Disconnected || s.Reason != "disconnected by this client");
+    }
+
+    [Fact]
+    public async Task Persistent_session_gets_the_qos1_messages_sent_while_it_was_away_without_subscribing_again()
+    {
+        var topic = $"devices/{MosquittoFixture.UniqueDeviceId("away")}/messages/events/";
+        var options = fixture.ServiceOptions("persistent") with { CleanSession = false };
+        await using (var first = await MqttTestExtensions.ConnectedAsync(options))
+        {
+            await first.SubscribeAsync(topic, 1, CancellationToken.None);
+            await first.DisconnectAsync(CancellationToken.None);
+        }
+        await using var publisher = await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("away-pub"));
+        await publisher.PublishAsync(new MqttMessage(topic, "while away"u8.ToArray()), CancellationToken.None);
+
+        // Same client id, a new client object that knows of no subscription: the broker kept the session.
+        await using var again = await MqttTestExtensions.ConnectedAsync(options);
+
+        var received = await again.NextAsync();
+        Assert.Equal("while away", Encoding.UTF8.GetString(received.Payload.Span));
+    }
+
+    [Fact]
     public async Task Publish_before_connect_fails_clearly()
     {
         await using var client = MqttNetClient.Create(fixture.ServiceOptions("idle"));
