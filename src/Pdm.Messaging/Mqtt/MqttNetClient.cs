@@ -353,10 +353,15 @@ public sealed partial class MqttNetClient : IMqttClient
                 }
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+        catch (Exception ex)
         {
-            // Lost again while restoring: wait for MQTTnet to report the end of this session before the next attempt.
+            // Lost again while restoring (or stopped): end this session and wait until MQTTnet has reported it, before
+            // the next attempt.
             await EndSessionAsync(session);
+            if (ex is OperationCanceledException && stop.IsCancellationRequested)
+            {
+                throw;
+            }
             throw new MqttException($"Connection to {_endpoint} lost while restoring subscriptions: {Describe(ex)}", ex);
         }
 
