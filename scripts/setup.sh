@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs, only when it is missing: Debian packages (PostgreSQL 15, Mosquitto,
-# libmosquitto, libmodbus, socat), and from npm into .pdm/tools Azurite and jsmodbus (the Modbus tests'
+# libmodbus, socat), and from npm into .pdm/tools Azurite and jsmodbus (the Modbus tests'
 # independent peer). Safe to run any number of times.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quiet=${1:-}
 say() { [ "$quiet" = "--quiet" ] || echo "setup: $*"; }
 
-packages=(postgresql-15 mosquitto mosquitto-clients libmosquitto1 libmodbus5 socat zip)
+packages=(postgresql-15 mosquitto mosquitto-clients libmodbus5 socat zip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -68,10 +68,10 @@ internal static class EdgeBench
             using var stopUpdates = new CancellationTokenSource();
             var updates = UpdateRegistersAsync(servers, registerCount, stopUpdates.Token);
 
-            await using var subscriber = new MosquittoClient(new MqttOptions
+            await using var subscriber = new MqttNetClient(new MqttOptions
             {
                 Host = "127.0.0.1", Port = broker.ServicePort, ClientId = MosquittoBroker.PlatformClientId("bench-subscriber"), Username = broker.ServiceUser, Password = broker.ServicePassword,
-            }, loggerFactory.CreateLogger<MosquittoClient>());
+            }, loggerFactory.CreateLogger<MqttNetClient>());
             await subscriber.ConnectAsync(cancellationToken);
             await subscriber.SubscribeAsync(IotHubTopics.DeviceEvents(GatewayId) + "#", 1, cancellationToken);
             var arrivals = new LatencyRecorder();

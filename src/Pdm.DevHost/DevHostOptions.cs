@@ -30,7 +30,7 @@ public sealed record DevHostOptions
     /// </summary>
     public MqttOptions? Mqtt { get; init; }
 
-    /// <summary>Creates the MQTT session for <see cref="Mqtt"/>; null means <see cref="MosquittoClient"/>. Tests inject a fake here.</summary>
+    /// <summary>Creates the MQTT session for <see cref="Mqtt"/>; null means <see cref="MqttNetClient"/>. Tests inject a fake here.</summary>
     public Func<MqttOptions, IMqttClient>? MqttClientFactory { get; init; }
 
     /// <summary>Port of the HTTP front end on 127.0.0.1; 0 picks a free one (read it from <see cref="FunctionsDevHost.BaseAddress"/>).</summary>

@@ -205,7 +205,7 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
         }
 
         var factory = options.MqttClientFactory
-            ?? (mqtt => MosquittoClient.Create(mqtt, loggerFactory.CreateLogger<MosquittoClient>()));
+            ?? (mqtt => MqttNetClient.Create(mqtt, loggerFactory.CreateLogger<MqttNetClient>()));
         var endpoint = new BuiltInEndpoint(options.PartitionCount, [.. _eventHubTriggers.Select(t => (Action<PartitionEvent>)t.Deliver)],
             options.TimeProvider);
         var eventsLogger = loggerFactory.CreateLogger<MqttEventSource>();

@@ -71,7 +71,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
         _queue = queue;
         _sink = new QueueSink(queue);
         _link = link;
-        _mqtt = MosquittoClient.Create(link.MqttOptions, loggers.CreateLogger<MosquittoClient>());
+        _mqtt = MqttNetClient.Create(link.MqttOptions, loggers.CreateLogger<MqttNetClient>());
         _store = new ConfigurationStore(loggers.CreateLogger<ConfigurationStore>(), time);
         _desired = new TwinDesiredProperties(_store, loggers.CreateLogger<TwinDesiredProperties>());
         _forwarder = new TelemetryForwarder(queue, _mqtt, link.TelemetryTopic, link.DeviceId, settings.MaxSamplesPerMessage, time,
@@ -91,6 +91,9 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
     public ForwarderStatus Forwarder => _forwarder.Status;
 
     public CloudLink Cloud => _link;
+
+    /// <summary>What edgeHub routes to this module's OPC input: subscribed to and routed with the same filter.</summary>
+    private string OpcInputFilter => $"devices/{_link.DeviceId}/modules/{_link.ModuleId}/{OpcInputPrefix}#";
 
     /// <summary>Opens the queue, resolves the cloud connection and starts every loop; returns without waiting for the broker.</summary>
     public static async Task<EdgeRuntime> StartAsync(EdgeModuleSettings settings, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null,
@@ -126,7 +129,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
             _twin = TwinClient.Create(_mqtt, router, _loggers.CreateLogger<TwinClient>());
             if (_link.Mode == CloudMode.IotEdge)
             {
-                _opcInput = router.Route($"devices/{_link.DeviceId}/modules/{_link.ModuleId}/{OpcInputPrefix}");
+                _opcInput = router.Route(OpcInputFilter);
             }
             _tasks.Add(router.RunAsync(token));
         }
@@ -159,7 +162,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
         }
         if (_opcInput is not null)
         {
-            await _mqtt.SubscribeAsync($"devices/{_link.DeviceId}/modules/{_link.ModuleId}/{OpcInputPrefix}#", 1, cancellationToken);
+            await _mqtt.SubscribeAsync(OpcInputFilter, 1, cancellationToken);
         }
         var twin = _twin is null ? Task.CompletedTask : FollowTwinAsync(_twin, cancellationToken);
         await Task.WhenAll(twin, _forwarder.RunAsync(cancellationToken));

@@ -52,7 +52,7 @@ public sealed class MqttEndToEndTests : IAsyncLifetime
         await using var host = await FunctionsDevHost.StartAsync(
             _app.Options() with { Mqtt = ServiceSession($"devhost-{Guid.NewGuid():N}") }, NullLoggerFactory.Instance, timeout.Token);
 
-        await using var device = MosquittoClient.Create(ServiceSession($"device-{Guid.NewGuid():N}"));
+        await using var device = MqttNetClient.Create(ServiceSession($"device-{Guid.NewGuid():N}"));
         await device.ConnectAsync(timeout.Token);
         var topic = IotHubTopics.ModuleEvents("edge-7", "modbus", new Dictionary<string, string>
         {

@@ -30,7 +30,7 @@ public sealed class EdgeRuntimeTests : IAsyncLifetime
             PasswordFile = _broker.PasswordFile, AclFile = _broker.AclFile, PidFile = _broker.PidFile,
         });
         _gateway = await registry.CreateOrUpdateAsync("runtime-gw", timeout.Token);
-        _cloud = MosquittoClient.Create(new MqttOptions
+        _cloud = MqttNetClient.Create(new MqttOptions
         {
             Host = "127.0.0.1", Port = _broker.ServicePort, ClientId = "pdm-cloud", Username = _broker.ServiceUser, Password = _broker.ServicePassword,
         });

@@ -247,7 +247,8 @@ public sealed partial class DeploymentManifestTests
         var text = string.Join('\n', lines);
 
         Assert.Contains("libmodbus5", text, StringComparison.Ordinal);
-        Assert.Contains("libmosquitto1", text, StringComparison.Ordinal);
+        // MQTT is MQTTnet (managed), so the image no longer needs the libmosquitto binding.
+        Assert.DoesNotContain("libmosquitto", text, StringComparison.Ordinal);
         Assert.Contains("FROM mcr.microsoft.com/dotnet/sdk:10.0", text, StringComparison.Ordinal);
         Assert.Contains("debian:bookworm", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)), StringComparison.Ordinal);
         var user = lines.Last(l => l.StartsWith("USER ", StringComparison.Ordinal))["USER ".Length..].Trim();

@@ -87,7 +87,7 @@ public sealed class PipelineFixture : IAsyncLifetime
     {
         using var api = Api(tenant.Key);
         var device = await ReadAsync<DeviceDto>(await api.PostAsJsonAsync("api/v1/devices", new { deviceId }));
-        var client = new MosquittoClient(new MqttOptions
+        var client = new MqttNetClient(new MqttOptions
         {
             Host = "127.0.0.1",
             Port = Endpoints.MqttPort,

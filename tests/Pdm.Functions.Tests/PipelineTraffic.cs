@@ -48,7 +48,7 @@ internal static class PipelineTraffic
 
     public static async Task<IMqttClient> ConnectAsync(MqttOptions options)
     {
-        var client = MosquittoClient.Create(options);
+        var client = MqttNetClient.Create(options);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await client.ConnectAsync(timeout.Token);
         return client;

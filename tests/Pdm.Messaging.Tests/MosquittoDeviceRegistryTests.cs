@@ -40,7 +40,7 @@ public sealed class MosquittoDeviceRegistryTests(MosquittoFixture fixture)
 
         await registry.DeleteAsync(device.DeviceId, CancellationToken.None);
 
-        await using var client = MosquittoClient.Create(fixture.DeviceOptions(device));
+        await using var client = MqttNetClient.Create(fixture.DeviceOptions(device));
         var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
         Assert.Equal(5, error.ResultCode);
     }
@@ -56,7 +56,7 @@ public sealed class MosquittoDeviceRegistryTests(MosquittoFixture fixture)
 
         Assert.NotEqual(first.PrimaryKey, second.PrimaryKey);
         await (await MqttTestExtensions.ConnectedAsync(fixture.DeviceOptions(second))).DisposeAsync();
-        await using var stale = MosquittoClient.Create(fixture.DeviceOptions(first));
+        await using var stale = MqttNetClient.Create(fixture.DeviceOptions(first));
         Assert.Equal(5, (await Assert.ThrowsAsync<MqttException>(() => stale.ConnectAsync(CancellationToken.None))).ResultCode);
     }
 
@@ -107,8 +107,8 @@ public sealed class MosquittoDeviceRegistryTests(MosquittoFixture fixture)
         var serviceOnDevicePort = fixture.ServiceOptions("wrong-door") with { Port = fixture.Broker.Port };
         var deviceOnServicePort = fixture.DeviceOptions(device) with { Port = fixture.Broker.ServicePort };
 
-        await using var service = MosquittoClient.Create(serviceOnDevicePort);
-        await using var client = MosquittoClient.Create(deviceOnServicePort);
+        await using var service = MqttNetClient.Create(serviceOnDevicePort);
+        await using var client = MqttNetClient.Create(deviceOnServicePort);
 
         Assert.Equal(5, (await Assert.ThrowsAsync<MqttException>(() => service.ConnectAsync(CancellationToken.None))).ResultCode);
         Assert.Equal(5, (await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None))).ResultCode);

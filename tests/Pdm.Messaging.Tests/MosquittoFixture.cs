@@ -23,7 +23,7 @@ internal static class MqttTestExtensions
 
     public static async Task<IMqttClient> ConnectedAsync(MqttOptions options)
     {
-        var client = MosquittoClient.Create(options);
+        var client = MqttNetClient.Create(options);
         using var cts = new CancellationTokenSource(Timeout);
         await client.ConnectAsync(cts.Token);
         return client;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -85,18 +86,50 @@ public sealed class MqttTlsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Broker_certificate_from_an_untrusted_ca_is_refused()
+    public async Task Broker_certificate_unknown_to_the_system_store_is_refused()
     {
-        // The system store does not know the throwaway CA.
-        await using var client = MosquittoClient.Create(Options(MosquittoClient.SystemCaFile));
+        // No CA file: the system store, which does not know the throwaway CA.
+        await using var client = MqttNetClient.Create(Options(caFile: null));
 
         var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
 
         Assert.False(client.IsConnected);
-        Assert.NotNull(error.ResultCode);
+        Assert.Null(error.ResultCode); // not a broker refusal: the TLS handshake failed
+        Assert.IsType<AuthenticationException>(error.GetBaseException());
     }
 
-    private MqttOptions Options(string caFile) => new()
+    [Fact]
+    public async Task Trust_bundle_of_another_ca_is_refused()
+    {
+        // Only the CA file's certificates are roots, as with the IoT Edge trust bundle; another CA's bundle must fail.
+        var otherCa = Path.Combine(_directory, "other-ca.pem");
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var request = new CertificateRequest("CN=another CA", key, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            using var other = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllTextAsync(otherCa, other.ExportCertificatePem());
+        }
+        await using var client = MqttNetClient.Create(Options(otherCa));
+
+        var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+
+        Assert.IsType<AuthenticationException>(error.GetBaseException());
+    }
+
+    [Fact]
+    public async Task Ca_file_without_a_certificate_fails_with_its_path()
+    {
+        var empty = Path.Combine(_directory, "empty.pem");
+        await File.WriteAllTextAsync(empty, "");
+        await using var client = MqttNetClient.Create(Options(empty));
+
+        var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+
+        Assert.Contains($"The CA file '{empty}' holds no certificate.", error.Message, StringComparison.Ordinal);
+    }
+
+    private MqttOptions Options(string? caFile) => new()
     {
         Host = "127.0.0.1",
         Port = _port,

@@ -10,17 +10,17 @@ public class MqttTopicRouterTests
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token;
 
     [Fact]
-    public async Task Each_message_goes_to_the_longest_matching_prefix_in_arrival_order()
+    public async Task Each_message_goes_to_the_longest_matching_filter_in_arrival_order()
     {
         var source = Channel.CreateUnbounded<MqttMessage>();
         var router = new MqttTopicRouter(source.Reader);
-        var twin = router.Route("$iothub/twin/");
-        var iothub = router.Route("$iothub/");
-        var device = router.Route("devices/gw/");
+        var twin = router.Route("$iothub/twin/#");
+        var iothub = router.Route("$iothub/#");
+        var device = router.Route("devices/gw/+/#");
         var run = router.RunAsync(Timeout());
 
         foreach (var topic in (string[])["$iothub/twin/res/200/?$rid=1", "devices/gw/inputs/a", "$iothub/methods/POST/restart/?$rid=2",
-                     "unrouted/topic", "$iothub/twin/PATCH/properties/desired/?$version=2", "devices/gw/inputs/b"])
+                     "unrouted/topic", "$iothub/twin/PATCH/properties/desired/?$version=2", "devices/gw/inputs/b", "devices/gw"])
         {
             source.Writer.TryWrite(Message(topic));
         }
@@ -36,7 +36,7 @@ public class MqttTopicRouterTests
     public async Task Routes_end_when_the_router_is_cancelled()
     {
         var router = new MqttTopicRouter(Channel.CreateUnbounded<MqttMessage>().Reader);
-        var route = router.Route("$iothub/twin/");
+        var route = router.Route("$iothub/twin/#");
         using var stop = new CancellationTokenSource();
         var run = router.RunAsync(stop.Token);
 
@@ -52,18 +52,30 @@ public class MqttTopicRouterTests
         var router = new MqttTopicRouter(Channel.CreateUnbounded<MqttMessage>().Reader);
         _ = router.RunAsync(CancellationToken.None);
 
-        var error = Assert.Throws<InvalidOperationException>(() => router.Route("devices/"));
+        var error = Assert.Throws<InvalidOperationException>(() => router.Route("devices/#"));
 
-        Assert.Equal("Route 'devices/' must be added before the router runs.", error.Message);
+        Assert.Equal("Route 'devices/#' must be added before the router runs.", error.Message);
     }
 
     [Fact]
-    public void Same_prefix_cannot_have_two_routes()
+    public void Same_filter_cannot_have_two_routes()
     {
         var router = new MqttTopicRouter(Channel.CreateUnbounded<MqttMessage>().Reader);
-        router.Route("devices/");
+        router.Route("devices/#");
 
-        Assert.Throws<InvalidOperationException>(() => router.Route("devices/"));
+        Assert.Throws<InvalidOperationException>(() => router.Route("devices/#"));
+    }
+
+    [Theory]
+    [InlineData("devices/#/x")]
+    [InlineData("devices/a+")]
+    public void Invalid_filter_is_refused(string filter)
+    {
+        var router = new MqttTopicRouter(Channel.CreateUnbounded<MqttMessage>().Reader);
+
+        var error = Assert.Throws<ArgumentException>(() => router.Route(filter));
+
+        Assert.StartsWith($"'{filter}' is not a valid MQTT topic filter", error.Message, StringComparison.Ordinal);
     }
 
     private static async Task<List<string>> TopicsAsync(ChannelReader<MqttMessage> reader)

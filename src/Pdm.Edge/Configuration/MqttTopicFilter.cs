@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
+using MQTTnet;
 
 namespace Pdm.Edge.Configuration;
 
@@ -8,11 +9,13 @@ namespace Pdm.Edge.Configuration;
 public sealed class MqttTopicFilter
 {
     private readonly string[] _levels;
+    private readonly bool _plusBeforeAnotherLevel;
 
     private MqttTopicFilter(string text, string[] levels)
     {
         Text = text;
         _levels = levels;
+        _plusBeforeAnotherLevel = levels.AsSpan(0, levels.Length - 1).Contains("+");
     }
 
     public string Text { get; }
@@ -57,9 +60,19 @@ public sealed class MqttTopicFilter
     }
 
     /// <summary>Whether <paramref name="topic"/> matches; wildcards at the first level skip '$' topics, as brokers do.</summary>
+    /// <remarks>
+    /// MQTTnet's <see cref="MqttTopicFilterComparer"/> decides, except for filters with a '+' before another level:
+    /// there MQTTnet 5.2 differs from the MQTT spec and from Mosquitto, which deliver 'plant//telemetry' to
+    /// 'plant/+/telemetry' ('+' matches an empty level) and 'plant/a' to 'plant/+/#' ('#' includes the parent level),
+    /// so those filters keep the level-by-level walk below (tests pin both cases).
+    /// </remarks>
     public bool Matches(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
+        if (!_plusBeforeAnotherLevel)
+        {
+            return MqttTopicFilterComparer.Compare(topic, Text) == MqttTopicFilterCompareResult.IsMatch;
+        }
         if (topic.StartsWith('$') && _levels[0] is "+" or "#")
         {
             return false;

@@ -30,7 +30,7 @@ public sealed partial class MqttSource : ISource
     private readonly string _endpoint;
     private volatile IMqttClient? _client;
 
-    /// <param name="clientFactory">Creates the client for the options; <see cref="MosquittoClient"/> when null.</param>
+    /// <param name="clientFactory">Creates the client for the options; <see cref="MqttNetClient"/> when null.</param>
     public MqttSource(MqttSourceConfiguration configuration, ILogger<MqttSource>? logger = null, TimeProvider? timeProvider = null,
         Func<MqttOptions, IMqttClient>? clientFactory = null)
     {
@@ -38,7 +38,7 @@ public sealed partial class MqttSource : ISource
         _configuration = configuration;
         _logger = logger ?? NullLogger<MqttSource>.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _clientFactory = clientFactory ?? (options => MosquittoClient.Create(options, _logger));
+        _clientFactory = clientFactory ?? (options => MqttNetClient.Create(options, _logger));
         _status = new SourceStatusTracker(configuration.Name, Kind, _time);
         _endpoint = $"{configuration.Broker.Host}:{configuration.Broker.Port}";
     }

@@ -7,7 +7,8 @@ namespace Pdm.Messaging.IotEdge;
 
 /// <summary>
 /// The edge CA certificates edgeHub's TLS certificate chains to, fetched from the workload API and written as a PEM
-/// file, because libmosquitto takes its trusted CAs as a file (<see cref="Mqtt.MqttOptions.CaFile"/>).
+/// file that <see cref="Mqtt.MqttOptions.CaFile"/> names: the MQTT client trusts only its certificates as roots, and
+/// re-reads it before every connect, so a renewed bundle takes effect on the next reconnect.
 /// </summary>
 public static partial class EdgeTrustBundle
 {

@@ -40,7 +40,7 @@ public sealed class TwinException : Exception
 /// <para>
 /// The session's <see cref="IMqttClient.Messages"/> has a single reader, so the twin client does not read it: it
 /// reads only the twin messages an <see cref="MqttTopicRouter"/> hands it (<see cref="Create"/> registers the
-/// <see cref="TopicPrefix"/> route), and the session's other consumers take their own routes.
+/// <see cref="TopicFilter"/> route), and the session's other consumers take their own routes.
 /// </para>
 /// <para>
 /// The hub sends desired patches only while connected: after a reconnect, call <see cref="GetAsync"/> and compare
@@ -49,7 +49,7 @@ public sealed class TwinException : Exception
 /// </remarks>
 public sealed partial class TwinClient : IAsyncDisposable
 {
-    public const string TopicPrefix = "$iothub/twin/";
+    public const string TopicFilter = "$iothub/twin/#";
     public const string ResponseTopicFilter = "$iothub/twin/res/#";
     public const string DesiredPatchTopicFilter = "$iothub/twin/PATCH/properties/desired/#";
 
@@ -82,11 +82,11 @@ public sealed partial class TwinClient : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
     }
 
-    /// <summary>A twin client fed by <paramref name="router"/>'s <see cref="TopicPrefix"/> route; add it before the router runs.</summary>
+    /// <summary>A twin client fed by <paramref name="router"/>'s <see cref="TopicFilter"/> route; add it before the router runs.</summary>
     public static TwinClient Create(IMqttClient client, MqttTopicRouter router, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(router);
-        return new TwinClient(client, router.Route(TopicPrefix), logger);
+        return new TwinClient(client, router.Route(TopicFilter), logger);
     }
 
     /// <summary>How long a GET or PATCH waits for its response.</summary>

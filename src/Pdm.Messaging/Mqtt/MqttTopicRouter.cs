@@ -1,16 +1,20 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet;
 
 namespace Pdm.Messaging.Mqtt;
 
 /// <summary>
 /// Shares one MQTT session between several consumers. <see cref="IMqttClient.Messages"/> is a single reader for
-/// everything the session receives; the router is its only reader and hands each message to the consumer that
-/// registered the longest matching topic prefix (e.g. the twin client takes <c>$iothub/twin/</c>, an input handler
-/// <c>devices/{d}/modules/{m}/inputs/</c>), keeping each consumer's messages in arrival order.
+/// everything the session receives; the router is its only reader and hands each message to the consumer whose
+/// topic filter matches it (e.g. the twin client takes <c>$iothub/twin/#</c>, an input handler
+/// <c>devices/{d}/modules/{m}/inputs/opc/#</c>), keeping each consumer's messages in arrival order. When several
+/// filters match, the longest wins, so <c>$iothub/twin/#</c> takes twin messages before <c>$iothub/#</c> sees them.
 /// </summary>
 /// <remarks>
+/// Filters are matched by MQTTnet's <see cref="MqttTopicFilterComparer"/>, as a broker would match a subscription
+/// (IoT Hub's topics have no empty levels, where MQTTnet 5.2 and the spec differ for a '+' before another level).
 /// Register every route before <see cref="RunAsync"/> starts. A message no route matches has no reader: it is
 /// logged and dropped rather than kept in memory forever. When the session's channel completes or the run is
 /// cancelled, every route's channel is completed so its reader ends too.
@@ -19,7 +23,7 @@ public sealed partial class MqttTopicRouter
 {
     private readonly ChannelReader<MqttMessage> _source;
     private readonly ILogger _logger;
-    private readonly List<(string Prefix, Channel<MqttMessage> Channel)> _routes = [];
+    private readonly List<(string Filter, Channel<MqttMessage> Channel)> _routes = [];
     private int _running;
 
     public MqttTopicRouter(ChannelReader<MqttMessage> source, ILogger? logger = null)
@@ -29,22 +33,26 @@ public sealed partial class MqttTopicRouter
         _logger = logger ?? NullLogger.Instance;
     }
 
-    /// <summary>The messages whose topic starts with <paramref name="topicPrefix"/> (ordinal), for one reader.</summary>
-    public ChannelReader<MqttMessage> Route(string topicPrefix)
+    /// <summary>The messages whose topic matches <paramref name="topicFilter"/> (an MQTT subscription filter), for one reader.</summary>
+    public ChannelReader<MqttMessage> Route(string topicFilter)
     {
-        ArgumentException.ThrowIfNullOrEmpty(topicPrefix);
+        ArgumentException.ThrowIfNullOrEmpty(topicFilter);
+        if (MqttTopicFilterRules.Problem(topicFilter) is { } problem)
+        {
+            throw new ArgumentException($"'{topicFilter}' is not a valid MQTT topic filter: {problem}.", nameof(topicFilter));
+        }
         if (Volatile.Read(ref _running) != 0)
         {
-            throw new InvalidOperationException($"Route '{topicPrefix}' must be added before the router runs.");
+            throw new InvalidOperationException($"Route '{topicFilter}' must be added before the router runs.");
         }
-        if (_routes.Any(route => string.Equals(route.Prefix, topicPrefix, StringComparison.Ordinal)))
+        if (_routes.Any(route => string.Equals(route.Filter, topicFilter, StringComparison.Ordinal)))
         {
-            throw new InvalidOperationException($"Topic prefix '{topicPrefix}' already has a route.");
+            throw new InvalidOperationException($"Topic filter '{topicFilter}' already has a route.");
         }
         var channel = Channel.CreateUnbounded<MqttMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        _routes.Add((topicPrefix, channel));
-        // Longest prefix first, so a more specific route wins over a general one.
-        _routes.Sort((a, b) => b.Prefix.Length.CompareTo(a.Prefix.Length));
+        _routes.Add((topicFilter, channel));
+        // Longest filter first, so a more specific route wins over a general one.
+        _routes.Sort((a, b) => b.Filter.Length.CompareTo(a.Filter.Length));
         return channel.Reader;
     }
 
@@ -59,7 +67,8 @@ public sealed partial class MqttTopicRouter
         {
             await foreach (var message in _source.ReadAllAsync(cancellationToken))
             {
-                var target = _routes.FirstOrDefault(route => message.Topic.StartsWith(route.Prefix, StringComparison.Ordinal)).Channel;
+                var target = _routes.FirstOrDefault(route =>
+                    MqttTopicFilterComparer.Compare(message.Topic, route.Filter) == MqttTopicFilterCompareResult.IsMatch).Channel;
                 if (target is null)
                 {
                     _logger.UnroutedMessageDropped(message.Topic, message.Payload.Length);

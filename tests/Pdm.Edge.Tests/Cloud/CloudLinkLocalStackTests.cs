@@ -39,7 +39,7 @@ public sealed class CloudLinkLocalStackTests : IAsyncLifetime
         });
         var device = await registry.CreateOrUpdateAsync($"cloud-{Guid.NewGuid():N}"[..16], timeout.Token);
         await _broker.ReloadAsync(timeout.Token);
-        await using var service = MosquittoClient.Create(new MqttOptions
+        await using var service = MqttNetClient.Create(new MqttOptions
         {
             Host = "127.0.0.1", Port = _broker.ServicePort, ClientId = $"pdm-svc-{Guid.NewGuid():N}"[..20],
             Username = _broker.ServiceUser, Password = _broker.ServicePassword,
@@ -49,7 +49,7 @@ public sealed class CloudLinkLocalStackTests : IAsyncLifetime
 
         var settings = new CloudSettings { LocalPort = _broker.Port, LocalDeviceId = device.DeviceId, LocalPassword = device.PrimaryKey };
         using var link = await CloudLink.CreateAsync(settings, _ => null, _directory, TimeProvider.System, null, timeout.Token);
-        await using var client = MosquittoClient.Create(link.MqttOptions);
+        await using var client = MqttNetClient.Create(link.MqttOptions);
         await client.ConnectAsync(timeout.Token);
         await client.PublishAsync(new MqttMessage(link.TelemetryTopic, Encoding.UTF8.GetBytes("""{"v":1}""")), timeout.Token);
 

@@ -24,7 +24,7 @@ public sealed class MqttSourceTests(MosquittoFixture fixture) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _publisher = MosquittoClient.Create(new MqttOptions
+        _publisher = MqttNetClient.Create(new MqttOptions
         {
             Host = "127.0.0.1",
             Port = fixture.Broker.ServicePort,

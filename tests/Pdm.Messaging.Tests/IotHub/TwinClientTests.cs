@@ -167,7 +167,7 @@ public sealed class TwinClientTests : IClassFixture<TwinBrokerFixture>, IAsyncLi
         _device = await MqttTestExtensions.ConnectedAsync(_fixture.OptionsFor(_fixture.Device));
         _router = new MqttTopicRouter(_device.Messages);
         _twin = TwinClient.Create(_device, _router);
-        _deviceMessages = _router.Route($"devices/{_fixture.Device.DeviceId}/");
+        _deviceMessages = _router.Route($"devices/{_fixture.Device.DeviceId}/#");
         _routing = _router.RunAsync(_stop.Token);
         await _twin.StartAsync(Timeout());
     }

@@ -6,7 +6,7 @@ namespace Pdm.Messaging.Tests.Mqtt;
 
 [Collection(SharedMosquitto.Name)]
 [Trait("Category", "Integration")]
-public sealed class MosquittoClientTests(MosquittoFixture fixture)
+public sealed class MqttNetClientTests(MosquittoFixture fixture)
 {
     [Fact]
     public async Task Qos1_publish_reaches_a_subscriber_with_topic_payload_and_qos()
@@ -29,7 +29,7 @@ public sealed class MosquittoClientTests(MosquittoFixture fixture)
     public async Task Wrong_password_is_refused_with_the_connack_reason()
     {
         var options = fixture.ServiceOptions("bad") with { Password = "wrong" };
-        await using var client = MosquittoClient.Create(options);
+        await using var client = MqttNetClient.Create(options);
 
         var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
 
@@ -39,14 +39,63 @@ public sealed class MosquittoClientTests(MosquittoFixture fixture)
     }
 
     [Fact]
+    public async Task Refused_connack_is_reported_as_refused_with_the_brokers_reason_not_as_a_lost_connection()
+    {
+        var states = new List<MqttConnectionState>();
+        await using var client = MqttNetClient.Create(fixture.ServiceOptions("refused") with { Password = "wrong", ConnectionChanged = states.Add });
+
+        await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+
+        var refused = states[0];
+        Assert.Equal(MqttConnectionStatus.Refused, refused.Status);
+        Assert.Contains("refused the connection: Connection Refused: not authorised.", refused.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(states.Skip(1), s => s.Status != MqttConnectionStatus.Disconnected || s.Reason != "disconnected by this client");
+    }
+
+    [Fact]
+    public async Task Persistent_session_gets_the_qos1_messages_sent_while_it_was_away_without_subscribing_again()
+    {
+        var topic = $"devices/{MosquittoFixture.UniqueDeviceId("away")}/messages/events/";
+        var options = fixture.ServiceOptions("persistent") with { CleanSession = false };
+        await using (var first = await MqttTestExtensions.ConnectedAsync(options))
+        {
+            await first.SubscribeAsync(topic, 1, CancellationToken.None);
+            await first.DisconnectAsync(CancellationToken.None);
+        }
+        await using var publisher = await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("away-pub"));
+        await publisher.PublishAsync(new MqttMessage(topic, "while away"u8.ToArray()), CancellationToken.None);
+
+        // Same client id, a new client object that knows of no subscription: the broker kept the session.
+        await using var again = await MqttTestExtensions.ConnectedAsync(options);
+
+        var received = await again.NextAsync();
+        Assert.Equal("while away", Encoding.UTF8.GetString(received.Payload.Span));
+    }
+
+    [Fact]
     public async Task Publish_before_connect_fails_clearly()
     {
-        await using var client = MosquittoClient.Create(fixture.ServiceOptions("idle"));
+        await using var client = MqttNetClient.Create(fixture.ServiceOptions("idle"));
 
         var error = await Assert.ThrowsAsync<MqttException>(() =>
             client.PublishAsync(new MqttMessage("devices/x/messages/events/", new byte[] { 1 }), CancellationToken.None));
 
         Assert.Contains("ConnectAsync", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("devices/a+", "'+' must be a whole level")]
+    [InlineData("devices/#/x", "'#' must be a whole level and the last one")]
+    public async Task Invalid_subscription_filter_fails_without_reaching_the_broker(string filter, string problem)
+    {
+        var states = new List<MqttConnectionStatus>();
+        await using var client = await MqttTestExtensions.ConnectedAsync(fixture.ServiceOptions("filter") with { ConnectionChanged = s => states.Add(s.Status) });
+
+        var error = await Assert.ThrowsAsync<MqttException>(() => client.SubscribeAsync(filter, 1, CancellationToken.None));
+
+        Assert.Equal($"Subscribe to '{filter}' failed: {problem}.", error.Message);
+        Assert.True(client.IsConnected);
+        Assert.Equal([MqttConnectionStatus.Connected], states);
     }
 
     [Fact]
