@@ -24,7 +24,9 @@ internal static class ApiKeyAuthentication
     public static IServiceCollection AddApiKeyAuthentication(this IServiceCollection services)
     {
         services.AddSingleton<FailedAuthLimiter>();
-        // No default scheme: only endpoints under the policy authenticate, so invocations and health never count as failures.
+        // No default scheme: only endpoints under the policy authenticate, so invocations and health never count as
+        // failures. ASP.NET Core makes a lone scheme the default unless this switch is set (options read it once).
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(Scheme, null);
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser());
         return services;

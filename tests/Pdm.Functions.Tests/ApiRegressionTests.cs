@@ -99,6 +99,29 @@ public sealed class ApiRegressionTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Host_invocations_and_health_checks_never_count_as_failed_authentications()
+    {
+        // The demo found it: with one scheme registered, ASP.NET Core made it the default, so every /Ingest invocation
+        // (which carries no key) counted as a failed authentication, and after a minute of ingest the API refused all.
+        await using var factory = fixture.CreateFactory(new Dictionary<string, string>
+        {
+            ["Pdm__Api__FailedAuthPerAddress"] = "3",
+            ["Pdm__Api__FailedAuthWindow"] = "00:10:00",
+        });
+        using var client = factory.Client();
+        for (var i = 0; i < 5; i++)
+        {
+            using var timer = await client.PostAsync("ReplayDeadLetters", new StringContent("{}", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, timer.StatusCode);
+            using var health = await client.GetAsync("api/health");
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        }
+
+        using var valid = await SendAsync(client, fixture.Keys["tenant-reader"], "127.0.0.1");
+        Assert.Equal(HttpStatusCode.OK, valid.StatusCode);
+    }
+
+    [Fact]
     public async Task A_key_over_its_rate_gets_429_with_retry_after()
     {
         await using var factory = fixture.CreateFactory(new Dictionary<string, string>
