@@ -26,7 +26,7 @@ public sealed class PdmOptions
     public TimeSpan AnomalyWarmupSpan { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>"mosquitto" locally (password and ACL files of the local broker) or "iothub" in Azure.</summary>
-    [Required, RegularExpression("mosquitto|iothub")] public string DeviceRegistry { get; set; } = "mosquitto";
+    [Required, RegularExpression("mosquitto|iothub")] public string DeviceRegistry { get; set; } = "iothub";
 
     public string? MosquittoPasswordFile { get; set; }
     public string? MosquittoAclFile { get; set; }
