@@ -15,6 +15,9 @@ internal static class CliPaths
     public static string EdgeModule { get; } =
         Environment.GetEnvironmentVariable("PDM_EDGE_DIR") ?? Path.Combine(RepoRoot, "edge-module", "bin", "Release", "net10.0");
 
+    /// <summary>A path as the user sees it from the repository root, for messages.</summary>
+    public static string Relative(string path) => Path.GetRelativePath(RepoRoot, path);
+
     /// <summary>The database the demo and `pdm stack up` use on the local PostgreSQL.</summary>
     public const string LocalDatabaseName = "pdm";
 }

@@ -61,7 +61,7 @@ internal static class DemoCommand
         var definition = FleetDefinition.CreateDefault(seed: 7, pumpCount: pumps);
 
         var modelsFolder = Path.Combine(CliPaths.LocalState, "models");
-        Step($"Default models from the digital twin: anomaly, rul and state per machine kind (training data in {Relative(modelsFolder)})");
+        Step($"Default models from the digital twin: anomaly, rul and state per machine kind (training data in {CliPaths.Relative(modelsFolder)})");
         await using (var models = await ModelRegistryAccess.OpenAsync(database.OwnerConnectionString, e.StorageConnectionString, cancellationToken))
         {
             await DemoModels.EnsureAsync(models!.Registry, definition.Machines.Select(m => m.Kind), modelsFolder,
@@ -103,7 +103,7 @@ internal static class DemoCommand
         var configFile = Path.Combine(edgeDirectory, "config.json");
         Directory.CreateDirectory(Path.Combine(edgeDirectory, "data"));
         await File.WriteAllTextAsync(configFile, plcs.EdgeConfigurationJson(GatewayId, interval), cancellationToken);
-        Step($"Edge module '{GatewayId}' polls them and sends to MQTT 127.0.0.1:{e.MqttPort} (config {Relative(configFile)})");
+        Step($"Edge module '{GatewayId}' polls them and sends to MQTT 127.0.0.1:{e.MqttPort} (config {CliPaths.Relative(configFile)})");
         var statusFile = Path.Combine(edgeDirectory, "data", "status.json");
         File.Delete(statusFile);
         await using var edge = EdgeModuleProcess.Start(Path.Combine(edgeDirectory, "data"), configFile, e.MqttPort, GatewayId, gateway.PrimaryKey,
@@ -115,9 +115,9 @@ internal static class DemoCommand
             Try the API while it runs, with the demo tenant's key:
               curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/machines
               curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/machines/EG_M001/readings?limit=5"
-            Edit {Relative(configFile)} (for example pollIntervalMs) and the module applies it without a restart;
-            its status is in {Relative(statusFile)}, its log in .pdm/local/logs/edge-module.log.
-            Press Ctrl-C to stop. Full log: {Relative(logFile)}
+            Edit {CliPaths.Relative(configFile)} (for example pollIntervalMs) and the module applies it without a restart;
+            its status is in {CliPaths.Relative(statusFile)}, its log in .pdm/local/logs/edge-module.log.
+            Press Ctrl-C to stop. Full log: {CliPaths.Relative(logFile)}
 
             """);
         var readingsAtStart = await db.CountReadingsAsync(tenant.Id, cancellationToken);
@@ -153,7 +153,7 @@ internal static class DemoCommand
         await plcRun;
         if (failed)
         {
-            Console.Error.WriteLine($"The demo stopped because a part of it failed (above). Full log: {Relative(logFile)}");
+            Console.Error.WriteLine($"The demo stopped because a part of it failed (above). Full log: {CliPaths.Relative(logFile)}");
             return 1;
         }
 
@@ -162,7 +162,7 @@ internal static class DemoCommand
             Stopped: {await TryCountAsync(db, tenant.Id) - readingsAtStart} readings stored in this run.
             The data stays in .pdm/local. `./pdm stack up` brings the database back and prints the psql command, e.g.
               select machine_id, sensor, count(*), min(ts), max(ts) from pdm.readings group by 1, 2;
-            Log of this run: {Relative(logFile)}
+            Log of this run: {CliPaths.Relative(logFile)}
             """);
         return 0;
     }
@@ -198,7 +198,6 @@ internal static class DemoCommand
 
     private static void Step(string text) => Console.WriteLine($"• {text}");
 
-    private static string Relative(string path) => Path.GetRelativePath(CliPaths.RepoRoot, path);
 
     private sealed record TenantInfo(Guid Id, string Name);
     private sealed record CreatedKey(Guid Id, string Key);

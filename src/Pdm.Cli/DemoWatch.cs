@@ -25,7 +25,7 @@ internal sealed class DemoWatch(Func<StoppedServer?> findStoppedServer, EdgeModu
         if (findStoppedServer() is { } server)
         {
             return new WatchReport(
-                $"{server.Name} (pid {server.ProcessId}) stopped unexpectedly; its log is {Relative(server.LogFile)}. "
+                $"{server.Name} (pid {server.ProcessId}) stopped unexpectedly; its log is {CliPaths.Relative(server.LogFile)}. "
                 + "The demo cannot go on without it and stops.", Fatal: true);
         }
         if (edge.HasExited)
@@ -35,12 +35,12 @@ internal sealed class DemoWatch(Func<StoppedServer?> findStoppedServer, EdgeModu
             {
                 return new WatchReport(
                     $"The edge module exited again (code {exit}) after {edgeRestarts.Restarts} restarts within "
-                    + $"{edgeRestarts.Window.TotalMinutes:0} min; its log is {Relative(edge.LogFile)}. The demo stops.", Fatal: true);
+                    + $"{edgeRestarts.Window.TotalMinutes:0} min; its log is {CliPaths.Relative(edge.LogFile)}. The demo stops.", Fatal: true);
             }
             edge.Restart();
             return new WatchReport(
                 $"The edge module exited (code {exit}); restarted it as pid {edge.ProcessId} "
-                + $"(its queue on disk carries on). Its log is {Relative(edge.LogFile)}.", Fatal: false);
+                + $"(its queue on disk carries on). Its log is {CliPaths.Relative(edge.LogFile)}.", Fatal: false);
         }
         var stats = hostStats();
         var refused = stats.Broker is { Status: MqttConnectionStatus.Refused };
@@ -62,6 +62,4 @@ internal sealed class DemoWatch(Func<StoppedServer?> findStoppedServer, EdgeModu
         }
         return null;
     }
-
-    private static string Relative(string path) => Path.GetRelativePath(CliPaths.RepoRoot, path);
 }

@@ -321,24 +321,18 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
         {
             return new DecodeError("", $"the body is not valid UTF-8 (invalid byte sequence at byte {offset})");
         }
-        var text = e.Body;
-        for (var i = 0; i < text.Length; i++)
+        // The host decoded the bytes as UTF-8 and replaced what was not with U+FFFD (dataType string).
+        var replaced = e.RawBody is null ? e.Body.IndexOf('\uFFFD', StringComparison.Ordinal) : -1;
+        var unstorable = PostgresText.FirstProblem(e.Body);
+        if (replaced >= 0 && (unstorable < 0 || replaced < unstorable))
         {
-            switch (text[i])
-            {
-                case '\0':
-                    return new DecodeError("", $"the body contains a NUL character at character {i}");
-                case '\uFFFD' when e.RawBody is null:
-                    // The host decoded the bytes as UTF-8 and replaced what was not (dataType string).
-                    return new DecodeError("", $"the body is not valid UTF-8 (the host replaced an invalid byte sequence with U+FFFD at character {i})");
-                case var c when char.IsSurrogate(c):
-                    if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-                    {
-                        i++;
-                        break;
-                    }
-                    return new DecodeError("", $"the body is not valid Unicode (a lone surrogate at character {i})");
-            }
+            return new DecodeError("", $"the body is not valid UTF-8 (the host replaced an invalid byte sequence with U+FFFD at character {replaced})");
+        }
+        if (unstorable >= 0)
+        {
+            return new DecodeError("", e.Body[unstorable] == '\0'
+                ? $"the body contains a NUL character at character {unstorable}"
+                : $"the body is not valid Unicode (a lone surrogate at character {unstorable})");
         }
         return null;
     }
@@ -374,7 +368,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
         var key = MessageKey(e);
         var payload = e.Body;
         string? blob = null;
-        var invalidUtf8 = e.RawBody is { } raw && InvalidUtf8Offset(raw) is not null;
+        var invalidUtf8 = e.RawBody is { } raw && !System.Text.Unicode.Utf8.IsValid(raw);
         if (invalidUtf8 || !PostgresText.CanStore(payload) || payload.Length > options.MaxStoredPayloadChars)
         {
             blob = await rejectedPayloads.StoreAsync(tenantId, key, e.RawBody ?? Encoding.UTF8.GetBytes(payload), cancellationToken);
