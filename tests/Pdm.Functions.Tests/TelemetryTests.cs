@@ -38,10 +38,11 @@ public sealed class TelemetryTests(ApiFixture fixture)
     [Fact]
     public async Task A_batch_through_Ingest_gives_the_batch_span_its_phases_and_the_ingest_metrics()
     {
-        var spans = new List<Activity>();
+        // Spans end on any thread, and other test classes' apps run beside this one: collect them thread-safely.
+        var ended = new SpanRecorder();
         using var tracing = Sdk.CreateTracerProviderBuilder()
             .AddSource(TelemetryExtensions.PdmNames, "Microsoft.AspNetCore") // the app traces its requests too; ours are their children
-            .AddInMemoryExporter(spans).Build();
+            .AddProcessor(ended).Build();
         var meter = fixture.Factory.Services.GetRequiredService<IngestMetrics>().Meter;
         var measured = new ConcurrentDictionary<string, double>();
         var tags = new ConcurrentBag<string>();
@@ -78,6 +79,7 @@ public sealed class TelemetryTests(ApiFixture fixture)
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         tracing.ForceFlush();
         listener.RecordObservableInstruments();
+        var spans = ended.Spans.ToArray();
 
         var batch = Assert.Single(spans, s => s.OperationName == "ingest batch"
             && ((string[]?)s.GetTagItem("pdm.device_ids"))?.Contains(device) == true);
@@ -228,6 +230,13 @@ public sealed class TelemetryTests(ApiFixture fixture)
     }
 
     /// <summary>Takes the forwarder's publishes as the broker would (PUBACK at once) and keeps the first.</summary>
+    private sealed class SpanRecorder : BaseProcessor<Activity>
+    {
+        public ConcurrentQueue<Activity> Spans { get; } = new();
+
+        public override void OnEnd(Activity data) => Spans.Enqueue(data);
+    }
+
     private sealed class PublishRecorder : IMqttClient
     {
         private readonly System.Threading.Channels.Channel<MqttMessage> _none = System.Threading.Channels.Channel.CreateUnbounded<MqttMessage>();
