@@ -25,18 +25,18 @@ public sealed class PdmOptions
     /// <summary>Time those samples must span at least (a day: shifts and ambient cycles).</summary>
     public TimeSpan AnomalyWarmupSpan { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>"mosquitto" locally (password and ACL files of the local broker) or "iothub" in Azure.</summary>
-    [Required, RegularExpression("mosquitto|iothub")] public string DeviceRegistry { get; set; } = "iothub";
-
-    public string? MosquittoPasswordFile { get; set; }
-    public string? MosquittoAclFile { get; set; }
-    public string? MosquittoPidFile { get; set; }
-
     /// <summary>IoT Hub host name, for example <c>contoso.azure-devices.net</c>; the registry is called with the app's identity.</summary>
     public string? IotHubHostName { get; set; }
 
     /// <summary>Alternative to identity: a registryReadWrite policy connection string (keep it in Key Vault).</summary>
     public string? IotHubRegistryConnectionString { get; set; }
+
+    /// <summary>
+    /// Where registry requests go when not <c>https://{HostName}</c>: locally the stand-in's <c>http://127.0.0.1:port</c>
+    /// (plain http is accepted for loopback only).
+    /// </summary>
+    public Uri? IotHubRegistryEndpoint { get; set; }
+
     /// <summary>Device endpoint advertised to gateways when a device is registered (host:port).</summary>
     public string? MqttEndpoint { get; set; }
 }

@@ -6,9 +6,8 @@ using Pdm.Functions.Predict;
 using Pdm.Ingest;
 using Pdm.Ingest.Models;
 using Pdm.Ingest.Scoring;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
-using Pdm.Messaging.Storage;
+using Pdm.IotHub;
+using Pdm.AzureStorage;
 using Pdm.Storage;
 
 namespace Pdm.Functions;
@@ -54,23 +53,19 @@ internal static class ServiceRegistration
     private static BlobContainerClient Container(IServiceProvider services, string name) =>
         services.GetRequiredService<StorageClients>().Blobs.GetBlobContainerClient(name);
 
-    private static IDeviceIdentityRegistry DeviceRegistryFromSettings(PdmOptions options) => options.DeviceRegistry switch
-    {
-        "mosquitto" => new MosquittoDeviceRegistry(new MosquittoDeviceRegistryOptions
-        {
-            PasswordFile = Required(options.MosquittoPasswordFile, nameof(options.MosquittoPasswordFile)),
-            AclFile = Required(options.MosquittoAclFile, nameof(options.MosquittoAclFile)),
-            PidFile = Required(options.MosquittoPidFile, nameof(options.MosquittoPidFile)),
-        }),
-        _ when !string.IsNullOrEmpty(options.IotHubRegistryConnectionString) =>
-            IotHubRegistryClient.FromConnectionString(options.IotHubRegistryConnectionString),
-        _ => new IotHubRegistryClient(
-            new Uri($"https://{Required(options.IotHubHostName, nameof(options.IotHubHostName))}"),
-            new Azure.Identity.DefaultAzureCredential()),
-    };
+    /// <summary>
+    /// IoT Hub's registry REST API: with the app's identity, or with a registryReadWrite policy connection string. Locally
+    /// the connection string names the local stack's stand-in and the endpoint points at it (plain http on loopback).
+    /// </summary>
+    private static IotHubRegistryClient DeviceRegistryFromSettings(PdmOptions options) =>
+        string.IsNullOrEmpty(options.IotHubRegistryConnectionString)
+            ? new IotHubRegistryClient(
+                options.IotHubRegistryEndpoint ?? new Uri($"https://{Required(options.IotHubHostName, nameof(options.IotHubHostName))}"),
+                new Azure.Identity.DefaultAzureCredential())
+            : IotHubRegistryClient.FromConnectionString(options.IotHubRegistryConnectionString, options.IotHubRegistryEndpoint);
 
     private static string Required(string? value, string name) =>
         string.IsNullOrEmpty(value)
-            ? throw new OptionsValidationException(name, typeof(PdmOptions), [$"Pdm__{name} is required for the configured device registry."])
+            ? throw new OptionsValidationException(name, typeof(PdmOptions), [$"Pdm__{name} is required when Pdm__IotHubRegistryConnectionString is not set."])
             : value;
 }

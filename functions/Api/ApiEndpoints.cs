@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Pdm.Messaging.IotHub;
+using Pdm.IotHub;
 using Pdm.Storage;
 using static Pdm.Functions.Api.MachineQuery;
 
@@ -57,7 +57,7 @@ internal static class ApiEndpoints
             deadLetters = Functions.Ingest.DeadLetterReport.From(backlog, now);
             needsAttention = backlog.NeedsAttention(now, settings.Value.ParkedAlertAge);
         }
-        catch (Exception ex) when (Pdm.Messaging.Storage.StorageClients.IsUnavailable(ex))
+        catch (Exception ex) when (Pdm.AzureStorage.StorageClients.IsUnavailable(ex))
         {
             // Blob storage is away or refuses us (or the identity got no token): nothing can be parked either, which is
             // worth the "degraded".

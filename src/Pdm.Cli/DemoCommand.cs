@@ -6,7 +6,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.Logging;
 using Pdm.DevHost;
 using Pdm.LocalStack;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 using Pdm.Simulator;
 using Pdm.Simulator.Plc;
 using Pdm.Simulator.Twin;

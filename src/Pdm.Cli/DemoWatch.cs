@@ -1,6 +1,6 @@
 using Pdm.DevHost;
 using Pdm.LocalStack;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 
 namespace Pdm.Cli;
 

@@ -5,8 +5,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Pdm.Edge.Queue;
 using Pdm.LocalStack;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 using Pdm.Modbus;
 using Pdm.Simulator.Plc;
 

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Npgsql;
 using Pdm.Ingest.Models;
 using Pdm.LocalStack;
-using Pdm.Messaging.Storage;
+using Pdm.AzureStorage;
 using Pdm.Storage;
 
 namespace Pdm.Cli;

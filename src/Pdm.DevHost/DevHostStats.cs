@@ -1,4 +1,4 @@
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 
 namespace Pdm.DevHost;
 

@@ -3,8 +3,8 @@ using Pdm.DevHost.Configuration;
 using Pdm.DevHost.Events;
 using Pdm.DevHost.Handler;
 using Pdm.DevHost.Triggers;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 
 namespace Pdm.DevHost;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Pdm.DevHost;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 
 using var loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole(console =>
 {

@@ -7,8 +7,8 @@ using Pdm.Edge.Opc;
 using Pdm.Edge.Pipeline;
 using Pdm.Edge.Queue;
 using Pdm.Edge.Sources;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 
 namespace Pdm.Edge;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Pdm.DevHost;
 using Pdm.LocalStack;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 using Pdm.Testing;
 
 namespace Pdm.Cli.Tests;

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Threading.Channels;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 
 namespace Pdm.DevHost.Tests;
 

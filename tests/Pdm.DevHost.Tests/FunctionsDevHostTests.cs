@@ -51,7 +51,7 @@ public sealed class FunctionsDevHostTests : IDisposable
 
     private DevHostOptions WithMqtt(FakeMqttClient mqtt, Dictionary<string, string>? settings = null) => _app.Options(settings ?? Settings) with
     {
-        Mqtt = new Messaging.Mqtt.MqttOptions { Host = "127.0.0.1", ClientId = "pdm-devhost-fake" },
+        Mqtt = new Pdm.Mqtt.MqttOptions { Host = "127.0.0.1", ClientId = "pdm-devhost-fake" },
         MqttClientFactory = _ => mqtt,
     };
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Pdm.Edge.Cloud;
 using Pdm.LocalStack;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 using Pdm.Modbus;
 using Pdm.Telemetry;
 using Pdm.Testing;

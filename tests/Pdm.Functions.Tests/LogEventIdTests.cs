@@ -13,8 +13,10 @@ public class LogEventIdTests
         { "Pdm.Ingest", 4100, 4199 },
         { "Pdm.Edge", 5000, 5399 },
         { "Pdm.Modbus", 5400, 5499 },
-        { "Pdm.Messaging", 6000, 6999 },
+        { "Pdm.Mqtt", 6000, 6099 },
+        { "Pdm.IotHub", 6500, 6599 },
         { "Pdm.DevHost", 7000, 7999 },
+        { "Pdm.LocalStack", 8000, 8099 },
         { "Pdm.Simulator", 9000, 9999 },
     };
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Pdm.LocalStack;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 
 namespace Pdm.Functions.Tests;
 
@@ -83,7 +83,7 @@ public sealed class MqttAbuseTests(PipelineFixture pipeline)
         await using (var bigDevice = await PipelineTraffic.ConnectAsync(pipeline.DeviceOptions(bigId, bigKey, bigStates)))
         {
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-            var publish = bigDevice.PublishAsync(new MqttMessage(Messaging.IotHub.IotHubTopics.DeviceEvents(bigId), padded), wait.Token);
+            var publish = bigDevice.PublishAsync(new MqttMessage(Pdm.IotHub.IotHubTopics.DeviceEvents(bigId), padded), wait.Token);
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => publish);
             Assert.Contains(bigStates, s => s.Status == MqttConnectionStatus.Disconnected);
         }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pdm.DevHost;
 using Pdm.LocalStack;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 using Pdm.Storage;
 using Pdm.Testing;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 using Pdm.Telemetry;
 
 namespace Pdm.Functions.Tests;

@@ -5,7 +5,7 @@ using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
 using Pdm.Analytics.Trees;
 using Pdm.Ingest.Models;
-using Pdm.Messaging.Storage;
+using Pdm.AzureStorage;
 using Pdm.Storage;
 using Pdm.Telemetry;
 

@@ -19,8 +19,8 @@ using Pdm.Edge;
 using Pdm.Edge.Pipeline;
 using Pdm.Edge.Queue;
 using Pdm.Ingest;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 using Pdm.ServiceDefaults;
 using Pdm.Telemetry;
 

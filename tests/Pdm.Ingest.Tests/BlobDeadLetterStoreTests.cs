@@ -124,7 +124,7 @@ public sealed class BlobDeadLetterStoreTests(RegistryFixture fixture)
             store.ParkAsync(Batch(ParkedAt, "x"), CancellationToken.None));
 
         Assert.Equal(400, error.Status);
-        Assert.True(Messaging.Storage.StorageClients.IsUnavailable(error));
+        Assert.True(Pdm.AzureStorage.StorageClients.IsUnavailable(error));
     }
 
     private BlobContainerClient NewContainer() => fixture.Storage.Blobs.GetBlobContainerClient($"dl-{Guid.NewGuid():N}");

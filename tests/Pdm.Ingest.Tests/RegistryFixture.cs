@@ -1,7 +1,7 @@
 using Azure.Storage.Blobs;
 using Npgsql;
 using Pdm.Ingest.Models;
-using Pdm.Messaging.Storage;
+using Pdm.AzureStorage;
 using Pdm.Storage;
 using Pdm.Testing;
 

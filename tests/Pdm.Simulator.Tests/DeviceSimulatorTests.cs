@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 using Pdm.Telemetry;
 
 namespace Pdm.Simulator.Tests;

@@ -1,6 +1,6 @@
 using Pdm.LocalStack;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 
 namespace Pdm.Testing;
 

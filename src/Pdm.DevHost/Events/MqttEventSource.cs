@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 
 namespace Pdm.DevHost.Events;
 

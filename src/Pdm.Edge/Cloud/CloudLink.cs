@@ -1,9 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Pdm.Messaging.IotEdge;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub.IotEdge;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 
 namespace Pdm.Edge.Cloud;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using Pdm.Messaging.IotHub;
+using Pdm.IotHub;
 using Pdm.Modbus;
 using Pdm.Telemetry;
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Json.Schema;
-using Pdm.Messaging.IotHub;
+using Pdm.IotHub;
 using Pdm.Telemetry;
 
 namespace Pdm.Edge.Configuration;

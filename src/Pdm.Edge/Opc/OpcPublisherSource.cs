@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pdm.Edge.Configuration;
 using Pdm.Edge.Sources;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 using Pdm.Telemetry;
 using Pdm.Telemetry.OpcPublisher;
 

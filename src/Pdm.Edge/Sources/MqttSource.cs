@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pdm.Edge.Configuration;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 
 namespace Pdm.Edge.Sources;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Pdm.Messaging.Storage;
+using Pdm.AzureStorage;
 using Pdm.Storage;
 
 namespace Pdm.Ingest.Models;

@@ -1,8 +1,8 @@
 using System.Text;
 using Pdm.Edge.Cloud;
 using Pdm.LocalStack;
-using Pdm.Messaging.IotHub;
-using Pdm.Messaging.Mqtt;
+using Pdm.IotHub;
+using Pdm.Mqtt;
 
 namespace Pdm.Edge.Tests.Cloud;
 

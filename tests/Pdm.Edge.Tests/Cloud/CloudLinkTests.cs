@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Pdm.Edge.Cloud;
-using Pdm.Messaging.IotEdge;
-using Pdm.Messaging.IotHub;
+using Pdm.IotHub.IotEdge;
+using Pdm.IotHub;
 using Pdm.Testing;
 
 namespace Pdm.Edge.Tests.Cloud;

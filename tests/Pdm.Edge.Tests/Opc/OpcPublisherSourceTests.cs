@@ -3,7 +3,7 @@ using System.Threading.Channels;
 using Pdm.Edge.Configuration;
 using Pdm.Edge.Opc;
 using Pdm.Edge.Tests.Sources;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 
 namespace Pdm.Edge.Tests.Opc;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Pdm.Edge.Sources;
 using Pdm.LocalStack;
-using Pdm.Messaging.Mqtt;
+using Pdm.Mqtt;
 using Pdm.Testing;
 
 namespace Pdm.Edge.Tests.Sources;

@@ -1,0 +1,236 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Azure;
+using Pdm.LocalStack;
+using Pdm.IotHub;
+
+namespace Pdm.IotHub.Tests;
+
+/// <summary>
+/// The client against a loopback listener that records each request and answers from a script, checked against
+/// the documented request shape (azure-contracts.md section 6).
+/// </summary>
+public sealed class IotHubRegistryClientTests : IAsyncLifetime
+{
+    private const string PolicyKey = "q+DKVojmMz014RjAwpNGZbAkdOocSVWMKPOccLfUmLE=";
+    private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1700000000);
+    private readonly LoopbackRegistry _hub = new();
+    private IotHubRegistryClient _client = null!;
+
+    public Task InitializeAsync()
+    {
+        _hub.Start();
+        var options = new IotHubRegistryClientOptions { TimeProvider = new FixedTime(Now) };
+        options.Retry.MaxRetries = 0;
+        _client = new IotHubRegistryClient(_hub.Endpoint, "registryReadWrite", PolicyKey, options);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync() => _hub.StopAsync();
+
+    [Fact]
+    public async Task Create_puts_the_device_with_new_sas_keys_and_a_policy_token()
+    {
+        _hub.Respond(200, """{"deviceId":"gw-001","authentication":{"type":"sas","symmetricKey":{"primaryKey":"UEs=","secondaryKey":"U0s="}}}""");
+
+        var identity = await _client.CreateOrUpdateAsync("gw-001", CancellationToken.None);
+
+        Assert.Equal(new DeviceIdentity("gw-001", "UEs="), identity);
+        var request = Assert.Single(_hub.Requests);
+        Assert.Equal("PUT", request.Method);
+        Assert.Equal("/devices/gw-001", request.Path);
+        Assert.Equal("?api-version=2021-04-12", request.Query);
+        Assert.Null(request.Headers["If-Match"]);
+        Assert.StartsWith("application/json", request.Headers["Content-Type"], StringComparison.Ordinal);
+        // The hub checks the signature; here the expected token is rebuilt from the documented recipe.
+        Assert.Equal(SasToken.Create("127.0.0.1/devices", PolicyKey, Now.AddHours(1), "registryReadWrite"), request.Headers["Authorization"]);
+        Assert.Matches(new Regex("^SharedAccessSignature sr=127.0.0.1%2Fdevices&sig=[^&]+&se=1700003600&skn=registryReadWrite$"), request.Headers["Authorization"]!);
+
+        using var body = JsonDocument.Parse(request.Body);
+        var root = body.RootElement;
+        Assert.Equal("gw-001", root.GetProperty("deviceId").GetString());
+        Assert.Equal("enabled", root.GetProperty("status").GetString());
+        Assert.Equal("sas", root.GetProperty("authentication").GetProperty("type").GetString());
+        var keys = root.GetProperty("authentication").GetProperty("symmetricKey");
+        var primary = Convert.FromBase64String(keys.GetProperty("primaryKey").GetString()!);
+        var secondary = Convert.FromBase64String(keys.GetProperty("secondaryKey").GetString()!);
+        Assert.Equal(32, primary.Length);
+        Assert.Equal(32, secondary.Length);
+        Assert.NotEqual(primary, secondary);
+    }
+
+    [Fact]
+    public async Task Existing_device_is_replaced_unconditionally_after_409()
+    {
+        _hub.Respond(409, """{"Message":"ErrorCode:DeviceAlreadyExists;A device with ID 'gw-001' is already registered."}""", "DeviceAlreadyExists");
+        _hub.Respond(200, """{"deviceId":"gw-001","authentication":{"type":"sas","symmetricKey":{"primaryKey":"TkVX","secondaryKey":"U0s="}}}""");
+
+        var identity = await _client.CreateOrUpdateAsync("gw-001", CancellationToken.None);
+
+        Assert.Equal("TkVX", identity.PrimaryKey);
+        Assert.Collection(_hub.Requests,
+            create => Assert.Null(create.Headers["If-Match"]),
+            update =>
+            {
+                Assert.Equal("PUT", update.Method);
+                Assert.Equal("\"*\"", update.Headers["If-Match"]);
+                Assert.Equal(_hub.Requests[0].Body, update.Body);
+            });
+    }
+
+    [Fact]
+    public async Task Delete_sends_if_match_star_and_treats_missing_device_as_done()
+    {
+        _hub.Respond(404, """{"Message":"ErrorCode:DeviceNotFound"}""", "DeviceNotFound");
+
+        await _client.DeleteAsync("gw-001", CancellationToken.None);
+
+        var request = Assert.Single(_hub.Requests);
+        Assert.Equal("DELETE", request.Method);
+        Assert.Equal("/devices/gw-001", request.Path);
+        Assert.Equal("?api-version=2021-04-12", request.Query);
+        Assert.Equal("\"*\"", request.Headers["If-Match"]);
+        Assert.StartsWith("SharedAccessSignature sr=127.0.0.1%2Fdevices&sig=", request.Headers["Authorization"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_returns_the_primary_key_or_null_when_missing()
+    {
+        _hub.Respond(200, """{"deviceId":"gw-001","authentication":{"type":"sas","symmetricKey":{"primaryKey":"UEs=","secondaryKey":"U0s="}}}""");
+        _hub.Respond(404, "{}", "DeviceNotFound");
+
+        Assert.Equal(new DeviceIdentity("gw-001", "UEs="), await _client.GetAsync("gw-001", CancellationToken.None));
+        Assert.Null(await _client.GetAsync("gw-002", CancellationToken.None));
+        Assert.All(_hub.Requests, r => Assert.Equal("GET", r.Method));
+    }
+
+    [Fact]
+    public async Task Failure_carries_status_and_iothub_error_code()
+    {
+        _hub.Respond(401, """{"Message":"ErrorCode:IotHubUnauthorizedAccess;Unauthorized"}""", "IotHubUnauthorizedAccess");
+
+        var error = await Assert.ThrowsAsync<RequestFailedException>(() => _client.CreateOrUpdateAsync("gw-001", CancellationToken.None));
+
+        Assert.Equal(401, error.Status);
+        Assert.Equal("IotHubUnauthorizedAccess", error.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Throttling_and_server_errors_are_retried_after_the_hubs_retry_after()
+    {
+        // The retry is Azure.Core's pipeline policy (429, 408 and 5xx, Retry-After honoured); each try is signed anew.
+        var options = new IotHubRegistryClientOptions { TimeProvider = new FixedTime(Now) };
+        options.Retry.MaxRetries = 3;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        var client = new IotHubRegistryClient(_hub.Endpoint, "registryReadWrite", PolicyKey, options);
+        _hub.Respond(429, """{"Message":"ErrorCode:ThrottlingException;throttled"}""", "ThrottlingException", retryAfterSeconds: 1);
+        _hub.Respond(503, """{"Message":"ErrorCode:ServiceUnavailable;try again"}""", "ServiceUnavailable");
+        _hub.Respond(200, """{"deviceId":"gw-001","authentication":{"type":"sas","symmetricKey":{"primaryKey":"UEs=","secondaryKey":"U0s="}}}""");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var identity = await client.GetAsync("gw-001", CancellationToken.None);
+
+        Assert.Equal("UEs=", identity?.PrimaryKey);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1), $"retried after {clock.Elapsed}, before the hub's Retry-After");
+        Assert.Equal(3, _hub.Requests.Count);
+        Assert.All(_hub.Requests, r => Assert.StartsWith("SharedAccessSignature ", r.Headers["Authorization"], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_client_error_is_not_retried()
+    {
+        var options = new IotHubRegistryClientOptions { TimeProvider = new FixedTime(Now) };
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        var client = new IotHubRegistryClient(_hub.Endpoint, "registryReadWrite", PolicyKey, options);
+        _hub.Respond(400, """{"Message":"ErrorCode:ArgumentInvalid;bad id"}""", "ArgumentInvalid");
+
+        var error = await Assert.ThrowsAsync<RequestFailedException>(() => client.DeleteAsync("gw-001", CancellationToken.None));
+
+        Assert.Equal(400, error.Status);
+        Assert.Single(_hub.Requests);
+    }
+
+    [Fact]
+    public void Device_connection_string_is_not_accepted_for_the_registry()
+    {
+        var error = Assert.Throws<FormatException>(() =>
+            IotHubRegistryClient.FromConnectionString($"HostName=h.azure-devices.net;DeviceId=d;SharedAccessKey={PolicyKey}"));
+
+        Assert.Contains("shared access policy", error.Message, StringComparison.Ordinal);
+    }
+
+    private sealed record RecordedRequest(string Method, string Path, string Query, WebHeaderCollection Headers, string Body);
+
+    private sealed class LoopbackRegistry
+    {
+        private readonly HttpListener _listener = new();
+        private readonly Queue<(int Status, string Body, string? ErrorCode, int? RetryAfter)> _responses = new();
+        private Task? _serving;
+
+        public Uri Endpoint { get; private set; } = null!;
+        public List<RecordedRequest> Requests { get; } = [];
+
+        public void Respond(int status, string body, string? errorCode = null, int? retryAfterSeconds = null) =>
+            _responses.Enqueue((status, body, errorCode, retryAfterSeconds));
+
+        public void Start()
+        {
+            Endpoint = new Uri($"http://127.0.0.1:{FreePort.Pick()}/");
+            _listener.Prefixes.Add(Endpoint.AbsoluteUri);
+            _listener.Start();
+            _serving = ServeAsync();
+        }
+
+        public async Task StopAsync()
+        {
+            _listener.Stop();
+            if (_serving is not null)
+            {
+                await _serving;
+            }
+            _listener.Close();
+        }
+
+        private async Task ServeAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                var body = await reader.ReadToEndAsync();
+                var headers = new WebHeaderCollection { context.Request.Headers };
+                Requests.Add(new RecordedRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Url.Query, headers, body));
+
+                var (status, responseBody, errorCode, retryAfter) = _responses.Count > 0 ? _responses.Dequeue() : (500, "no scripted response", null, null);
+                if (retryAfter is { } seconds)
+                {
+                    context.Response.Headers["Retry-After"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+                context.Response.StatusCode = status;
+                context.Response.ContentType = "application/json; charset=utf-8";
+                if (errorCode is not null)
+                {
+                    context.Response.Headers["iothub-errorcode"] = errorCode;
+                }
+                var bytes = Encoding.UTF8.GetBytes(responseBody);
+                await context.Response.OutputStream.WriteAsync(bytes);
+                context.Response.Close();
+            }
+        }
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}

@@ -1,0 +1,7 @@
+namespace Pdm.LocalStack.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class SharedMosquitto : ICollectionFixture<MosquittoFixture>
+{
+    public const string Name = "Mosquitto";
+}
