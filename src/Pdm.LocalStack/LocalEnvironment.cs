@@ -26,16 +26,14 @@ public static class LocalEnvironment
 
     /// <summary>
     /// The function app's settings against the local stand-ins: the same names it reads in Azure
-    /// (environment variables), with the local broker's files as the device registry.
+    /// (environment variables), with the stack's IoT Hub registry stand-in as the device registry.
     /// </summary>
     public static IReadOnlyDictionary<string, string> FunctionAppSettings(StackEndpoints endpoints, LocalDatabase database) =>
         new Dictionary<string, string>
         {
             ["Pdm__Database"] = database.AppConnectionString,
-            ["Pdm__DeviceRegistry"] = "mosquitto",
-            ["Pdm__MosquittoPasswordFile"] = endpoints.MosquittoPasswordFile,
-            ["Pdm__MosquittoAclFile"] = endpoints.MosquittoAclFile,
-            ["Pdm__MosquittoPidFile"] = endpoints.MosquittoPidFile,
+            ["Pdm__IotHubRegistryConnectionString"] = endpoints.IotHubRegistryConnectionString,
+            ["Pdm__IotHubRegistryEndpoint"] = endpoints.IotHubRegistryEndpoint,
             ["Pdm__MqttEndpoint"] = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{endpoints.MqttPort}"),
             ["AzureWebJobsStorage"] = endpoints.StorageConnectionString,
             ["IOTHUB_EH_NAME"] = "local-iothub",

@@ -19,6 +19,10 @@ public sealed record StackEndpoints
     public required string MosquittoAclFile { get; init; }
     public required string MosquittoPidFile { get; init; }
     public required string StorageConnectionString { get; init; }
+    /// <summary>Where the IoT Hub registry stand-in listens (http on 127.0.0.1): the registry client's endpoint override.</summary>
+    public required string IotHubRegistryEndpoint { get; init; }
+    /// <summary>The stand-in's registryReadWrite policy connection string; its key is new with every start of the stack.</summary>
+    public required string IotHubRegistryConnectionString { get; init; }
 }
 
 /// <summary>A server of the stack that is gone although nobody stopped it: which one, and where its log is.</summary>
@@ -26,7 +30,7 @@ public sealed record StoppedServer(string Name, int ProcessId, string LogFile);
 
 /// <summary>
 /// PostgreSQL, Mosquitto and Azurite on 127.0.0.1, with their state under one folder, started together and
-/// stopped together. A watchdog process stops them too if the owning process dies without cleaning up
+/// stopped together, and IoT Hub's registry REST API in this process over the broker's device files. A watchdog process stops them too if the owning process dies without cleaning up
 /// (a crashed test host, a killed CLI), so no server outlives its run.
 /// </summary>
 public sealed class LocalServers : IAsyncDisposable
@@ -35,8 +39,10 @@ public sealed class LocalServers : IAsyncDisposable
     private readonly IReadOnlyList<StoppedServer> _running;
     private int _stopped;
 
-    private LocalServers(string stateDirectory, PostgresServer postgres, MosquittoBroker mosquitto, AzuriteServer azurite, Process? watchdog)
+    private LocalServers(string stateDirectory, PostgresServer postgres, MosquittoBroker mosquitto, AzuriteServer azurite,
+        IotHubRegistryStandIn registry, Process? watchdog)
     {
+        Registry = registry;
         StateDirectory = stateDirectory;
         Postgres = postgres;
         Mosquitto = mosquitto;
@@ -64,6 +70,8 @@ public sealed class LocalServers : IAsyncDisposable
             MosquittoAclFile = mosquitto.AclFile,
             MosquittoPidFile = mosquitto.PidFile,
             StorageConnectionString = azurite.ConnectionString,
+            IotHubRegistryEndpoint = registry.Endpoint.ToString(),
+            IotHubRegistryConnectionString = registry.ConnectionString,
         };
     }
 
@@ -71,6 +79,7 @@ public sealed class LocalServers : IAsyncDisposable
     public PostgresServer Postgres { get; }
     public MosquittoBroker Mosquitto { get; }
     public AzuriteServer Azurite { get; }
+    public IotHubRegistryStandIn Registry { get; }
     public StackEndpoints Endpoints { get; }
 
     public static string EndpointsFile(string stateDirectory) => Path.Combine(stateDirectory, "stack.json");
@@ -100,8 +109,19 @@ public sealed class LocalServers : IAsyncDisposable
             throw;
         }
 
+        IotHubRegistryStandIn registry;
+        try
+        {
+            registry = await IotHubRegistryStandIn.StartAsync(mosquitto.DeviceRegistry(), 0, loggerFactory: null, cancellationToken);
+        }
+        catch
+        {
+            await StopQuietlyAsync(postgres, mosquitto, azurite);
+            throw;
+        }
+
         var watchdog = StartWatchdog(postgres, mosquitto, azurite);
-        var stack = new LocalServers(stateDirectory, postgres, mosquitto, azurite, watchdog);
+        var stack = new LocalServers(stateDirectory, postgres, mosquitto, azurite, registry, watchdog);
         // It holds the broker's service password: owner only, like the broker's own credential files.
         OwnerOnlyFile.Write(EndpointsFile(stateDirectory), JsonSerializer.Serialize(stack.Endpoints, StackJson.Indented));
         return stack;
@@ -127,6 +147,7 @@ public sealed class LocalServers : IAsyncDisposable
         {
             return;
         }
+        await Registry.DisposeAsync();
         await StopQuietlyAsync(Postgres, Mosquitto, Azurite);
         File.Delete(EndpointsFile(StateDirectory));
         if (_watchdog is { HasExited: false })

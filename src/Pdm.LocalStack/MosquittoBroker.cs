@@ -110,6 +110,14 @@ public sealed class MosquittoBroker : IAsyncDisposable
         return name.StartsWith(PlatformPrefix, StringComparison.Ordinal) ? name : PlatformPrefix + name;
     }
 
+    /// <summary>The device identities in this broker's device files (the service account's files are never touched).</summary>
+    public MosquittoDeviceRegistry DeviceRegistry() => new(new MosquittoDeviceRegistryOptions
+    {
+        PasswordFile = PasswordFile,
+        AclFile = AclFile,
+        PidFile = PidFile,
+    });
+
     /// <summary>
     /// Writes the configuration and the service user's files, keeps the devices already registered (dropping any
     /// platform identity an older version left in the device files), starts the broker and waits until the service

@@ -161,6 +161,35 @@ public sealed class IotHubRegistryClientTests : IAsyncLifetime
         Assert.Contains("shared access policy", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http://contoso.azure-devices.net/")]
+    [InlineData("http://10.0.0.5:8080/")]
+    [InlineData("ftp://127.0.0.1/")]
+    public void Keys_and_tokens_go_over_https_except_to_a_loopback_stand_in(string endpoint)
+    {
+        var connectionString = $"HostName=h.azure-devices.net;SharedAccessKeyName=registryReadWrite;SharedAccessKey={PolicyKey}";
+
+        var error = Assert.Throws<ArgumentException>(() => IotHubRegistryClient.FromConnectionString(connectionString, new Uri(endpoint)));
+
+        Assert.Contains("https", error.Message, StringComparison.Ordinal);
+        _ = IotHubRegistryClient.FromConnectionString(connectionString, new Uri("http://127.0.0.1:8080/"));
+        _ = IotHubRegistryClient.FromConnectionString(connectionString, new Uri("https://h.privatelink.azure-devices.net/"));
+    }
+
+    [Fact]
+    public async Task With_an_endpoint_override_tokens_are_still_signed_for_the_hub_in_the_connection_string()
+    {
+        var options = new IotHubRegistryClientOptions { TimeProvider = new FixedTime(Now) };
+        var client = IotHubRegistryClient.FromConnectionString(
+            $"HostName=h.azure-devices.net;SharedAccessKeyName=registryReadWrite;SharedAccessKey={PolicyKey}", _hub.Endpoint, options);
+        _hub.Respond(204, "", null);
+
+        await client.DeleteAsync("gw-001", CancellationToken.None);
+
+        var authorization = Assert.Single(_hub.Requests).Headers["Authorization"];
+        Assert.StartsWith("SharedAccessSignature sr=h.azure-devices.net%2Fdevices&", authorization, StringComparison.Ordinal);
+    }
+
     private sealed record RecordedRequest(string Method, string Path, string Query, WebHeaderCollection Headers, string Body);
 
     private sealed class LoopbackRegistry
