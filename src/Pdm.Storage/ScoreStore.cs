@@ -73,6 +73,10 @@ public sealed class ScoreStore(NpgsqlDataSource dataSource)
         "temporal, iso_zone, model, top1_sensor, top1_contribution, top2_sensor, top2_contribution, top3_sensor, " +
         "top3_contribution";
 
+    private const string ListedScoreColumns = "machine_id, ts, seq, score, threshold, anomaly, isolation_forest, statistical, " +
+        "temporal, iso_zone, model, array_remove(ARRAY[top1_sensor, top2_sensor, top3_sensor], NULL), " +
+        "array_remove(ARRAY[top1_contribution, top2_contribution, top3_contribution], NULL)";
+
     /// <summary>How many top contributors a score row keeps.</summary>
     public const int TopContributors = 3;
 
@@ -193,10 +197,6 @@ public sealed class ScoreStore(NpgsqlDataSource dataSource)
             return await ReadAllAsync(command,
                 r => new MachineAnomalyModel(r.GetString(0), r.GetInt64(1), r.GetFieldValue<byte[]>(2)), cancellationToken);
         }, cancellationToken);
-
-    private const string ListedScoreColumns = "machine_id, ts, seq, score, threshold, anomaly, isolation_forest, statistical, " +
-        "temporal, iso_zone, model, array_remove(ARRAY[top1_sensor, top2_sensor, top3_sensor], NULL), " +
-        "array_remove(ARRAY[top1_contribution, top2_contribution, top3_contribution], NULL)";
 
     /// <summary>Counts the machine's anomaly scores in [<paramref name="from"/>, <paramref name="to"/>] and finds their worst ISO zone.</summary>
     public async Task<AnomalySummary> SummarizeAnomalyScoresAsync(Guid tenantId, string machineId, DateTimeOffset from, DateTimeOffset to,
