@@ -18,7 +18,7 @@ internal static class ServiceRegistration
     public static IServiceCollection AddPdmFunctions(this IServiceCollection services)
     {
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => PdmDatabase.Create(sp.GetRequiredService<IOptions<PdmOptions>>().Value.Database));
+        services.AddPdmStorage(sp => sp.GetRequiredService<IOptions<PdmOptions>>().Value.Database);
         // AzureWebJobsStorage as the host reads it: a connection string locally, the identity form in Azure.
         services.AddSingleton(sp => StorageClients.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.AddOptions<IngestSettings>().BindConfiguration(IngestSettings.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -29,7 +29,7 @@ internal static class ServiceRegistration
             Container(sp, sp.GetRequiredService<IOptions<IngestSettings>>().Value.RejectContainer)));
         services.AddSingleton(sp => new IngestOptions { MaxBodyBytes = sp.GetRequiredService<IOptions<IngestSettings>>().Value.MaxBodyBytes });
         services.AddSingleton<IngestMetrics>();
-        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<PdmDatabase>(),
+        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<ModelStore>(),
             Container(sp, sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelContainer)));
         services.AddSingleton(sp => new ProductionModelCache(sp.GetRequiredService<ModelRegistry>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelCheckInterval,

@@ -43,11 +43,11 @@ internal static class ApiEndpoints
     /// dead-letter container longer than <c>Pdm__Ingest__ParkedAlertAge</c> or are quarantined (or the
     /// container cannot be read); deadLetters gives the numbers either way.
     /// </summary>
-    private static async Task<IResult> HealthAsync(PdmDatabase database, global::Pdm.Ingest.IngestProcessor ingest,
+    private static async Task<IResult> HealthAsync(DatabaseHealth health, global::Pdm.Ingest.IngestProcessor ingest,
         IOptions<Functions.Ingest.IngestSettings> settings,
         TimeProvider clock, CancellationToken cancellationToken)
     {
-        var healthy = await database.PingAsync(cancellationToken);
+        var healthy = await health.PingAsync(cancellationToken);
         Functions.Ingest.DeadLetterReport? deadLetters = null;
         var needsAttention = true;
         try
@@ -69,7 +69,7 @@ internal static class ApiEndpoints
 
     // ---- platform administration ----
 
-    private static async Task<IResult> CreateTenantAsync(CreateTenantRequest request, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateTenantAsync(CreateTenantRequest request, HttpContext http, TenantStore tenants, CancellationToken cancellationToken)
     {
         var caller = http.Principal();
         if (caller.Role != ApiKeyRole.PlatformAdmin)
@@ -83,28 +83,29 @@ internal static class ApiEndpoints
         Tenant tenant;
         try
         {
-            tenant = await database.CreateTenantAsync(name, cancellationToken);
+            tenant = await tenants.CreateTenantAsync(name, cancellationToken);
         }
         catch (TenantNameTakenException)
         {
             return Problems.Conflict($"a tenant named '{name}' already exists");
         }
-        await database.WriteAuditAsync(tenant.Id, caller.Name, "tenant.create", tenant.Id.ToString(), null, cancellationToken);
+        await tenants.WriteAuditAsync(tenant.Id, caller.Name, "tenant.create", tenant.Id.ToString(), null, cancellationToken);
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}", tenant);
     }
 
-    private static async Task<IResult> ListTenantsAsync(HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    private static async Task<IResult> ListTenantsAsync(HttpContext http, TenantStore tenants, CancellationToken cancellationToken)
     {
         var caller = http.Principal();
         if (caller.Role == ApiKeyRole.PlatformAdmin)
         {
-            return TypedResults.Ok(await database.ListTenantsAsync(cancellationToken));
+            return TypedResults.Ok(await tenants.ListTenantsAsync(cancellationToken));
         }
-        var own = await database.GetTenantAsync(caller.TenantId!.Value, cancellationToken);
+        var own = await tenants.GetTenantAsync(caller.TenantId!.Value, cancellationToken);
         return TypedResults.Ok(own is null ? [] : new[] { own });
     }
 
-    private static async Task<IResult> CreateApiKeyAsync(Guid tenantId, CreateApiKeyRequest request, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateApiKeyAsync(Guid tenantId, CreateApiKeyRequest request,
+        HttpContext http, TenantStore tenants, ApiKeyStore apiKeys, CancellationToken cancellationToken)
     {
         var caller = http.Principal();
         if (!MayManageKeys(caller, tenantId))
@@ -119,33 +120,34 @@ internal static class ApiEndpoints
         {
             return Problems.Invalid("name", $"{problem}: say who or what uses the key");
         }
-        if (await database.GetTenantAsync(tenantId, cancellationToken) is null)
+        if (await tenants.GetTenantAsync(tenantId, cancellationToken) is null)
         {
             return Problems.NotFound($"tenant {tenantId} does not exist");
         }
-        var (key, plaintext) = await database.CreateApiKeyAsync(tenantId, name, role, cancellationToken);
-        await database.WriteAuditAsync(tenantId, caller.Name, "api-key.create", key.Id.ToString(), null, cancellationToken);
+        var (key, plaintext) = await apiKeys.CreateApiKeyAsync(tenantId, name, role, cancellationToken);
+        await tenants.WriteAuditAsync(tenantId, caller.Name, "api-key.create", key.Id.ToString(), null, cancellationToken);
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/api-keys/{key.Id}",
             new CreatedApiKey(key.Id, key.Name, ApiKeyRoles.Name(role), plaintext));
     }
 
-    private static async Task<IResult> ListApiKeysAsync(Guid tenantId, HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
+    private static async Task<IResult> ListApiKeysAsync(Guid tenantId, HttpContext http, ApiKeyStore apiKeys, CancellationToken cancellationToken) =>
         MayManageKeys(http.Principal(), tenantId)
-            ? TypedResults.Ok(await database.ListApiKeysAsync(tenantId, cancellationToken))
+            ? TypedResults.Ok(await apiKeys.ListApiKeysAsync(tenantId, cancellationToken))
             : Problems.Forbidden("Keys of a tenant are listed by a platform-admin key or that tenant's tenant-admin key.");
 
-    private static async Task<IResult> RevokeApiKeyAsync(Guid tenantId, Guid keyId, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    private static async Task<IResult> RevokeApiKeyAsync(Guid tenantId, Guid keyId,
+        HttpContext http, ApiKeyStore apiKeys, TenantStore tenants, CancellationToken cancellationToken)
     {
         var caller = http.Principal();
         if (!MayManageKeys(caller, tenantId))
         {
             return Problems.Forbidden("Keys of a tenant are revoked by a platform-admin key or that tenant's tenant-admin key.");
         }
-        if (!await database.RevokeApiKeyAsync(tenantId, keyId, cancellationToken))
+        if (!await apiKeys.RevokeApiKeyAsync(tenantId, keyId, cancellationToken))
         {
             return Problems.NotFound($"tenant {tenantId} has no key {keyId}");
         }
-        await database.WriteAuditAsync(tenantId, caller.Name, "api-key.revoke", keyId.ToString(), null, cancellationToken);
+        await tenants.WriteAuditAsync(tenantId, caller.Name, "api-key.revoke", keyId.ToString(), null, cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -154,7 +156,7 @@ internal static class ApiEndpoints
 
     // ---- tenant scope ----
 
-    private static async Task<IResult> RegisterDeviceAsync(RegisterDeviceRequest request, HttpContext http, PdmDatabase database,
+    private static async Task<IResult> RegisterDeviceAsync(RegisterDeviceRequest request, HttpContext http, DeviceStore devices, TenantStore tenants,
         IDeviceIdentityRegistry registry, IOptions<PdmOptions> options, CancellationToken cancellationToken)
     {
         if (TenantOf(http, ApiKeyRole.TenantAdmin, ApiKeyRole.DeviceProvisioner) is not { } tenant)
@@ -167,7 +169,7 @@ internal static class ApiEndpoints
         }
         try
         {
-            await database.RegisterDeviceAsync(tenant, request.DeviceId, cancellationToken);
+            await devices.RegisterDeviceAsync(tenant, request.DeviceId, cancellationToken);
         }
         catch (DeviceIdTakenException)
         {
@@ -175,17 +177,17 @@ internal static class ApiEndpoints
         }
         // Registering again rotates the device's key: the way to recover a lost key.
         var identity = await registry.CreateOrUpdateAsync(request.DeviceId, cancellationToken);
-        await database.WriteAuditAsync(tenant, http.Principal().Name, "device.register", request.DeviceId, null, cancellationToken);
+        await tenants.WriteAuditAsync(tenant, http.Principal().Name, "device.register", request.DeviceId, null, cancellationToken);
         return TypedResults.Created($"/api/v1/devices/{request.DeviceId}",
             new RegisteredDevice(identity.DeviceId, identity.PrimaryKey, options.Value.MqttEndpoint ?? options.Value.IotHubHostName));
     }
 
-    private static async Task<IResult> ListDevicesAsync(HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
+    private static async Task<IResult> ListDevicesAsync(HttpContext http, DeviceStore devices, CancellationToken cancellationToken) =>
         TenantOf(http) is { } tenant
-            ? TypedResults.Ok(await database.ListDevicesAsync(tenant, cancellationToken))
+            ? TypedResults.Ok(await devices.ListDevicesAsync(tenant, cancellationToken))
             : TenantKeyRequired();
 
-    private static async Task<IResult> DeleteDeviceAsync(string deviceId, HttpContext http, PdmDatabase database,
+    private static async Task<IResult> DeleteDeviceAsync(string deviceId, HttpContext http, DeviceStore devices, TenantStore tenants,
         IDeviceIdentityRegistry registry, CancellationToken cancellationToken)
     {
         if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
@@ -196,21 +198,21 @@ internal static class ApiEndpoints
         {
             return Problems.Invalid("deviceId", reason);
         }
-        if (!await database.DeleteDeviceAsync(tenant, deviceId, cancellationToken))
+        if (!await devices.DeleteDeviceAsync(tenant, deviceId, cancellationToken))
         {
             return Problems.NotFound($"no device '{deviceId}' in this tenant");
         }
         await registry.DeleteAsync(deviceId, cancellationToken);
-        await database.WriteAuditAsync(tenant, http.Principal().Name, "device.delete", deviceId, null, cancellationToken);
+        await tenants.WriteAuditAsync(tenant, http.Principal().Name, "device.delete", deviceId, null, cancellationToken);
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> ListMachinesAsync(HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
+    private static async Task<IResult> ListMachinesAsync(HttpContext http, MachineStore machines, CancellationToken cancellationToken) =>
         TenantOf(http) is { } tenant
-            ? TypedResults.Ok(await database.ListMachinesAsync(tenant, cancellationToken))
+            ? TypedResults.Ok(await machines.ListMachinesAsync(tenant, cancellationToken))
             : TenantKeyRequired();
 
-    private static async Task<IResult> GetMachineAsync(string machineId, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    private static async Task<IResult> GetMachineAsync(string machineId, HttpContext http, MachineStore machines, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
         {
@@ -220,29 +222,29 @@ internal static class ApiEndpoints
         {
             return Problems.Invalid("machineId", problem);
         }
-        var machine = await database.GetMachineAsync(tenant, machineId, cancellationToken);
+        var machine = await machines.GetMachineAsync(tenant, machineId, cancellationToken);
         return machine is null ? Problems.NotFound($"no machine '{machineId}' in this tenant") : TypedResults.Ok(machine);
     }
 
     private static async Task<IResult> QueryReadingsAsync(string machineId, string? from, string? to, string? sensor, string? limit,
-        HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
+        HttpContext http, MachineStore machines, ReadingStore readingStore, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (TextRules.CheckOptional(sensor, "sensor", TextRules.MaxNameLength) is { } invalidSensor)
         {
             return Problems.Invalid("sensor", invalidSensor);
         }
-        var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxReadings, http, database, clock,
+        var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxReadings, http, machines, clock,
             cancellationToken);
         if (query is null)
         {
             return problem!;
         }
-        var readings = await database.QueryReadingsAsync(query.Tenant, machineId, query.Start, query.End, sensor, query.Limit,
+        var readings = await readingStore.QueryReadingsAsync(query.Tenant, machineId, query.Start, query.End, sensor, query.Limit,
             cancellationToken);
         return TypedResults.Ok(new ReadingsPage(machineId, query.Start, query.End, readings));
     }
 
-    private static async Task<IResult> ListRejectsAsync(string? limit, HttpContext http, PdmDatabase database, CancellationToken cancellationToken)
+    private static async Task<IResult> ListRejectsAsync(string? limit, HttpContext http, RejectStore rejects, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
         {
@@ -252,7 +254,7 @@ internal static class ApiEndpoints
         {
             return Problems.Invalid("limit", problem);
         }
-        return TypedResults.Ok(await database.ListRejectsAsync(tenant, null, rows, cancellationToken));
+        return TypedResults.Ok(await rejects.ListRejectsAsync(tenant, null, rows, cancellationToken));
     }
 }
 

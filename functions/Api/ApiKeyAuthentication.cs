@@ -59,7 +59,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    PdmDatabase database,
+    ApiKeyStore apiKeys,
     FailedAuthLimiter failures,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -78,7 +78,7 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail(new ApiKeyRejectedException(StatusCodes.Status401Unauthorized, "Unauthorized",
                 "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.", null));
         }
-        var principal = await database.AuthenticateApiKeyAsync(key, Context.RequestAborted);
+        var principal = await apiKeys.AuthenticateApiKeyAsync(key, Context.RequestAborted);
         if (principal is null)
         {
             failures.Record(address);

@@ -12,7 +12,7 @@ internal sealed record MachineQuery(Guid Tenant, DateTimeOffset Start, DateTimeO
     /// </summary>
     /// <returns>The query, or the problem to answer with.</returns>
     public static async Task<(MachineQuery? Query, IResult? Problem)> CheckAsync(string machineId, string? from,
-        string? to, string? limit, int defaultLimit, int maxLimit, HttpContext http, PdmDatabase database,
+        string? to, string? limit, int defaultLimit, int maxLimit, HttpContext http, MachineStore machines,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
@@ -41,7 +41,7 @@ internal sealed record MachineQuery(Guid Tenant, DateTimeOffset Start, DateTimeO
         {
             return (null, Problems.Invalid("limit", badLimit));
         }
-        if (await database.GetMachineAsync(tenant, machineId, cancellationToken) is null)
+        if (await machines.GetMachineAsync(tenant, machineId, cancellationToken) is null)
         {
             return (null, Problems.NotFound($"no machine '{machineId}' in this tenant"));
         }

@@ -21,9 +21,9 @@ internal static class PredictionEndpoints
     }
 
     private static async Task<IResult> ListScoresAsync(string machineId, string? from, string? to, string? limit,
-        string? anomaliesOnly, HttpContext http, PdmDatabase database, TimeProvider clock, CancellationToken cancellationToken)
+        string? anomaliesOnly, HttpContext http, MachineStore machines, ScoreStore scoreStore, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxScores, http, database, clock,
+        var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxScores, http, machines, clock,
             cancellationToken);
         if (query is null)
         {
@@ -33,28 +33,28 @@ internal static class PredictionEndpoints
         {
             return Problems.Invalid("anomaliesOnly", badFlag);
         }
-        var scores = await database.ListAnomalyScoresAsync(query.Tenant, machineId, query.Start, query.End, query.Limit,
+        var scores = await scoreStore.ListAnomalyScoresAsync(query.Tenant, machineId, query.Start, query.End, query.Limit,
             onlyAnomalies, cancellationToken);
         return TypedResults.Ok(new ScoresPage(machineId, query.Start, query.End, [.. scores.Select(ScoreDto.From)]));
     }
 
     /// <summary>The prediction history, latest first; the time range does not apply (from/to are not parameters).</summary>
-    private static async Task<IResult> ListPredictionsAsync(string machineId, string? limit, HttpContext http, PdmDatabase database,
-        TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> ListPredictionsAsync(string machineId, string? limit, HttpContext http,
+        MachineStore machines, PredictionStore predictionStore, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var (query, problem) = await MachineQuery.CheckAsync(machineId, null, null, limit, 100, MaxPredictions, http, database,
+        var (query, problem) = await MachineQuery.CheckAsync(machineId, null, null, limit, 100, MaxPredictions, http, machines,
             clock, cancellationToken);
         if (query is null)
         {
             return problem!;
         }
-        var predictions = await database.ListPredictionsAsync(query.Tenant, machineId, query.Limit, cancellationToken);
+        var predictions = await predictionStore.ListPredictionsAsync(query.Tenant, machineId, query.Limit, cancellationToken);
         return TypedResults.Ok(predictions.Select(PredictionDto.From).ToList());
     }
 
-    private static async Task<IResult> ListLatestPredictionsAsync(HttpContext http, PdmDatabase database, CancellationToken cancellationToken) =>
+    private static async Task<IResult> ListLatestPredictionsAsync(HttpContext http, PredictionStore predictions, CancellationToken cancellationToken) =>
         TenantOf(http) is { } tenant
-            ? TypedResults.Ok((await database.ListLatestPredictionsAsync(tenant, cancellationToken)).Select(PredictionDto.From).ToList())
+            ? TypedResults.Ok((await predictions.ListLatestPredictionsAsync(tenant, cancellationToken)).Select(PredictionDto.From).ToList())
             : TenantKeyRequired();
 }
 

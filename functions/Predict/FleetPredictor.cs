@@ -27,17 +27,23 @@ internal sealed partial class FleetPredictor
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper) },
     };
 
-    private readonly PdmDatabase _database;
+    private readonly TenantStore _tenants;
+    private readonly ReadingStore _readings;
+    private readonly ScoreStore _scores;
+    private readonly PredictionStore _predictions;
     private readonly ProductionModelSet<RulModel> _rulModels;
     private readonly ProductionModelSet<StateModel> _stateModels;
     private readonly PredictOptions _options;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
 
-    public FleetPredictor(PdmDatabase database, ProductionModelCache models, IOptions<PredictOptions> options, TimeProvider clock,
-        ILogger<FleetPredictor> logger)
+    public FleetPredictor(TenantStore tenants, ReadingStore readings, ScoreStore scores, PredictionStore predictions,
+        ProductionModelCache models, IOptions<PredictOptions> options, TimeProvider clock, ILogger<FleetPredictor> logger)
     {
-        _database = database;
+        _tenants = tenants;
+        _readings = readings;
+        _scores = scores;
+        _predictions = predictions;
         _options = options.Value;
         _clock = clock;
         _logger = logger;
@@ -52,11 +58,11 @@ internal sealed partial class FleetPredictor
         var now = _clock.GetUtcNow();
         var rulModels = await _rulModels.GetAsync(cancellationToken);
         var stateModels = await _stateModels.GetAsync(cancellationToken);
-        var tenants = await _database.ListTenantsAsync(cancellationToken);
+        var tenants = await _tenants.ListTenantsAsync(cancellationToken);
         int predicted = 0, failed = 0;
         foreach (var tenant in tenants)
         {
-            foreach (var machineId in await _database.ListActiveMachinesAsync(tenant.Id, now - _options.RecentWindow, cancellationToken))
+            foreach (var machineId in await _readings.ListActiveMachinesAsync(tenant.Id, now - _options.RecentWindow, cancellationToken))
             {
                 try
                 {
@@ -81,14 +87,14 @@ internal sealed partial class FleetPredictor
         CancellationToken cancellationToken)
     {
         var history = TimeSpan.FromSeconds(_options.History.TotalSeconds / _options.TimeScale);
-        var samples = await _database.ReadMachineSamplesAsync(tenantId, machineId, now - history, now, _options.MaxSamples, cancellationToken);
+        var samples = await _readings.ReadMachineSamplesAsync(tenantId, machineId, now - history, now, _options.MaxSamples, cancellationToken);
         if (samples is null)
         {
             return false;
         }
 
         var last = samples.Timestamps[^1];
-        var anomalies = await _database.SummarizeAnomalyScoresAsync(tenantId, machineId, now - _options.RecentWindow, now, cancellationToken);
+        var anomalies = await _scores.SummarizeAnomalyScoresAsync(tenantId, machineId, now - _options.RecentWindow, now, cancellationToken);
         var rul = ProductionModelSet.BestFor(rulModels, samples.Sensors);
         var state = ProductionModelSet.BestFor(stateModels, samples.Sensors);
         var prediction = MachinePredictor.Predict(ToWindow(samples), state?.Model, rul?.Model,
@@ -110,7 +116,7 @@ internal sealed partial class FleetPredictor
             Explanation = JsonSerializer.SerializeToElement(prediction.Explanation, Json),
             Models = string.Join(',', new[] { rul?.Reference, state?.Reference }.OfType<string>()),
         };
-        await _database.WritePredictionsAsync(tenantId, [row], cancellationToken);
+        await _predictions.WritePredictionsAsync(tenantId, [row], cancellationToken);
         return true;
     }
 

@@ -64,18 +64,18 @@ internal static class BenchCommand
         {
             await using var stack = await LocalServers.StartAsync(state, CliPaths.RepoRoot, cancellationToken);
             var database = await stack.PrepareDatabaseAsync("pdm_bench", cancellationToken);
-            await using var db = PdmDatabase.Create(database.AppConnectionString, loggerFactory);
+            await using var db = PdmStores.Create(database.AppConnectionString, loggerFactory);
             // COPY FROM is refused on tables under row-level security, so the raw ceiling runs as the superuser.
-            await using var superuser = PdmDatabase.Create(new Npgsql.NpgsqlConnectionStringBuilder(stack.Endpoints.PostgresSuperuserConnectionString)
+            await using var superuser = PdmStores.Create(new Npgsql.NpgsqlConnectionStringBuilder(stack.Endpoints.PostgresSuperuserConnectionString)
             {
                 Database = database.Name,
             }.ConnectionString, loggerFactory);
-            var ingestTenant = await db.CreateTenantAsync("bench-ingest", cancellationToken);
-            var copyTenant = await db.CreateTenantAsync("bench-copy", cancellationToken);
+            var ingestTenant = await db.Tenants.CreateTenantAsync("bench-ingest", cancellationToken);
+            var copyTenant = await db.Tenants.CreateTenantAsync("bench-copy", cancellationToken);
             var devices = Enumerable.Range(0, settings.Partitions).Select(p => $"bench-gw-{p}").ToArray();
             foreach (var device in devices)
             {
-                await db.RegisterDeviceAsync(ingestTenant.Id, device, cancellationToken);
+                await db.Devices.RegisterDeviceAsync(ingestTenant.Id, device, cancellationToken);
             }
 
             await using var host = await FunctionsDevHost.StartAsync(new DevHostOptions
@@ -113,12 +113,12 @@ internal static class BenchCommand
             var ingestTime = Stopwatch.StartNew();
             await SendAsync(host, devices, bodies, settings.BatchSize, cancellationToken);
             ingestTime.Stop();
-            var stored = await db.CountReadingsAsync(ingestTenant.Id, cancellationToken) - (warmupRows * settings.Sensors);
+            var stored = await db.Readings.CountReadingsAsync(ingestTenant.Id, cancellationToken) - (warmupRows * settings.Sensors);
             if (stored != settings.Values)
             {
                 throw new InvalidOperationException($"Ingest stored {stored:N0} values, expected {settings.Values:N0}: the measurement is not valid.");
             }
-            var scored = await db.CountAnomalyScoresAsync(ingestTenant.Id, cancellationToken) - warmupRows;
+            var scored = await db.Scores.CountAnomalyScoresAsync(ingestTenant.Id, cancellationToken) - warmupRows;
             if (scored != settings.Samples)
             {
                 throw new InvalidOperationException($"Ingest scored {scored:N0} samples, expected {settings.Samples:N0}: the measurement is not valid.");
@@ -127,9 +127,9 @@ internal static class BenchCommand
             // Ingest stores one anomaly score per sample besides its values, so the ceiling copies both.
             Console.WriteLine($"Ceiling: raw binary COPY of the same readings and one score row per sample into the same tables, {settings.Partitions} connections...");
             var readingsCopy = await CopyCeilingAsync(settings, samples,
-                rows => superuser.CopyRawAsync(copyTenant.Id, rows, cancellationToken), cancellationToken);
+                rows => superuser.Readings.CopyRawAsync(copyTenant.Id, rows, cancellationToken), cancellationToken);
             var scoresCopy = await CopyCeilingAsync(settings, samples,
-                rows => superuser.CopyRawScoresAsync(copyTenant.Id, [.. rows.Select(CeilingScore)], cancellationToken), cancellationToken);
+                rows => superuser.Scores.CopyRawScoresAsync(copyTenant.Id, [.. rows.Select(CeilingScore)], cancellationToken), cancellationToken);
             var copySeconds = readingsCopy.TotalSeconds + scoresCopy.TotalSeconds;
 
             var result = new IngestBenchResult
@@ -209,8 +209,8 @@ internal static class BenchCommand
         Temporal = 0.5,
         IsoZone = null,
         Model = "machine",
-        TopSensors = [.. sample.Values.Take(PdmDatabase.ScoreTopContributors).Select(v => v.Sensor)],
-        TopContributions = [.. sample.Values.Take(PdmDatabase.ScoreTopContributors).Select(_ => 0.1)],
+        TopSensors = [.. sample.Values.Take(ScoreStore.TopContributors).Select(v => v.Sensor)],
+        TopContributions = [.. sample.Values.Take(ScoreStore.TopContributors).Select(_ => 0.1)],
     };
 
     private static async Task InvokeAsync(FunctionsDevHost host, string partition, string device, IReadOnlyList<byte[]> bodies, CancellationToken cancellationToken)

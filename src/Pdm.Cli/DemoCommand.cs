@@ -82,8 +82,8 @@ internal static class DemoCommand
         }, loggerFactory, cancellationToken);
 
         Step("Creating the demo tenant and registering the gateway through the API");
-        await using var db = PdmDatabase.Create(database.AppConnectionString, loggerFactory);
-        var (_, adminKey) = await db.CreateApiKeyAsync(null, $"demo-{DateTime.UtcNow:yyyyMMddHHmmss}", ApiKeyRole.PlatformAdmin, cancellationToken);
+        await using var db = PdmStores.Create(database.AppConnectionString, loggerFactory);
+        var (_, adminKey) = await db.ApiKeys.CreateApiKeyAsync(null, $"demo-{DateTime.UtcNow:yyyyMMddHHmmss}", ApiKeyRole.PlatformAdmin, cancellationToken);
         using var api = new HttpClient { BaseAddress = host.BaseAddress };
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
         var tenant = await FindOrCreateTenantAsync(api, cancellationToken);
@@ -120,7 +120,7 @@ internal static class DemoCommand
             Press Ctrl-C to stop. Full log: {CliPaths.Relative(logFile)}
 
             """);
-        var readingsAtStart = await db.CountReadingsAsync(tenant.Id, cancellationToken);
+        var readingsAtStart = await db.Readings.CountReadingsAsync(tenant.Id, cancellationToken);
         await using var scores = new ScoreCounter(database.OwnerConnectionString, tenant.Id);
         var scoresAtStart = await scores.TryCountAsync();
         var clock = Stopwatch.StartNew();
@@ -140,7 +140,7 @@ internal static class DemoCommand
                 }
             }
             var status = EdgeStatus.TryRead(statusFile);
-            var stored = await TryCountAsync(db, tenant.Id) - readingsAtStart;
+            var stored = await TryCountAsync(db.Readings, tenant.Id) - readingsAtStart;
             var scored = await scores.TryCountAsync() is { } now
                 ? $"  |  scored {now.Scores - (scoresAtStart?.Scores ?? 0)}, {now.Anomalies - (scoresAtStart?.Anomalies ?? 0)} anomalous"
                 : "";
@@ -159,7 +159,7 @@ internal static class DemoCommand
 
         Console.WriteLine($"""
 
-            Stopped: {await TryCountAsync(db, tenant.Id) - readingsAtStart} readings stored in this run.
+            Stopped: {await TryCountAsync(db.Readings, tenant.Id) - readingsAtStart} readings stored in this run.
             The data stays in .pdm/local. `./pdm stack up` brings the database back and prints the psql command, e.g.
               select machine_id, sensor, count(*), min(ts), max(ts) from pdm.readings group by 1, 2;
             Log of this run: {CliPaths.Relative(logFile)}
@@ -174,11 +174,11 @@ internal static class DemoCommand
             ?? await ReadAsync<TenantInfo>(await api.PostAsJsonAsync("api/v1/tenants", new { name = TenantName }, cancellationToken), cancellationToken);
     }
 
-    private static async Task<long> TryCountAsync(PdmDatabase db, Guid tenant)
+    private static async Task<long> TryCountAsync(ReadingStore readings, Guid tenant)
     {
         try
         {
-            return await db.CountReadingsAsync(tenant, CancellationToken.None);
+            return await readings.CountReadingsAsync(tenant, CancellationToken.None);
         }
         catch (Npgsql.NpgsqlException)
         {

@@ -20,11 +20,11 @@ internal sealed class ModelRegistryAccess : IAsyncDisposable
 
     private const string StartHint = "start the local stack with `./pdm stack up` (or run `./pdm demo`), or pass --database and --storage";
 
-    private readonly PdmDatabase _database;
+    private readonly PdmStores _stores;
 
-    private ModelRegistryAccess(PdmDatabase database, ModelRegistry registry)
+    private ModelRegistryAccess(PdmStores stores, ModelRegistry registry)
     {
-        _database = database;
+        _stores = stores;
         Registry = registry;
     }
 
@@ -56,8 +56,8 @@ internal sealed class ModelRegistryAccess : IAsyncDisposable
         }
         // One retry: an unreachable registry should be reported in seconds, not after the SDK's long back-off.
         var storage = StorageClients.FromConnectionString(storageConnection, options => options.Retry.MaxRetries = 1);
-        var database = PdmDatabase.Create(databaseConnection);
-        return new ModelRegistryAccess(database, new ModelRegistry(database, storage.Blobs.GetBlobContainerClient(ModelsContainer)));
+        var stores = PdmStores.Create(databaseConnection);
+        return new ModelRegistryAccess(stores, new ModelRegistry(stores.Models, storage.Blobs.GetBlobContainerClient(ModelsContainer)));
     }
 
     /// <summary>
@@ -82,5 +82,5 @@ internal sealed class ModelRegistryAccess : IAsyncDisposable
     public static bool IsUnreachable(Exception exception) => exception is NpgsqlException or HttpRequestException or SocketException
         or TimeoutException || StorageClients.IsUnavailable(exception);
 
-    public ValueTask DisposeAsync() => _database.DisposeAsync();
+    public ValueTask DisposeAsync() => _stores.DisposeAsync();
 }

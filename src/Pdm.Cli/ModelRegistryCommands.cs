@@ -94,7 +94,7 @@ internal static class ModelRegistryCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             var stageText = parse.GetValue(stage);
-            if (!PdmDatabase.TryParseStage(stageText, out var target))
+            if (!ModelStore.TryParseStage(stageText, out var target))
             {
                 await Console.Error.WriteLineAsync($"--stage '{stageText}' is not a stage: use production, staging or archived.");
                 return 1;

@@ -38,8 +38,9 @@ public sealed record IngestOptions
 /// message is quarantined, never parked, so it cannot stop the replay of everyone else's batches.
 /// </para>
 /// </summary>
-public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadLetters, IRejectedPayloadStore rejectedPayloads,
-    AnomalyScoring scoring, IngestOptions options, IngestMetrics metrics, ILogger<IngestProcessor> logger, TimeProvider clock)
+public sealed class IngestProcessor(ReadingStore readingStore, RejectStore rejectStore, DeviceStore deviceStore,
+    IDeadLetterStore deadLetters, IRejectedPayloadStore rejectedPayloads, AnomalyScoring scoring, IngestOptions options,
+    IngestMetrics metrics, ILogger<IngestProcessor> logger, TimeProvider clock)
 {
     private static readonly ResiliencePropertyKey<int> EventCount = new("pdm.ingest.events");
 
@@ -196,9 +197,9 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
         {
             // The database refuses this message itself: it becomes a reject with the database's reason.
             var reason = StorageErrors.Describe(ex);
-            var tenant = string.IsNullOrEmpty(e.DeviceId) ? null : await database.ResolveDeviceTenantAsync(e.DeviceId, cancellationToken);
+            var tenant = string.IsNullOrEmpty(e.DeviceId) ? null : await deviceStore.ResolveDeviceTenantAsync(e.DeviceId, cancellationToken);
             var reject = await RejectAsync(e, tenant, [new DecodeError("", reason)], cancellationToken);
-            metrics.Rejected(await database.WriteRejectsAsync([reject], cancellationToken), "database");
+            metrics.Rejected(await rejectStore.WriteRejectsAsync([reject], cancellationToken), "database");
             logger.MessageRefused(e.DeviceId ?? "", reject.MessageKey, reason);
             return new IngestOutcome { Events = 1, RejectedMessages = 1 };
         }
@@ -238,7 +239,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             }
             if (!tenants.TryGetValue(e.DeviceId, out var tenant))
             {
-                tenant = await database.ResolveDeviceTenantAsync(e.DeviceId, cancellationToken);
+                tenant = await deviceStore.ResolveDeviceTenantAsync(e.DeviceId, cancellationToken);
                 tenants[e.DeviceId] = tenant;
             }
             if (tenant is not { } tenantId)
@@ -279,7 +280,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
             using var store = IngestActivities.Start("ingest store");
             List<TenantBatch> tenantBatches = [.. batches.Select(b => new TenantBatch(b.Key.Tenant, b.Key.Device, b.Value))];
             var scorer = await scoring.PrepareAsync(tenantBatches, cancellationToken);
-            written = await database.WriteReadingsAsync(tenantBatches, metrics.TimeScoring(scorer.Score), cancellationToken);
+            written = await readingStore.WriteReadingsAsync(tenantBatches, metrics.TimeScoring(scorer.Score), cancellationToken);
             anomalies = scorer.Anomalies;
             if (scorer.Late > 0)
             {
@@ -288,7 +289,7 @@ public sealed class IngestProcessor(PdmDatabase database, IDeadLetterStore deadL
         }
         if (rejects.Count > 0)
         {
-            metrics.Rejected(await database.WriteRejectsAsync(rejects, cancellationToken), "validation");
+            metrics.Rejected(await rejectStore.WriteRejectsAsync(rejects, cancellationToken), "validation");
             logger.MessagesRejected(rejects.Count, events.Count);
         }
 

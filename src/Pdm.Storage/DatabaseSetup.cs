@@ -3,7 +3,7 @@ using Npgsql;
 namespace Pdm.Storage;
 
 /// <param name="OwnerConnectionString">Connects as the schema owner: run migrations with it.</param>
-/// <param name="AppConnectionString">Connects as the application role (no ownership, no BYPASSRLS): give it to <see cref="PdmDatabase"/>.</param>
+/// <param name="AppConnectionString">Connects as the application role (no ownership, no BYPASSRLS): give it to <see cref="StorageServiceCollectionExtensions.AddPdmStorage(Microsoft.Extensions.DependencyInjection.IServiceCollection, string, Action{NpgsqlDataSourceBuilder}?)"/>.</param>
 public sealed record DatabaseConnectionStrings(string OwnerConnectionString, string AppConnectionString);
 
 /// <summary>

@@ -14,7 +14,7 @@ public sealed class RegistryStackFixture : IAsyncLifetime
     public string OwnerConnectionString { get; private set; } = "";
     public string StorageConnectionString => _stack.Endpoints.StorageConnectionString;
     public string Folder { get; } = Path.Combine(Path.GetTempPath(), $"pdm-cli-tests-{Guid.NewGuid():N}");
-    public PdmDatabase OwnerDatabase { get; private set; } = null!;
+    public PdmStores OwnerDatabase { get; private set; } = null!;
 
     /// <summary>The registry the CLI writes to: the owner's database and the 'models' container.</summary>
     public ModelRegistry Registry { get; private set; } = null!;
@@ -29,8 +29,8 @@ public sealed class RegistryStackFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var database = await _stack.CreateDatabaseAsync(timeout.Token);
         OwnerConnectionString = database.OwnerConnectionString;
-        OwnerDatabase = PdmDatabase.Create(OwnerConnectionString);
-        Registry = new ModelRegistry(OwnerDatabase,
+        OwnerDatabase = PdmStores.Create(OwnerConnectionString);
+        Registry = new ModelRegistry(OwnerDatabase.Models,
             StorageClients.FromConnectionString(StorageConnectionString).Blobs.GetBlobContainerClient(ModelRegistryAccess.ModelsContainer));
     }
 

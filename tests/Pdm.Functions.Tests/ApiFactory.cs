@@ -102,16 +102,16 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         await _stack.InitializeAsync();
         Database = await _stack.CreateDatabaseAsync();
-        var owner = PdmDatabase.Create(Database.AppConnectionString);
-        (_, PlatformAdminKey) = await owner.CreateApiKeyAsync(null, "api-tests", ApiKeyRole.PlatformAdmin, CancellationToken.None);
-        TenantA = (await owner.CreateTenantAsync($"api-a-{Guid.NewGuid():N}"[..20], CancellationToken.None)).Id;
-        TenantB = (await owner.CreateTenantAsync($"api-b-{Guid.NewGuid():N}"[..20], CancellationToken.None)).Id;
+        var owner = PdmStores.Create(Database.AppConnectionString);
+        (_, PlatformAdminKey) = await owner.ApiKeys.CreateApiKeyAsync(null, "api-tests", ApiKeyRole.PlatformAdmin, CancellationToken.None);
+        TenantA = (await owner.Tenants.CreateTenantAsync($"api-a-{Guid.NewGuid():N}"[..20], CancellationToken.None)).Id;
+        TenantB = (await owner.Tenants.CreateTenantAsync($"api-b-{Guid.NewGuid():N}"[..20], CancellationToken.None)).Id;
         var keys = new Dictionary<string, string> { ["platform-admin"] = PlatformAdminKey };
         foreach (var role in new[] { ApiKeyRole.TenantAdmin, ApiKeyRole.TenantReader, ApiKeyRole.DeviceProvisioner })
         {
-            keys[ApiKeyRoles.Name(role)] = (await owner.CreateApiKeyAsync(TenantA, "api-tests", role, CancellationToken.None)).Plaintext;
+            keys[ApiKeyRoles.Name(role)] = (await owner.ApiKeys.CreateApiKeyAsync(TenantA, "api-tests", role, CancellationToken.None)).Plaintext;
         }
-        keys["other-tenant-admin"] = (await owner.CreateApiKeyAsync(TenantB, "api-tests", ApiKeyRole.TenantAdmin, CancellationToken.None)).Plaintext;
+        keys["other-tenant-admin"] = (await owner.ApiKeys.CreateApiKeyAsync(TenantB, "api-tests", ApiKeyRole.TenantAdmin, CancellationToken.None)).Plaintext;
         Keys = keys;
         Factory = CreateFactory(GenerousLimits);
     }

@@ -160,7 +160,7 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
     private async Task<string> PathValueAsync(string name, TenantAResources tenantA) => name switch
     {
         "tenantId" => fixture.TenantA.ToString(),
-        "keyId" => (await tenantA.Owner.CreateApiKeyAsync(fixture.TenantA, "auth-table", ApiKeyRole.TenantReader, CancellationToken.None)).Key.Id.ToString(),
+        "keyId" => (await tenantA.Owner.ApiKeys.CreateApiKeyAsync(fixture.TenantA, "auth-table", ApiKeyRole.TenantReader, CancellationToken.None)).Key.Id.ToString(),
         "deviceId" => await tenantA.RegisterDeviceAsync(),
         "machineId" => tenantA.MachineId,
         _ => throw new Xunit.Sdk.XunitException($"no value for path parameter '{name}': add one to {nameof(PathValueAsync)}"),
@@ -189,11 +189,11 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
         {
             _fixture = fixture;
             MachineId = machineId;
-            Owner = PdmDatabase.Create(fixture.Database.AppConnectionString);
+            Owner = PdmStores.Create(fixture.Database.AppConnectionString);
         }
 
         public string MachineId { get; }
-        public PdmDatabase Owner { get; }
+        public PdmStores Owner { get; }
         public List<string> Markers { get; } = [];
 
         public static async Task<TenantAResources> CreateAsync(ApiFixture fixture)

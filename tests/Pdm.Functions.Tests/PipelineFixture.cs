@@ -31,8 +31,8 @@ public sealed class PipelineFixture : IAsyncLifetime
     {
         await _stack.InitializeAsync();
         Database = await _stack.CreateDatabaseAsync();
-        var admin = PdmDatabase.Create(Database.AppConnectionString);
-        (_, PlatformAdminKey) = await admin.CreateApiKeyAsync(null, "tests", ApiKeyRole.PlatformAdmin, CancellationToken.None);
+        var admin = PdmStores.Create(Database.AppConnectionString);
+        (_, PlatformAdminKey) = await admin.ApiKeys.CreateApiKeyAsync(null, "tests", ApiKeyRole.PlatformAdmin, CancellationToken.None);
 
         Host = await FunctionsDevHost.StartAsync(new DevHostOptions
         {

@@ -29,8 +29,8 @@ public sealed class PredictTests(PipelineFixture pipeline)
         var acme = await pipeline.CreateTenantAsync("acme");
         var other = await pipeline.CreateTenantAsync("other");
         var end = DateTimeOffset.UtcNow.AddSeconds(-1);
-        var app = PdmDatabase.Create(pipeline.Database.AppConnectionString);
-        await app.WriteReadingsAsync([
+        var app = PdmStores.Create(pipeline.Database.AppConnectionString);
+        await app.Readings.WriteReadingsAsync([
             new TenantBatch(acme.Id, "gw", [.. Wearing("PUMP_A", end, rows: 150, seed: 1)]),
             new TenantBatch(acme.Id, "gw", [.. Flow("FAN_A", end)]),
             new TenantBatch(other.Id, "gw", [.. Wearing("PUMP_B", end, rows: 120, seed: 2)]),
@@ -86,28 +86,28 @@ public sealed class PredictTests(PipelineFixture pipeline)
     [Fact]
     public async Task A_tenant_cannot_read_another_tenants_predictions_or_scores_from_storage()
     {
-        var app = PdmDatabase.Create(pipeline.Database.AppConnectionString);
+        var app = PdmStores.Create(pipeline.Database.AppConnectionString);
         var a = await pipeline.CreateTenantAsync("iso-a");
         var b = await pipeline.CreateTenantAsync("iso-b");
         var at = DateTimeOffset.UtcNow.AddSeconds(-5);
-        await app.UpsertMachineAsync(a.Id, "MIXER_1", null, null, CancellationToken.None);
-        await app.WritePredictionsAsync(a.Id, [new PredictionRow
+        await app.Machines.UpsertMachineAsync(a.Id, "MIXER_1", null, null, CancellationToken.None);
+        await app.Predictions.WritePredictionsAsync(a.Id, [new PredictionRow
         {
             MachineId = "MIXER_1", At = at, Health = "WARNING", HealthProbabilities = JsonSerializer.SerializeToElement(new { WARNING = 1.0 }),
             Risk = "MEDIUM", Explanation = JsonSerializer.SerializeToElement(new { risk = "health WARNING" }), Models = "",
         }], CancellationToken.None);
         await InsertScoresAsync(a.Id, "MIXER_1", at, count: 3, anomalous: 1, zone: null);
 
-        Assert.Single(await app.ListPredictionsAsync(a.Id, "MIXER_1", 10, CancellationToken.None));
-        Assert.Single(await app.ListLatestPredictionsAsync(a.Id, CancellationToken.None));
-        Assert.Equal(3, (await app.ListAnomalyScoresAsync(a.Id, "MIXER_1", at.AddMinutes(-1), at.AddMinutes(1), 10, false, CancellationToken.None)).Count);
-        Assert.Equal(new AnomalySummary(3, 1, null), await app.SummarizeAnomalyScoresAsync(a.Id, "MIXER_1", at.AddMinutes(-1), at.AddMinutes(1), CancellationToken.None));
+        Assert.Single(await app.Predictions.ListPredictionsAsync(a.Id, "MIXER_1", 10, CancellationToken.None));
+        Assert.Single(await app.Predictions.ListLatestPredictionsAsync(a.Id, CancellationToken.None));
+        Assert.Equal(3, (await app.Scores.ListAnomalyScoresAsync(a.Id, "MIXER_1", at.AddMinutes(-1), at.AddMinutes(1), 10, false, CancellationToken.None)).Count);
+        Assert.Equal(new AnomalySummary(3, 1, null), await app.Scores.SummarizeAnomalyScoresAsync(a.Id, "MIXER_1", at.AddMinutes(-1), at.AddMinutes(1), CancellationToken.None));
 
-        Assert.Empty(await app.ListPredictionsAsync(b.Id, "MIXER_1", 10, CancellationToken.None));
-        Assert.Empty(await app.ListLatestPredictionsAsync(b.Id, CancellationToken.None));
-        Assert.Empty(await app.ListAnomalyScoresAsync(b.Id, "MIXER_1", at.AddMinutes(-1), at.AddMinutes(1), 10, false, CancellationToken.None));
-        Assert.Equal(new AnomalySummary(0, 0, null), await app.SummarizeAnomalyScoresAsync(b.Id, "MIXER_1", at.AddMinutes(-1), at.AddMinutes(1), CancellationToken.None));
-        Assert.Null(await app.ReadMachineSamplesAsync(b.Id, "MIXER_1", at.AddDays(-1), at, 100, CancellationToken.None));
+        Assert.Empty(await app.Predictions.ListPredictionsAsync(b.Id, "MIXER_1", 10, CancellationToken.None));
+        Assert.Empty(await app.Predictions.ListLatestPredictionsAsync(b.Id, CancellationToken.None));
+        Assert.Empty(await app.Scores.ListAnomalyScoresAsync(b.Id, "MIXER_1", at.AddMinutes(-1), at.AddMinutes(1), 10, false, CancellationToken.None));
+        Assert.Equal(new AnomalySummary(0, 0, null), await app.Scores.SummarizeAnomalyScoresAsync(b.Id, "MIXER_1", at.AddMinutes(-1), at.AddMinutes(1), CancellationToken.None));
+        Assert.Null(await app.Readings.ReadMachineSamplesAsync(b.Id, "MIXER_1", at.AddDays(-1), at, 100, CancellationToken.None));
     }
 
     /// <summary>Trains small RUL and state models on wearing units (1 s samples) and promotes both to production.</summary>
@@ -130,8 +130,8 @@ public sealed class PredictTests(PipelineFixture pipeline)
         }).ToArray()).ToList();
         var state = StateModel.Fit(units, labels, seed: 2, Sensors);
 
-        var owner = PdmDatabase.Create(pipeline.Database.OwnerConnectionString);
-        var registry = new ModelRegistry(owner,
+        var owner = PdmStores.Create(pipeline.Database.OwnerConnectionString);
+        var registry = new ModelRegistry(owner.Models,
             StorageClients.FromConnectionString(pipeline.Endpoints.StorageConnectionString).Blobs.GetBlobContainerClient("models"));
         var rulName = $"rul-test-{suffix}";
         var stateName = $"state-test-{suffix}";

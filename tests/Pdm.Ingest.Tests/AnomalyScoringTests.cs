@@ -30,7 +30,7 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         var baseline = rows.TakeWhile(r => r.Model == AnomalyScoring.Baseline).Count();
         Assert.Equal(MachineAnomalyTracker.DefaultWarmupSamples, baseline);
         Assert.All(rows.Skip(baseline), r => Assert.Equal(AnomalyScoring.Learned, r.Model));
-        Assert.Single(await fixture.AppDatabase.GetMachineAnomalyModelsAsync(tenant, ["pump-1"], CancellationToken.None));
+        Assert.Single(await fixture.AppDatabase.Scores.GetMachineAnomalyModelsAsync(tenant, ["pump-1"], CancellationToken.None));
         // Normal data: few alarms, and every score names the sensors behind it.
         Assert.InRange(rows.Count(r => r.Anomaly), 0, 35);
         Assert.All(rows.Where(r => r.Score > 0), r => Assert.Contains(r.TopSensor, Sensors));
@@ -88,7 +88,7 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         var cache = new ProductionModelCache(fixture.AppRegistry, checkInterval: TimeSpan.Zero);
         var models = new ProductionModelSet<AnomalyModel>(cache, AnomalyScoring.RegistryKind, AnomalyScoring.ReadModel,
             m => m.FeatureNames);
-        var scoring = new AnomalyScoring(fixture.AppDatabase, models, Warmup, NullLogger<AnomalyScoring>.Instance);
+        var scoring = new AnomalyScoring(fixture.AppDatabase.Scores, models, Warmup, NullLogger<AnomalyScoring>.Instance);
         var stream = Machine("pump-9", 300, seed: 5, features);
         // A machine that sends only two of the model's sensors is not served by it.
         var partial = Machine("pump-10", 50, seed: 5, features[..2]);
@@ -131,17 +131,17 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
     {
         List<TenantBatch> batches = [new TenantBatch(tenant, "gateway-1", [.. samples])];
         var scorer = await scoring.PrepareAsync(batches, CancellationToken.None);
-        var written = await fixture.AppDatabase.WriteReadingsAsync(batches, scorer.Score, CancellationToken.None);
+        var written = await fixture.AppDatabase.Readings.WriteReadingsAsync(batches, scorer.Score, CancellationToken.None);
         return (written, scorer);
     }
 
     // Consecutive samples: the tests' machines learn after 512 samples, not after a day.
     private static readonly AnomalyWarmupOptions Warmup = new() { MinimumSpan = TimeSpan.Zero };
 
-    private AnomalyScoring Scoring() => new(fixture.AppDatabase, null, Warmup, NullLogger<AnomalyScoring>.Instance);
+    private AnomalyScoring Scoring() => new(fixture.AppDatabase.Scores, null, Warmup, NullLogger<AnomalyScoring>.Instance);
 
     private async Task<Guid> NewTenantAsync() =>
-        (await fixture.OwnerDatabase.CreateTenantAsync($"t-{Guid.NewGuid():N}", CancellationToken.None)).Id;
+        (await fixture.OwnerDatabase.Tenants.CreateTenantAsync($"t-{Guid.NewGuid():N}", CancellationToken.None)).Id;
 
     private async Task RegisterAsync(string name, AnomalyModel model, bool promote)
     {

@@ -59,7 +59,7 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
             Assert.Equal(5, outcome.RejectedMessages);
             Assert.Equal(4 * 2, await CountReadingsAsync(tenant, "GOOD_1"));
             Assert.Equal(0, await CountReadingsAsync(tenant, poisonMachine));
-            var rejects = await fixture.AppDatabase.ListRejectsAsync(tenant, null, 100, CancellationToken.None);
+            var rejects = await fixture.AppDatabase.Rejects.ListRejectsAsync(tenant, null, 100, CancellationToken.None);
             Assert.Equal(5, rejects.Count);
 
             var nul = Single(rejects, "NUL character at character 17");
@@ -129,7 +129,7 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
         Assert.Equal(new ReplayOutcome(Batches: 4, Events: 5, Remaining: false, Quarantined: 1), replay);
         Assert.Equal(30 * 2, await CountReadingsAsync(tenantB, "B_1"));
         Assert.Equal(2, await CountReadingsAsync(tenantA, "A_1"));
-        Assert.Contains("NUL character", Assert.Single(await fixture.AppDatabase.ListRejectsAsync(tenantA, null, 10, CancellationToken.None))
+        Assert.Contains("NUL character", Assert.Single(await fixture.AppDatabase.Rejects.ListRejectsAsync(tenantA, null, 10, CancellationToken.None))
             .Errors[0].Reason, StringComparison.Ordinal);
         var backlog = await processor.CheckDeadLettersAsync(CancellationToken.None);
         Assert.Equal(0, backlog.Parked);
@@ -150,7 +150,7 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
         var device = await NewDeviceAsync(tenant);
         var store = new BlobDeadLetterStore(NewDeadLetters());
         var payloads = NewPayloadContainer();
-        await using var down = PdmDatabase.Create(
+        await using var down = PdmStores.Create(
             $"Host=127.0.0.1;Port={ClosedPort()};Username=pdm_app;Password=x;Database=pdm;Timeout=2;Pooling=false");
         var offline = Processor(down, store, payloads);
 
@@ -174,7 +174,7 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
     public async Task An_outage_is_retried_after_each_configured_delay_and_then_parks_the_batch()
     {
         var device = await NewDeviceAsync(await NewTenantAsync());
-        await using var down = PdmDatabase.Create(
+        await using var down = PdmStores.Create(
             $"Host=127.0.0.1;Port={ClosedPort()};Username=pdm_app;Password=x;Database=pdm;Timeout=2;Pooling=false");
         var logger = new RecordingLogger();
         var processor = Processor(down, new BlobDeadLetterStore(NewDeadLetters()), NewPayloadContainer(),
@@ -195,7 +195,7 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
         var device = await NewDeviceAsync(await NewTenantAsync());
         // A database that does not exist (3D000): the server answers, so this is no outage.
         var missing = new NpgsqlConnectionStringBuilder(fixture.OwnerConnectionString) { Database = "pdm_missing_" + _run, Pooling = false };
-        await using var wrong = PdmDatabase.Create(missing.ConnectionString);
+        await using var wrong = PdmStores.Create(missing.ConnectionString);
         var logger = new RecordingLogger();
         var processor = Processor(wrong, new BlobDeadLetterStore(NewDeadLetters()), NewPayloadContainer(),
             [TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)], logger);
@@ -277,10 +277,10 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
 
     // ---- helpers ----
 
-    private IngestProcessor Processor(PdmDatabase database, IDeadLetterStore deadLetters, BlobContainerClient payloads,
+    private IngestProcessor Processor(PdmStores stores, IDeadLetterStore deadLetters, BlobContainerClient payloads,
         TimeSpan[]? retryDelays = null, ILogger<IngestProcessor>? logger = null) =>
-        new(database, deadLetters, new BlobRejectedPayloadStore(payloads),
-            new AnomalyScoring(database, null, new AnomalyWarmupOptions(), NullLogger<AnomalyScoring>.Instance),
+        new(stores.Readings, stores.Rejects, stores.Devices, deadLetters, new BlobRejectedPayloadStore(payloads),
+            new AnomalyScoring(stores.Scores, null, new AnomalyWarmupOptions(), NullLogger<AnomalyScoring>.Instance),
             new IngestOptions { RetryDelays = retryDelays ?? [] }, _metrics, logger ?? NullLogger<IngestProcessor>.Instance, TimeProvider.System);
 
     private BlobContainerClient NewDeadLetters() => fixture.Storage.Blobs.GetBlobContainerClient($"dl-{_run}-{Guid.NewGuid():N}"[..40]);
@@ -288,10 +288,10 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
     private BlobContainerClient NewPayloadContainer() => fixture.Storage.Blobs.GetBlobContainerClient($"rj-{_run}-{Guid.NewGuid():N}"[..40]);
 
     private async Task<Guid> NewTenantAsync() =>
-        (await fixture.OwnerDatabase.CreateTenantAsync($"t-{Guid.NewGuid():N}", CancellationToken.None)).Id;
+        (await fixture.OwnerDatabase.Tenants.CreateTenantAsync($"t-{Guid.NewGuid():N}", CancellationToken.None)).Id;
 
     private async Task<string> NewDeviceAsync(Guid tenant) =>
-        (await fixture.AppDatabase.RegisterDeviceAsync(tenant, $"dev-{Guid.NewGuid():N}"[..20], CancellationToken.None)).DeviceId;
+        (await fixture.AppDatabase.Devices.RegisterDeviceAsync(tenant, $"dev-{Guid.NewGuid():N}"[..20], CancellationToken.None)).DeviceId;
 
     private static IncomingEvent Event(string device, string body, int id) =>
         new() { Body = body, DeviceId = device, EnqueuedTime = Start, MessageId = id.ToString(System.Globalization.CultureInfo.InvariantCulture) };
@@ -316,7 +316,7 @@ public sealed class IngestProcessorTests(RegistryFixture fixture) : IDisposable
     }
 
     private async Task<int> CountReadingsAsync(Guid tenant, string machine) =>
-        (await fixture.AppDatabase.QueryReadingsAsync(tenant, machine, Start.AddHours(-1), Start.AddHours(1), null, 10_000,
+        (await fixture.AppDatabase.Readings.QueryReadingsAsync(tenant, machine, Start.AddHours(-1), Start.AddHours(1), null, 10_000,
             CancellationToken.None)).Count;
 
     private async Task OwnerSqlAsync(string sql)

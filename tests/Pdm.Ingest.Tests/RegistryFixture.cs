@@ -13,8 +13,8 @@ public sealed class RegistryFixture : IAsyncLifetime
     private readonly StackFixture _stack = new();
 
     public string OwnerConnectionString { get; private set; } = "";
-    public PdmDatabase OwnerDatabase { get; private set; } = null!;
-    public PdmDatabase AppDatabase { get; private set; } = null!;
+    public PdmStores OwnerDatabase { get; private set; } = null!;
+    public PdmStores AppDatabase { get; private set; } = null!;
     public BlobContainerClient Container { get; private set; } = null!;
 
     /// <summary>The Azurite account, for tests that need containers of their own.</summary>
@@ -32,12 +32,12 @@ public sealed class RegistryFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var database = await _stack.CreateDatabaseAsync(timeout.Token);
         OwnerConnectionString = database.OwnerConnectionString;
-        OwnerDatabase = PdmDatabase.Create(database.OwnerConnectionString);
-        AppDatabase = PdmDatabase.Create(database.AppConnectionString);
+        OwnerDatabase = PdmStores.Create(database.OwnerConnectionString);
+        AppDatabase = PdmStores.Create(database.AppConnectionString);
         Storage = StorageClients.FromConnectionString(_stack.Endpoints.StorageConnectionString);
         Container = Storage.Blobs.GetBlobContainerClient($"models-{Guid.NewGuid():N}");
-        Registry = new ModelRegistry(OwnerDatabase, Container);
-        AppRegistry = new ModelRegistry(AppDatabase, Container);
+        Registry = new ModelRegistry(OwnerDatabase.Models, Container);
+        AppRegistry = new ModelRegistry(AppDatabase.Models, Container);
     }
 
     public async Task DisposeAsync()

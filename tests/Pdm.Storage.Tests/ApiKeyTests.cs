@@ -11,10 +11,10 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
     public async Task A_new_tenant_key_authenticates_with_its_tenant_and_role()
     {
         var tenant = await fixture.NewTenantAsync("keys");
-        var (key, plaintext) = await fixture.Database.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantReader,
+        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantReader,
             CancellationToken.None);
 
-        var principal = await fixture.Database.AuthenticateApiKeyAsync(plaintext, CancellationToken.None);
+        var principal = await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync(plaintext, CancellationToken.None);
 
         Assert.Equal(new ApiPrincipal(key.Id, tenant.Id, ApiKeyRole.TenantReader, "ci"), principal);
         Assert.StartsWith("pdm_", plaintext, StringComparison.Ordinal);
@@ -24,10 +24,10 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
     [Fact]
     public async Task A_platform_admin_key_has_no_tenant()
     {
-        var (_, plaintext) = await fixture.Database.CreateApiKeyAsync(null, "root", ApiKeyRole.PlatformAdmin,
+        var (_, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(null, "root", ApiKeyRole.PlatformAdmin,
             CancellationToken.None);
 
-        var principal = await fixture.Database.AuthenticateApiKeyAsync(plaintext, CancellationToken.None);
+        var principal = await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync(plaintext, CancellationToken.None);
 
         Assert.NotNull(principal);
         Assert.Null(principal.TenantId);
@@ -40,24 +40,24 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
         var tenant = await fixture.NewTenantAsync("keys-rules");
 
         await Assert.ThrowsAsync<ArgumentException>(() =>
-            fixture.Database.CreateApiKeyAsync(null, "x", ApiKeyRole.TenantAdmin, CancellationToken.None));
+            fixture.Stores.ApiKeys.CreateApiKeyAsync(null, "x", ApiKeyRole.TenantAdmin, CancellationToken.None));
         await Assert.ThrowsAsync<ArgumentException>(() =>
-            fixture.Database.CreateApiKeyAsync(tenant.Id, "x", ApiKeyRole.PlatformAdmin, CancellationToken.None));
+            fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "x", ApiKeyRole.PlatformAdmin, CancellationToken.None));
     }
 
     [Fact]
     public async Task A_wrong_key_with_a_known_prefix_or_a_malformed_key_is_refused()
     {
         var tenant = await fixture.NewTenantAsync("keys-wrong");
-        var (_, plaintext) = await fixture.Database.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantAdmin,
+        var (_, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantAdmin,
             CancellationToken.None);
         var lastChar = plaintext[^1] == 'A' ? 'B' : 'A';
         var samePrefixOtherSecret = plaintext[..^1] + lastChar;
 
-        Assert.Null(await fixture.Database.AuthenticateApiKeyAsync(samePrefixOtherSecret, CancellationToken.None));
-        Assert.Null(await fixture.Database.AuthenticateApiKeyAsync(plaintext[..^1], CancellationToken.None));
-        Assert.Null(await fixture.Database.AuthenticateApiKeyAsync("", CancellationToken.None));
-        Assert.Null(await fixture.Database.AuthenticateApiKeyAsync("Bearer " + plaintext, CancellationToken.None));
+        Assert.Null(await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync(samePrefixOtherSecret, CancellationToken.None));
+        Assert.Null(await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync(plaintext[..^1], CancellationToken.None));
+        Assert.Null(await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync("", CancellationToken.None));
+        Assert.Null(await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync("Bearer " + plaintext, CancellationToken.None));
     }
 
     [Fact]
@@ -65,16 +65,16 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("keys-revoke");
         var other = await fixture.NewTenantAsync("keys-revoke-other");
-        var (key, plaintext) = await fixture.Database.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantAdmin,
+        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantAdmin,
             CancellationToken.None);
 
-        Assert.False(await fixture.Database.RevokeApiKeyAsync(other.Id, key.Id, CancellationToken.None));
-        Assert.NotNull(await fixture.Database.AuthenticateApiKeyAsync(plaintext, CancellationToken.None));
-        Assert.True(await fixture.Database.RevokeApiKeyAsync(tenant.Id, key.Id, CancellationToken.None));
-        Assert.False(await fixture.Database.RevokeApiKeyAsync(tenant.Id, key.Id, CancellationToken.None));
+        Assert.False(await fixture.Stores.ApiKeys.RevokeApiKeyAsync(other.Id, key.Id, CancellationToken.None));
+        Assert.NotNull(await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync(plaintext, CancellationToken.None));
+        Assert.True(await fixture.Stores.ApiKeys.RevokeApiKeyAsync(tenant.Id, key.Id, CancellationToken.None));
+        Assert.False(await fixture.Stores.ApiKeys.RevokeApiKeyAsync(tenant.Id, key.Id, CancellationToken.None));
 
-        Assert.Null(await fixture.Database.AuthenticateApiKeyAsync(plaintext, CancellationToken.None));
-        var listed = Assert.Single(await fixture.Database.ListApiKeysAsync(tenant.Id, CancellationToken.None));
+        Assert.Null(await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync(plaintext, CancellationToken.None));
+        var listed = Assert.Single(await fixture.Stores.ApiKeys.ListApiKeysAsync(tenant.Id, CancellationToken.None));
         Assert.Equal(key.Id, listed.Id);
         Assert.NotNull(listed.RevokedAt);
     }
@@ -83,7 +83,7 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
     public async Task Only_the_sha256_hash_of_a_key_is_stored_never_the_key()
     {
         var tenant = await fixture.NewTenantAsync("keys-hash");
-        var (key, plaintext) = await fixture.Database.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.DeviceProvisioner,
+        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.DeviceProvisioner,
             CancellationToken.None);
 
         var storedHash = await fixture.ScalarAsync<byte[]>(fixture.SuperuserConnectionString,

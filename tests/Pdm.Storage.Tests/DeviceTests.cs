@@ -11,21 +11,21 @@ public sealed class DeviceTests(PostgresFixture fixture)
         var b = await fixture.NewTenantAsync("dev-b");
         var deviceId = $"gateway-{Guid.NewGuid():N}";
 
-        var registered = await fixture.Database.RegisterDeviceAsync(a.Id, deviceId, CancellationToken.None);
-        var again = await fixture.Database.RegisterDeviceAsync(a.Id, deviceId, CancellationToken.None);
+        var registered = await fixture.Stores.Devices.RegisterDeviceAsync(a.Id, deviceId, CancellationToken.None);
+        var again = await fixture.Stores.Devices.RegisterDeviceAsync(a.Id, deviceId, CancellationToken.None);
         var taken = await Assert.ThrowsAsync<DeviceIdTakenException>(() =>
-            fixture.Database.RegisterDeviceAsync(b.Id, deviceId, CancellationToken.None));
+            fixture.Stores.Devices.RegisterDeviceAsync(b.Id, deviceId, CancellationToken.None));
 
         Assert.Equal(registered, again);
         Assert.Equal(deviceId, taken.DeviceId);
-        Assert.Equal(a.Id, await fixture.Database.ResolveDeviceTenantAsync(deviceId, CancellationToken.None));
-        Assert.Empty(await fixture.Database.ListDevicesAsync(b.Id, CancellationToken.None));
+        Assert.Equal(a.Id, await fixture.Stores.Devices.ResolveDeviceTenantAsync(deviceId, CancellationToken.None));
+        Assert.Empty(await fixture.Stores.Devices.ListDevicesAsync(b.Id, CancellationToken.None));
     }
 
     [Fact]
     public async Task An_unknown_device_resolves_to_no_tenant()
     {
-        Assert.Null(await fixture.Database.ResolveDeviceTenantAsync($"nobody-{Guid.NewGuid():N}", CancellationToken.None));
+        Assert.Null(await fixture.Stores.Devices.ResolveDeviceTenantAsync($"nobody-{Guid.NewGuid():N}", CancellationToken.None));
     }
 
     [Fact]
@@ -35,18 +35,18 @@ public sealed class DeviceTests(PostgresFixture fixture)
         var other = await fixture.NewTenantAsync("dev-delete-other");
         var disabled = $"disabled-{Guid.NewGuid():N}";
         var deleted = $"deleted-{Guid.NewGuid():N}";
-        await fixture.Database.RegisterDeviceAsync(tenant.Id, disabled, CancellationToken.None);
-        await fixture.Database.RegisterDeviceAsync(tenant.Id, deleted, CancellationToken.None);
+        await fixture.Stores.Devices.RegisterDeviceAsync(tenant.Id, disabled, CancellationToken.None);
+        await fixture.Stores.Devices.RegisterDeviceAsync(tenant.Id, deleted, CancellationToken.None);
         // Warm the cache, so the test proves local changes invalidate it.
-        Assert.Equal(tenant.Id, await fixture.Database.ResolveDeviceTenantAsync(disabled, CancellationToken.None));
-        Assert.Equal(tenant.Id, await fixture.Database.ResolveDeviceTenantAsync(deleted, CancellationToken.None));
+        Assert.Equal(tenant.Id, await fixture.Stores.Devices.ResolveDeviceTenantAsync(disabled, CancellationToken.None));
+        Assert.Equal(tenant.Id, await fixture.Stores.Devices.ResolveDeviceTenantAsync(deleted, CancellationToken.None));
 
-        Assert.False(await fixture.Database.DeleteDeviceAsync(other.Id, deleted, CancellationToken.None));
-        Assert.True(await fixture.Database.SetDeviceDisabledAsync(tenant.Id, disabled, true, CancellationToken.None));
-        Assert.True(await fixture.Database.DeleteDeviceAsync(tenant.Id, deleted, CancellationToken.None));
+        Assert.False(await fixture.Stores.Devices.DeleteDeviceAsync(other.Id, deleted, CancellationToken.None));
+        Assert.True(await fixture.Stores.Devices.SetDeviceDisabledAsync(tenant.Id, disabled, true, CancellationToken.None));
+        Assert.True(await fixture.Stores.Devices.DeleteDeviceAsync(tenant.Id, deleted, CancellationToken.None));
 
-        Assert.Null(await fixture.Database.ResolveDeviceTenantAsync(disabled, CancellationToken.None));
-        Assert.Equal(new DeviceOwner(tenant.Id, true), await fixture.Database.ResolveDeviceAsync(disabled, CancellationToken.None));
-        Assert.Null(await fixture.Database.ResolveDeviceTenantAsync(deleted, CancellationToken.None));
+        Assert.Null(await fixture.Stores.Devices.ResolveDeviceTenantAsync(disabled, CancellationToken.None));
+        Assert.Equal(new DeviceOwner(tenant.Id, true), await fixture.Stores.Devices.ResolveDeviceAsync(disabled, CancellationToken.None));
+        Assert.Null(await fixture.Stores.Devices.ResolveDeviceTenantAsync(deleted, CancellationToken.None));
     }
 }

@@ -14,7 +14,7 @@ public sealed class PostgresFixture : IAsyncLifetime
     public PostgresServer Server { get; private set; } = null!;
     public DatabaseConnectionStrings ConnectionStrings { get; private set; } = null!;
     public MigrationReport FirstMigration { get; private set; } = null!;
-    public PdmDatabase Database { get; private set; } = null!;
+    public PdmStores Stores { get; private set; } = null!;
 
     /// <summary>Superuser on the pdm database: sees past row-level security, for checking what is really stored.</summary>
     public string SuperuserConnectionString =>
@@ -28,14 +28,14 @@ public sealed class PostgresFixture : IAsyncLifetime
         ConnectionStrings = await DatabaseSetup.EnsureDatabaseAndRolesAsync(
             Server.SuperuserConnectionString, "pdm", AppPassword, timeout.Token);
         FirstMigration = await DatabaseMigrator.MigrateAsync(ConnectionStrings.OwnerConnectionString, new MigrationOptions(), timeout.Token);
-        Database = PdmDatabase.Create(ConnectionStrings.AppConnectionString);
+        Stores = PdmStores.Create(ConnectionStrings.AppConnectionString);
     }
 
     public async Task DisposeAsync()
     {
-        if (Database is not null)
+        if (Stores is not null)
         {
-            await Database.DisposeAsync();
+            await Stores.DisposeAsync();
         }
         NpgsqlConnection.ClearAllPools();
         if (Server is not null)
@@ -49,7 +49,7 @@ public sealed class PostgresFixture : IAsyncLifetime
     }
 
     public async Task<Tenant> NewTenantAsync(string label) =>
-        await Database.CreateTenantAsync($"{label}-{Guid.NewGuid():N}", CancellationToken.None);
+        await Stores.Tenants.CreateTenantAsync($"{label}-{Guid.NewGuid():N}", CancellationToken.None);
 
     public async Task<T> ScalarAsync<T>(string connectionString, string sql, params object[] parameters)
     {

@@ -16,12 +16,12 @@ public sealed class ReadingsTests(PostgresFixture fixture)
         var at = Now.AddMinutes(-5);
         TenantBatch[] batch = [new(tenant.Id, "dev-dedupe", [Sample("press-1", at, 1, ("temperature", 71.5), ("vibration", 0.3))])];
 
-        var first = await fixture.Database.WriteReadingsAsync(batch, CancellationToken.None);
-        var second = await fixture.Database.WriteReadingsAsync(batch, CancellationToken.None);
+        var first = await fixture.Stores.Readings.WriteReadingsAsync(batch, CancellationToken.None);
+        var second = await fixture.Stores.Readings.WriteReadingsAsync(batch, CancellationToken.None);
 
         Assert.Equal(new IngestWriteResult(2, 0, 1), first);
         Assert.Equal(new IngestWriteResult(0, 2, 0), second);
-        Assert.Equal(2, await fixture.Database.CountReadingsAsync(tenant.Id, CancellationToken.None));
+        Assert.Equal(2, await fixture.Stores.Readings.CountReadingsAsync(tenant.Id, CancellationToken.None));
     }
 
     [Fact]
@@ -29,30 +29,30 @@ public sealed class ReadingsTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("dedupe-mixed");
         var at = Now.AddMinutes(-10);
-        await fixture.Database.WriteReadingsAsync(
+        await fixture.Stores.Readings.WriteReadingsAsync(
             [new(tenant.Id, "dev-mixed", [Sample("m1", at, 1, ("temperature", 1))])], CancellationToken.None);
 
-        var result = await fixture.Database.WriteReadingsAsync(
+        var result = await fixture.Stores.Readings.WriteReadingsAsync(
         [
             new(tenant.Id, "dev-mixed", [Sample("m1", at, 1, ("temperature", 1)), Sample("m1", at.AddSeconds(1), 2, ("temperature", 2))]),
             new(tenant.Id, "dev-mixed", [Sample("m1", at.AddSeconds(1), 2, ("temperature", 2))]),
         ], CancellationToken.None);
 
         Assert.Equal(new IngestWriteResult(1, 2, 0), result);
-        Assert.Equal(2, await fixture.Database.CountReadingsAsync(tenant.Id, CancellationToken.None));
+        Assert.Equal(2, await fixture.Stores.Readings.CountReadingsAsync(tenant.Id, CancellationToken.None));
     }
 
     [Fact]
     public async Task Unknown_machine_ids_are_registered_for_the_tenant_with_the_first_device()
     {
         var tenant = await fixture.NewTenantAsync("machines");
-        var result = await fixture.Database.WriteReadingsAsync(
+        var result = await fixture.Stores.Readings.WriteReadingsAsync(
         [
             new(tenant.Id, "gw-a", [Sample("lathe-1", Now, 1, ("speed", 1200)), Sample("lathe-2", Now, 1, ("speed", 900))]),
             new(tenant.Id, "gw-b", [Sample("lathe-2", Now.AddSeconds(1), 2, ("speed", 901))]),
         ], CancellationToken.None);
 
-        var machines = await fixture.Database.ListMachinesAsync(tenant.Id, CancellationToken.None);
+        var machines = await fixture.Stores.Machines.ListMachinesAsync(tenant.Id, CancellationToken.None);
         Assert.Equal(2, result.MachinesCreated);
         Assert.Equal(["lathe-1", "lathe-2"], machines.Select(m => m.MachineId));
         Assert.All(machines, m => Assert.Equal("gw-a", m.FirstSeenByDevice));
@@ -63,7 +63,7 @@ public sealed class ReadingsTests(PostgresFixture fixture)
     {
         var a = await fixture.NewTenantAsync("multi-a");
         var b = await fixture.NewTenantAsync("multi-b");
-        var result = await fixture.Database.WriteReadingsAsync(
+        var result = await fixture.Stores.Readings.WriteReadingsAsync(
         [
             new(a.Id, "dev-multi-a", [Sample("m", Now, 1, ("temperature", 1), ("pressure", 2))]),
             new(b.Id, "dev-multi-b", [Sample("m", Now, 1, ("temperature", 3))]),
@@ -71,8 +71,8 @@ public sealed class ReadingsTests(PostgresFixture fixture)
         ], CancellationToken.None);
 
         Assert.Equal(new IngestWriteResult(4, 0, 2), result);
-        Assert.Equal(3, await fixture.Database.CountReadingsAsync(a.Id, CancellationToken.None));
-        Assert.Equal(1, await fixture.Database.CountReadingsAsync(b.Id, CancellationToken.None));
+        Assert.Equal(3, await fixture.Stores.Readings.CountReadingsAsync(a.Id, CancellationToken.None));
+        Assert.Equal(1, await fixture.Stores.Readings.CountReadingsAsync(b.Id, CancellationToken.None));
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class ReadingsTests(PostgresFixture fixture)
         var ancient = new DateTimeOffset(2001, 2, 3, 4, 5, 6, TimeSpan.Zero);
         var farFuture = Now.AddYears(2);
 
-        var result = await fixture.Database.WriteReadingsAsync(
+        var result = await fixture.Stores.Readings.WriteReadingsAsync(
         [
             new(tenant.Id, "dev-partitions",
             [
@@ -104,7 +104,7 @@ public sealed class ReadingsTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("partition-move");
         var at = new DateTimeOffset(1999, 12, 31, 23, 59, 0, TimeSpan.Zero);
-        await fixture.Database.WriteReadingsAsync(
+        await fixture.Stores.Readings.WriteReadingsAsync(
             [new(tenant.Id, "dev-move", [Sample("m", at, 1, ("temperature", 1))])], CancellationToken.None);
         Assert.Equal("pdm.readings_default", await PartitionOfAsync(tenant.Id, at));
 
@@ -113,7 +113,7 @@ public sealed class ReadingsTests(PostgresFixture fixture)
 
         Assert.Equal(1, created);
         Assert.Equal("pdm.readings_p19991231", await PartitionOfAsync(tenant.Id, at));
-        Assert.Equal(1, await fixture.Database.CountReadingsAsync(tenant.Id, CancellationToken.None));
+        Assert.Equal(1, await fixture.Stores.Readings.CountReadingsAsync(tenant.Id, CancellationToken.None));
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public sealed class ReadingsTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("query");
         var t0 = Now.AddHours(-1);
-        await fixture.Database.WriteReadingsAsync(
+        await fixture.Stores.Readings.WriteReadingsAsync(
         [
             new(tenant.Id, "dev-query",
             [
@@ -132,9 +132,9 @@ public sealed class ReadingsTests(PostgresFixture fixture)
             ]),
         ], CancellationToken.None);
 
-        var all = await fixture.Database.QueryReadingsAsync(tenant.Id, "pump", t0, t0.AddSeconds(2), null, 100,
+        var all = await fixture.Stores.Readings.QueryReadingsAsync(tenant.Id, "pump", t0, t0.AddSeconds(2), null, 100,
             CancellationToken.None);
-        var temperatures = await fixture.Database.QueryReadingsAsync(tenant.Id, "pump", t0, t0.AddMinutes(1),
+        var temperatures = await fixture.Stores.Readings.QueryReadingsAsync(tenant.Id, "pump", t0, t0.AddMinutes(1),
             "temperature", 2, CancellationToken.None);
 
         Assert.Equal(4, all.Count);
@@ -148,7 +148,7 @@ public sealed class ReadingsTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("raw-copy");
 
-        var error = await Assert.ThrowsAsync<PostgresException>(() => fixture.Database.CopyRawAsync(
+        var error = await Assert.ThrowsAsync<PostgresException>(() => fixture.Stores.Readings.CopyRawAsync(
             tenant.Id, [Sample("m", Now, 1, ("temperature", 1))], CancellationToken.None));
 
         Assert.Equal(PostgresErrorCodes.FeatureNotSupported, error.SqlState);

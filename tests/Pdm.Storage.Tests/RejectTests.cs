@@ -19,12 +19,12 @@ public sealed class RejectTests(PostgresFixture fixture)
                 """{"v":1,"machines":[]}""", "ingest"),
         ];
 
-        var first = await fixture.Database.WriteRejectsAsync(rejects, CancellationToken.None);
-        var replay = await fixture.Database.WriteRejectsAsync(rejects, CancellationToken.None);
+        var first = await fixture.Stores.Rejects.WriteRejectsAsync(rejects, CancellationToken.None);
+        var replay = await fixture.Stores.Rejects.WriteRejectsAsync(rejects, CancellationToken.None);
 
         Assert.Equal(1, first);
         Assert.Equal(0, replay);
-        var stored = Assert.Single(await fixture.Database.ListRejectsAsync(tenant.Id, null, 10, CancellationToken.None));
+        var stored = Assert.Single(await fixture.Stores.Rejects.ListRejectsAsync(tenant.Id, null, 10, CancellationToken.None));
         Assert.Equal(key, stored.MessageKey);
         Assert.Equal(receivedAt, stored.ReceivedAt);
         Assert.Equal(rejects[0].Errors, stored.Errors);
@@ -42,12 +42,12 @@ public sealed class RejectTests(PostgresFixture fixture)
             new(null, "stranger", DateTimeOffset.UtcNow, key, [new DecodeError("device", "not registered")], "raw", "ingest"),
         ];
 
-        Assert.Equal(1, await fixture.Database.WriteRejectsAsync(rejects, CancellationToken.None));
-        Assert.Equal(0, await fixture.Database.WriteRejectsAsync(rejects, CancellationToken.None));
+        Assert.Equal(1, await fixture.Stores.Rejects.WriteRejectsAsync(rejects, CancellationToken.None));
+        Assert.Equal(0, await fixture.Stores.Rejects.WriteRejectsAsync(rejects, CancellationToken.None));
 
         Assert.Equal(1L, await fixture.ScalarAsync<long>(fixture.SuperuserConnectionString,
             "SELECT count(*) FROM pdm.rejected_messages WHERE message_key = $1 AND tenant_id IS NULL", key));
-        Assert.Empty(await fixture.Database.ListRejectsAsync(tenant.Id, null, 10, CancellationToken.None));
+        Assert.Empty(await fixture.Stores.Rejects.ListRejectsAsync(tenant.Id, null, 10, CancellationToken.None));
     }
 
     [Fact]
@@ -55,13 +55,13 @@ public sealed class RejectTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("rejects-order");
         var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        await fixture.Database.WriteRejectsAsync(
+        await fixture.Stores.Rejects.WriteRejectsAsync(
         [
             .. Enumerable.Range(0, 3).Select(i => new RejectedMessage(tenant.Id, "d", t0.AddMinutes(i), $"order-{tenant.Id}-{i}",
                 [new DecodeError("", "bad")], "x", "ingest")),
         ], CancellationToken.None);
 
-        var listed = await fixture.Database.ListRejectsAsync(tenant.Id, t0.AddMinutes(1), 10, CancellationToken.None);
+        var listed = await fixture.Stores.Rejects.ListRejectsAsync(tenant.Id, t0.AddMinutes(1), 10, CancellationToken.None);
 
         Assert.Equal([t0.AddMinutes(2), t0.AddMinutes(1)], listed.Select(r => r.ReceivedAt));
     }
@@ -85,9 +85,9 @@ public sealed class RejectContentTests(PostgresFixture fixture)
             },
         ];
 
-        Assert.Equal(1, await fixture.Database.WriteRejectsAsync(rejects, CancellationToken.None));
+        Assert.Equal(1, await fixture.Stores.Rejects.WriteRejectsAsync(rejects, CancellationToken.None));
 
-        var stored = Assert.Single(await fixture.Database.ListRejectsAsync(tenant.Id, null, 10, CancellationToken.None));
+        var stored = Assert.Single(await fixture.Stores.Rejects.ListRejectsAsync(tenant.Id, null, 10, CancellationToken.None));
         Assert.Equal("{\"temperature\":1}\\u0000garbage\uFFFD", stored.Payload);
         Assert.Equal("dev\\u0000x", stored.DeviceId);
         Assert.Equal(new DecodeError("machines[0].\\u0000", "bad \uFFFD value"), stored.Errors[0]);
@@ -103,7 +103,7 @@ public sealed class RejectContentTests(PostgresFixture fixture)
             new(null, "stranger", DateTimeOffset.UtcNow, key, [new DecodeError("", "NUL")], "a\0b", "ingest") { PayloadBlob = "unattributed/x.bin" },
         ];
 
-        Assert.Equal(1, await fixture.Database.WriteRejectsAsync(rejects, CancellationToken.None));
+        Assert.Equal(1, await fixture.Stores.Rejects.WriteRejectsAsync(rejects, CancellationToken.None));
 
         Assert.Equal("unattributed/x.bin", await fixture.ScalarAsync<string>(fixture.SuperuserConnectionString,
             "SELECT payload_blob FROM pdm.rejected_messages WHERE message_key = $1", key));

@@ -19,13 +19,13 @@ public sealed class RowLevelSecurityTests(PostgresFixture fixture) : IAsyncLifet
         foreach (var tenant in (Tenant[])[_a, _b])
         {
             var device = $"dev-{tenant.Id:N}";
-            await fixture.Database.RegisterDeviceAsync(tenant.Id, device, CancellationToken.None);
-            await fixture.Database.WriteReadingsAsync(
+            await fixture.Stores.Devices.RegisterDeviceAsync(tenant.Id, device, CancellationToken.None);
+            await fixture.Stores.Readings.WriteReadingsAsync(
                 [new(tenant.Id, device, [Sample("shared-machine-id", now, 1, ("temperature", 1))])], CancellationToken.None);
-            await fixture.Database.WriteRejectsAsync(
+            await fixture.Stores.Rejects.WriteRejectsAsync(
                 [new(tenant.Id, device, now, $"rls-{tenant.Id}", [new DecodeError("x", "bad")], "{}", "test")],
                 CancellationToken.None);
-            await fixture.Database.WriteAuditAsync(tenant.Id, "test", "rls.setup", device, null, CancellationToken.None);
+            await fixture.Stores.Tenants.WriteAuditAsync(tenant.Id, "test", "rls.setup", device, null, CancellationToken.None);
         }
     }
 
@@ -34,14 +34,14 @@ public sealed class RowLevelSecurityTests(PostgresFixture fixture) : IAsyncLifet
     [Fact]
     public async Task A_tenant_sees_only_its_own_machines_readings_and_rejects_through_the_api()
     {
-        var machines = await fixture.Database.ListMachinesAsync(_a.Id, CancellationToken.None);
-        var rejects = await fixture.Database.ListRejectsAsync(_a.Id, null, 100, CancellationToken.None);
-        var devices = await fixture.Database.ListDevicesAsync(_a.Id, CancellationToken.None);
+        var machines = await fixture.Stores.Machines.ListMachinesAsync(_a.Id, CancellationToken.None);
+        var rejects = await fixture.Stores.Rejects.ListRejectsAsync(_a.Id, null, 100, CancellationToken.None);
+        var devices = await fixture.Stores.Devices.ListDevicesAsync(_a.Id, CancellationToken.None);
 
         Assert.Equal(_a.Id, Assert.Single(machines).TenantId);
         Assert.Equal(_a.Id, Assert.Single(rejects).TenantId);
         Assert.Equal(_a.Id, Assert.Single(devices).TenantId);
-        Assert.Equal(1, await fixture.Database.CountReadingsAsync(_a.Id, CancellationToken.None));
+        Assert.Equal(1, await fixture.Stores.Readings.CountReadingsAsync(_a.Id, CancellationToken.None));
     }
 
     [Theory]

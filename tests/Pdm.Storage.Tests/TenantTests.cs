@@ -9,8 +9,8 @@ public sealed class TenantTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("acme");
 
-        Assert.Equal(tenant, await fixture.Database.GetTenantAsync(tenant.Id, CancellationToken.None));
-        Assert.Contains(tenant, await fixture.Database.ListTenantsAsync(CancellationToken.None));
+        Assert.Equal(tenant, await fixture.Stores.Tenants.GetTenantAsync(tenant.Id, CancellationToken.None));
+        Assert.Contains(tenant, await fixture.Stores.Tenants.ListTenantsAsync(CancellationToken.None));
         Assert.Equal("{}", tenant.SettingsJson);
     }
 
@@ -20,7 +20,7 @@ public sealed class TenantTests(PostgresFixture fixture)
         var tenant = await fixture.NewTenantAsync("dup");
 
         var error = await Assert.ThrowsAsync<TenantNameTakenException>(() =>
-            fixture.Database.CreateTenantAsync(tenant.Name, CancellationToken.None));
+            fixture.Stores.Tenants.CreateTenantAsync(tenant.Name, CancellationToken.None));
 
         Assert.Equal(tenant.Name, error.Name);
     }
@@ -28,7 +28,7 @@ public sealed class TenantTests(PostgresFixture fixture)
     [Fact]
     public async Task Unknown_tenant_is_null()
     {
-        Assert.Null(await fixture.Database.GetTenantAsync(Guid.NewGuid(), CancellationToken.None));
+        Assert.Null(await fixture.Stores.Tenants.GetTenantAsync(Guid.NewGuid(), CancellationToken.None));
     }
 
     [Fact]
@@ -36,12 +36,12 @@ public sealed class TenantTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("machine-upsert");
 
-        var created = await fixture.Database.UpsertMachineAsync(tenant.Id, "m-7", "Press 7", "press", CancellationToken.None);
-        var renamed = await fixture.Database.UpsertMachineAsync(tenant.Id, "m-7", "Press seven", "press", CancellationToken.None);
+        var created = await fixture.Stores.Machines.UpsertMachineAsync(tenant.Id, "m-7", "Press 7", "press", CancellationToken.None);
+        var renamed = await fixture.Stores.Machines.UpsertMachineAsync(tenant.Id, "m-7", "Press seven", "press", CancellationToken.None);
 
         Assert.Equal(created.Id, renamed.Id);
-        Assert.Equal("Press seven", (await fixture.Database.GetMachineAsync(tenant.Id, "m-7", CancellationToken.None))!.Name);
-        Assert.Null(await fixture.Database.GetMachineAsync(tenant.Id, "m-8", CancellationToken.None));
+        Assert.Equal("Press seven", (await fixture.Stores.Machines.GetMachineAsync(tenant.Id, "m-7", CancellationToken.None))!.Name);
+        Assert.Null(await fixture.Stores.Machines.GetMachineAsync(tenant.Id, "m-8", CancellationToken.None));
     }
 
     [Fact]
@@ -50,9 +50,9 @@ public sealed class TenantTests(PostgresFixture fixture)
         var tenant = await fixture.NewTenantAsync("audit");
         var target = Guid.NewGuid().ToString();
 
-        await fixture.Database.WriteAuditAsync(tenant.Id, "key-1", "device.register", target, """{"device":"d1"}""",
+        await fixture.Stores.Tenants.WriteAuditAsync(tenant.Id, "key-1", "device.register", target, """{"device":"d1"}""",
             CancellationToken.None);
-        await fixture.Database.WriteAuditAsync(null, "root", "tenant.create", target, null, CancellationToken.None);
+        await fixture.Stores.Tenants.WriteAuditAsync(null, "root", "tenant.create", target, null, CancellationToken.None);
 
         Assert.Equal(1L, await fixture.ScalarAsync<long>(fixture.SuperuserConnectionString,
             "SELECT count(*) FROM pdm.audit_log WHERE target = $1 AND tenant_id = $2 AND details->>'device' = 'd1'",
@@ -64,6 +64,6 @@ public sealed class TenantTests(PostgresFixture fixture)
     [Fact]
     public async Task Ping_answers_as_the_app_role()
     {
-        Assert.True(await fixture.Database.PingAsync(CancellationToken.None));
+        Assert.True(await fixture.Stores.Health.PingAsync(CancellationToken.None));
     }
 }

@@ -16,10 +16,10 @@ public sealed class ModelIntegrityException(string message) : Exception(message)
 /// <summary>
 /// Trained models: artifacts as blobs, metadata and stages in PostgreSQL. Blobs are named by the artifact's SHA-256,
 /// so an upload is idempotent and a blob is never overwritten with different bytes; the metadata row is written only
-/// after its blob exists. Registering and promoting need a <see cref="PdmDatabase"/> on the owner's connection;
+/// after its blob exists. Registering and promoting need a <see cref="ModelStore"/> on the owner's connection;
 /// reading works with the application role.
 /// </summary>
-public sealed partial class ModelRegistry(PdmDatabase database, BlobContainerClient container, ILogger<ModelRegistry>? logger = null)
+public sealed partial class ModelRegistry(ModelStore database, BlobContainerClient container, ILogger<ModelRegistry>? logger = null)
 {
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
     private int _containerReady;

@@ -36,7 +36,7 @@ public sealed record AnomalyWarmupOptions
 /// process had seen them all. A sample not later than the machine's last scored one (a replay, or a late arrival) is not scored again.
 /// When the chosen model changes (a promotion), the machine's state starts afresh on the new model.
 /// </summary>
-public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModelSet<AnomalyModel>? registryModels,
+public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionModelSet<AnomalyModel>? registryModels,
     AnomalyWarmupOptions warmup, ILogger<AnomalyScoring> logger)
 {
     public const string Baseline = "baseline";
@@ -59,7 +59,7 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
     /// <summary>
     /// Gets ready to score <paramref name="batches"/>: picks each machine's model and loads what is not in memory yet,
     /// outside the write transaction. Pass <see cref="BatchScorer.Score"/> to
-    /// <see cref="PdmDatabase.WriteReadingsAsync(IReadOnlyList{TenantBatch}, TenantScorer?, CancellationToken)"/>.
+    /// <see cref="ReadingStore.WriteReadingsAsync(IReadOnlyList{TenantBatch}, TenantScorer?, CancellationToken)"/>.
     /// </summary>
     public async Task<BatchScorer> PrepareAsync(IReadOnlyList<TenantBatch> batches, CancellationToken cancellationToken)
     {
@@ -183,7 +183,7 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
         {
             return models;
         }
-        foreach (var stored in await database.GetMachineAnomalyModelsAsync(tenantId, unknown, cancellationToken))
+        foreach (var stored in await scoreStore.GetMachineAnomalyModelsAsync(tenantId, unknown, cancellationToken))
         {
             var read = AnomalyModel.Read(stored.Artifact);
             if (read.Model is { } model)
@@ -310,7 +310,7 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
         /// <summary>The sensors with the largest positive contributions, largest first (ties: sensor order).</summary>
         private (string[] Sensors, double[] Contributions) Top(ReadOnlySpan<double> contributions)
         {
-            Span<int> top = stackalloc int[PdmDatabase.ScoreTopContributors];
+            Span<int> top = stackalloc int[ScoreStore.TopContributors];
             var count = 0;
             for (var i = 0; i < contributions.Length; i++)
             {

@@ -4,10 +4,22 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 using Pdm.Telemetry;
+using static Pdm.Storage.StoreSql;
 
 namespace Pdm.Storage;
 
-public sealed partial class PdmDatabase
+/// <summary>
+/// A machine's latest samples as a time x sensor table: <see cref="Values"/> is row-major, one row per timestamp and
+/// one column per sensor, NaN where a sample lacks a sensor.
+/// </summary>
+public sealed record MachineSamples(string MachineId, IReadOnlyList<DateTimeOffset> Timestamps, IReadOnlyList<string> Sensors, double[] Values);
+
+/// <summary>
+/// Sensor values: the idempotent ingest write (binary COPY to a staging table, then one insert per tenant; with
+/// scoring, readings, scores and detector state commit in one transaction), the raw COPY the benchmark compares it
+/// with, and the reads of the API and the predictor. Creates the daily partitions the writes need.
+/// </summary>
+public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingStore> logger)
 {
     // Days outside this window around today are not given a partition by the writer; their rows go to the
     // DEFAULT partition (kept, never lost), so a device with a broken clock cannot make thousands of tables.
@@ -59,7 +71,7 @@ public sealed partial class PdmDatabase
         CancellationToken cancellationToken) => WriteReadingsAsync(batches, score: null, cancellationToken);
 
     /// <inheritdoc cref="WriteReadingsAsync(IReadOnlyList{TenantBatch}, CancellationToken)"/>
-    /// <param name="score">When set, scores each tenant's machines in the same transaction (see ScoreTenantAsync).</param>
+    /// <param name="score">When set, scores each tenant's machines in the same transaction (see <see cref="ScoreStore.ScoreTenantAsync"/>).</param>
     public async Task<IngestWriteResult> WriteReadingsAsync(IReadOnlyList<TenantBatch> batches, TenantScorer? score,
         CancellationToken cancellationToken)
     {
@@ -70,7 +82,7 @@ public sealed partial class PdmDatabase
         }
         await EnsurePartitionsAsync(batches.SelectMany(b => b.Samples), cancellationToken);
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var create = Command(connection, transaction, CreateStagingSql))
         {
@@ -105,7 +117,7 @@ public sealed partial class PdmDatabase
             if (score is not null)
             {
                 string[] machineIds = [.. group.SelectMany(b => b.Samples).Select(s => s.MachineId).Distinct(StringComparer.Ordinal)];
-                scored += await ScoreTenantAsync(connection, transaction, group.Key, machineIds, score, cancellationToken);
+                scored += await ScoreStore.ScoreTenantAsync(connection, transaction, group.Key, machineIds, score, cancellationToken);
             }
         }
         await transaction.CommitAsync(cancellationToken);
@@ -122,43 +134,14 @@ public sealed partial class PdmDatabase
     {
         ArgumentNullException.ThrowIfNull(samples);
         await EnsurePartitionsAsync(samples, cancellationToken);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await CopyValuesAsync(connection, CopyRawSql, tenantId, samples, cancellationToken);
     }
 
-    /// <summary>
-    /// Moves the staged values into readings. Optimistic: a first delivery has no duplicates, and a plain insert
-    /// costs far less than INSERT .. ON CONFLICT (speculative insertion per row). When a value is already stored
-    /// (a replay, or a duplicate inside the batch) the plain insert fails, is rolled back to the savepoint, and the
-    /// ON CONFLICT DO NOTHING insert runs instead. The server logs that unique violation; it is expected.
-    /// </summary>
+    /// <summary>Moves the staged values into readings (optimistically: see <see cref="StoreSql.InsertOptimisticallyAsync"/>).</summary>
     private static Task<int> InsertStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Guid tenantId, CancellationToken cancellationToken) =>
         InsertOptimisticallyAsync(connection, transaction, InsertFromStagingSql, [tenantId], cancellationToken);
-
-    /// <summary>
-    /// Runs <paramref name="insertSql"/> as a plain insert; if it hits a row already stored, runs it again with
-    /// ON CONFLICT DO NOTHING (see <see cref="InsertStagedAsync"/> for why). Returns the rows inserted.
-    /// </summary>
-    private static async Task<int> InsertOptimisticallyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string insertSql, object?[] values, CancellationToken cancellationToken)
-    {
-        const string Savepoint = "pdm_plain_insert";
-        await transaction.SaveAsync(Savepoint, cancellationToken);
-        try
-        {
-            await using var plain = Command(connection, transaction, insertSql, values);
-            var rows = await plain.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.ReleaseAsync(Savepoint, cancellationToken);
-            return rows;
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            await transaction.RollbackAsync(Savepoint, cancellationToken);
-        }
-        await using var idempotent = Command(connection, transaction, insertSql + "\nON CONFLICT DO NOTHING", values);
-        return await idempotent.ExecuteNonQueryAsync(cancellationToken);
-    }
 
     private static async Task<int> RegisterMachinesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Guid tenantId, IEnumerable<TenantBatch> batches, CancellationToken cancellationToken)
@@ -243,10 +226,10 @@ public sealed partial class PdmDatabase
         foreach (var day in missing)
         {
             var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-            await using var command = PlatformCommand("SELECT pdm.ensure_reading_partitions($1, $1)", start);
+            await using var command = dataSource.PlatformCommand("SELECT pdm.ensure_reading_partitions($1, $1)", start);
             if ((int)(await command.ExecuteScalarAsync(cancellationToken))! > 0)
             {
-                _logger.ReadingPartitionCreated(day);
+                logger.ReadingPartitionCreated(day);
             }
             state.Days[day] = true;
         }
@@ -254,7 +237,7 @@ public sealed partial class PdmDatabase
 
     private async Task<PartitionState> LoadPartitionStateAsync(CancellationToken cancellationToken)
     {
-        await using var command = PlatformCommand("""
+        await using var command = dataSource.PlatformCommand("""
             SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_partitioned_table WHERE partrelid = 'pdm.readings'::regclass),
                    ARRAY(SELECT c.relname::text
                          FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
@@ -274,6 +257,94 @@ public sealed partial class PdmDatabase
             }
         }
         return new PartitionState(reader.GetBoolean(0), days);
+    }
+
+    /// <summary>Values of one machine in [from, to), oldest first, optionally for one sensor.</summary>
+    public async Task<IReadOnlyList<Reading>> QueryReadingsAsync(Guid tenantId, string machineId, DateTimeOffset from,
+        DateTimeOffset to, string? sensor, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        // Two statements rather than "$4 IS NULL OR sensor = $4", so both use the primary key index well.
+        var sql = sensor is null
+            ? """
+              SELECT machine_id, sensor, ts, value, seq FROM pdm.readings
+              WHERE machine_id = $1 AND ts >= $2 AND ts < $3
+              ORDER BY ts, sensor LIMIT $4
+              """
+            : """
+              SELECT machine_id, sensor, ts, value, seq FROM pdm.readings
+              WHERE machine_id = $1 AND ts >= $2 AND ts < $3 AND sensor = $5
+              ORDER BY ts, sensor LIMIT $4
+              """;
+        return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = sensor is null
+                ? Command(connection, transaction, sql, machineId, from.ToUniversalTime(), to.ToUniversalTime(), limit)
+                : Command(connection, transaction, sql, machineId, from.ToUniversalTime(), to.ToUniversalTime(), limit, sensor);
+            return await ReadAllAsync(command, reader => new Reading(reader.GetString(0), reader.GetString(1),
+                reader.GetFieldValue<DateTimeOffset>(2), reader.GetDouble(3), reader.GetInt64(4)), cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>Number of stored values of the tenant (exact; meant for demo progress, not dashboards).</summary>
+    public async Task<long> CountReadingsAsync(Guid tenantId, CancellationToken cancellationToken) =>
+        await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, "SELECT count(*) FROM pdm.readings");
+            return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }, cancellationToken);
+
+    /// <summary>The tenant's machines with a reading at or after <paramref name="since"/>, by id.</summary>
+    public async Task<IReadOnlyList<string>> ListActiveMachinesAsync(Guid tenantId, DateTimeOffset since, CancellationToken cancellationToken) =>
+        await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction,
+                "SELECT DISTINCT machine_id FROM pdm.readings WHERE ts >= $1 ORDER BY machine_id", since.ToUniversalTime());
+            return await ReadAllAsync(command, reader => reader.GetString(0), cancellationToken);
+        }, cancellationToken);
+
+    /// <summary>
+    /// The machine's latest samples in [<paramref name="from"/>, <paramref name="to"/>], at most
+    /// <paramref name="maxSamples"/> timestamps, pivoted into a time x sensor table, oldest first. Null when the range
+    /// holds no reading.
+    /// </summary>
+    public async Task<MachineSamples?> ReadMachineSamplesAsync(Guid tenantId, string machineId, DateTimeOffset from, DateTimeOffset to,
+        int maxSamples, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSamples);
+        var rows = await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            // The cut-off is the oldest of the latest maxSamples timestamps, so every value at or after it belongs in.
+            await using var command = Command(connection, transaction, """
+                WITH latest AS (
+                    SELECT DISTINCT ts FROM pdm.readings WHERE machine_id = $1 AND ts >= $2 AND ts <= $3
+                    ORDER BY ts DESC LIMIT $4)
+                SELECT ts, sensor, value FROM pdm.readings
+                WHERE machine_id = $1 AND ts >= (SELECT min(ts) FROM latest) AND ts <= $3
+                ORDER BY ts, sensor
+                """, machineId, from.ToUniversalTime(), to.ToUniversalTime(), maxSamples);
+            return await ReadAllAsync(command, reader => (Ts: reader.GetFieldValue<DateTimeOffset>(0), Sensor: reader.GetString(1),
+                Value: reader.GetDouble(2)), cancellationToken);
+        }, cancellationToken);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var sensors = rows.Select(r => r.Sensor).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var column = sensors.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i, StringComparer.Ordinal);
+        var timestamps = new List<DateTimeOffset>();
+        var values = new List<double>();
+        foreach (var row in rows)
+        {
+            if (timestamps.Count == 0 || timestamps[^1] != row.Ts)
+            {
+                timestamps.Add(row.Ts);
+                values.AddRange(Enumerable.Repeat(double.NaN, sensors.Length));
+            }
+            values[((timestamps.Count - 1) * sensors.Length) + column[row.Sensor]] = row.Value;
+        }
+        return new MachineSamples(machineId, timestamps, sensors, [.. values]);
     }
 }
 

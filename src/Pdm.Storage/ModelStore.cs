@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using static Pdm.Storage.StoreSql;
 
 namespace Pdm.Storage;
 
@@ -44,7 +45,11 @@ public sealed record ModelVersion
 /// <param name="Archived">The previous production version, archived by this promotion; null when there was none.</param>
 public sealed record ModelPromotion(ModelVersion Promoted, ModelVersion? Archived);
 
-public sealed partial class PdmDatabase
+/// <summary>
+/// The model registry's rows: versions, their stages and metrics (the artifacts are blobs). The application role may
+/// only read them; registering and promoting need the owner's connection.
+/// </summary>
+public sealed class ModelStore(NpgsqlDataSource dataSource)
 {
     private const string ModelColumns =
         "name, version, kind, stage, artifact_blob, artifact_sha256, artifact_size, training_data_hash, " +
@@ -62,7 +67,7 @@ public sealed partial class PdmDatabase
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(model.Name);
         ArgumentException.ThrowIfNullOrWhiteSpace(model.Kind);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var lockName = Command(connection, transaction, LockModelName, model.Name))
         {
@@ -91,7 +96,7 @@ public sealed partial class PdmDatabase
         CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var lockName = Command(connection, transaction, LockModelName, name))
         {
@@ -131,7 +136,7 @@ public sealed partial class PdmDatabase
     /// <summary>Every version of one name, or of all names when <paramref name="name"/> is null; by name, newest first.</summary>
     public async Task<IReadOnlyList<ModelVersion>> ListModelsAsync(string? name, CancellationToken cancellationToken)
     {
-        await using var command = PlatformCommand(
+        await using var command = dataSource.PlatformCommand(
             $"SELECT {ModelColumns} FROM pdm.models WHERE $1::text IS NULL OR name = $1 ORDER BY name, version DESC", name);
         return await ReadAllAsync(command, MapModel, cancellationToken);
     }
@@ -139,7 +144,7 @@ public sealed partial class PdmDatabase
     public async Task<ModelVersion?> GetModelAsync(string name, int version, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        await using var command = PlatformCommand(
+        await using var command = dataSource.PlatformCommand(
             $"SELECT {ModelColumns} FROM pdm.models WHERE name = $1 AND version = $2", name, version);
         return await ReadFirstAsync(command, MapModel, cancellationToken);
     }
@@ -148,7 +153,7 @@ public sealed partial class PdmDatabase
     public async Task<ModelVersion?> GetProductionModelAsync(string name, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        await using var command = PlatformCommand(
+        await using var command = dataSource.PlatformCommand(
             $"SELECT {ModelColumns} FROM pdm.models WHERE name = $1 AND stage = 'production'", name);
         return await ReadFirstAsync(command, MapModel, cancellationToken);
     }
@@ -157,7 +162,7 @@ public sealed partial class PdmDatabase
     public async Task<IReadOnlyList<ModelVersion>> ListProductionModelsAsync(string kind, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-        await using var command = PlatformCommand(
+        await using var command = dataSource.PlatformCommand(
             $"SELECT {ModelColumns} FROM pdm.models WHERE kind = $1 AND stage = 'production' ORDER BY name", kind);
         return await ReadAllAsync(command, MapModel, cancellationToken);
     }

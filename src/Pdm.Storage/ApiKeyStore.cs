@@ -2,10 +2,12 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
+using static Pdm.Storage.StoreSql;
 
 namespace Pdm.Storage;
 
-public sealed partial class PdmDatabase
+/// <summary>API keys: created, listed, revoked, and checked when presented.</summary>
+public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
 {
     private const string KeyMarker = "pdm_";
     private const int KeyRandomBytes = 32;
@@ -13,28 +15,7 @@ public sealed partial class PdmDatabase
     // "pdm_" + unpadded base64url of 32 bytes.
     private static readonly int KeyLength = KeyMarker.Length + Base64Url.GetEncodedLength(KeyRandomBytes);
 
-    private const string TenantColumns = "id, name, created_at, settings::text";
     private const string ApiKeyColumns = "id, tenant_id, name, prefix, role, created_at, revoked_at";
-
-    /// <exception cref="TenantNameTakenException">Another tenant has this name.</exception>
-    public async Task<Tenant> CreateTenantAsync(string name, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        await using var command = PlatformCommand($"SELECT {TenantColumns} FROM pdm.create_tenant($1, NULL)", name.Trim());
-        return await ReadFirstAsync(command, MapTenant, cancellationToken) ?? throw new TenantNameTakenException(name.Trim());
-    }
-
-    public async Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken)
-    {
-        await using var command = PlatformCommand($"SELECT {TenantColumns} FROM pdm.list_tenants()");
-        return await ReadAllAsync(command, MapTenant, cancellationToken);
-    }
-
-    public async Task<Tenant?> GetTenantAsync(Guid tenantId, CancellationToken cancellationToken)
-    {
-        await using var command = PlatformCommand($"SELECT {TenantColumns} FROM pdm.get_tenant($1)", tenantId);
-        return await ReadFirstAsync(command, MapTenant, cancellationToken);
-    }
 
     /// <summary>
     /// Creates a key "pdm_" + base64url(32 random bytes). Only its first 12 characters and its SHA-256 hash are
@@ -57,7 +38,7 @@ public sealed partial class PdmDatabase
         {
             var plaintext = KeyMarker + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(KeyRandomBytes));
             var prefix = plaintext[..KeyPrefixLength];
-            await using var command = PlatformCommand("SELECT id, created_at FROM pdm.create_api_key($1, $2, $3, $4, $5)",
+            await using var command = dataSource.PlatformCommand("SELECT id, created_at FROM pdm.create_api_key($1, $2, $3, $4, $5)",
                 tenantId, name, prefix, HashKey(plaintext), RoleText(role));
             try
             {
@@ -77,14 +58,14 @@ public sealed partial class PdmDatabase
     /// <summary>Revokes a key; with a tenant id only that tenant's key. Returns false when no active key matched.</summary>
     public async Task<bool> RevokeApiKeyAsync(Guid? tenantId, Guid keyId, CancellationToken cancellationToken)
     {
-        await using var command = PlatformCommand("SELECT pdm.revoke_api_key($1, $2)", keyId, tenantId);
+        await using var command = dataSource.PlatformCommand("SELECT pdm.revoke_api_key($1, $2)", keyId, tenantId);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>The keys of one tenant, or the platform admin keys when <paramref name="tenantId"/> is null.</summary>
     public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(Guid? tenantId, CancellationToken cancellationToken)
     {
-        await using var command = PlatformCommand($"SELECT {ApiKeyColumns} FROM pdm.list_api_keys($1::uuid)", tenantId);
+        await using var command = dataSource.PlatformCommand($"SELECT {ApiKeyColumns} FROM pdm.list_api_keys($1::uuid)", tenantId);
         return await ReadAllAsync(command, reader => new ApiKey(
             reader.GetGuid(0), NullableValue<Guid>(reader, 1), reader.GetString(2), reader.GetString(3),
             ParseRole(reader.GetString(4)), reader.GetFieldValue<DateTimeOffset>(5),
@@ -100,7 +81,7 @@ public sealed partial class PdmDatabase
         {
             return null;
         }
-        await using var command = PlatformCommand(
+        await using var command = dataSource.PlatformCommand(
             "SELECT id, tenant_id, name, hash, role, revoked FROM pdm.find_api_key($1)", presentedKey[..KeyPrefixLength]);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -122,7 +103,4 @@ public sealed partial class PdmDatabase
 
     private static ApiKeyRole ParseRole(string text) =>
         ApiKeyRoles.TryParse(text, out var role) ? role : throw new InvalidOperationException($"Unknown API key role '{text}' in the database.");
-
-    private static Tenant MapTenant(NpgsqlDataReader reader) =>
-        new(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3));
 }

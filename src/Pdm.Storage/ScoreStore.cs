@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using static Pdm.Storage.StoreSql;
 
 namespace Pdm.Storage;
 
@@ -35,7 +36,7 @@ public sealed record AnomalyScoreRow
 
     public required string Model { get; init; }
 
-    /// <summary>At most <see cref="PdmDatabase.ScoreTopContributors"/>, largest first.</summary>
+    /// <summary>At most <see cref="ScoreStore.TopContributors"/>, largest first.</summary>
     public required string[] TopSensors { get; init; }
 
     public required double[] TopContributions { get; init; }
@@ -58,14 +59,26 @@ public sealed record ScoringWrite
 /// </summary>
 public delegate ScoringWrite TenantScorer(Guid tenantId, IReadOnlyDictionary<string, ScorerState> states);
 
-public sealed partial class PdmDatabase
+/// <summary>The anomaly scores of a machine in a time range: how many, how many anomalous, the worst ISO zone (A..D or null).</summary>
+public sealed record AnomalySummary(int Scores, int Anomalies, string? WorstZone);
+
+/// <summary>
+/// Anomaly scores, the detector state they continue from, and the models machines learned on their own. Ingest
+/// writes them through <see cref="ReadingStore.WriteReadingsAsync(IReadOnlyList{TenantBatch}, TenantScorer?, CancellationToken)"/>,
+/// inside the transaction of the readings they score.
+/// </summary>
+public sealed class ScoreStore(NpgsqlDataSource dataSource)
 {
     private const string ScoreColumns = "machine_id, ts, seq, score, threshold, anomaly, isolation_forest, statistical, " +
         "temporal, iso_zone, model, top1_sensor, top1_contribution, top2_sensor, top2_contribution, top3_sensor, " +
         "top3_contribution";
 
+    private const string ListedScoreColumns = "machine_id, ts, seq, score, threshold, anomaly, isolation_forest, statistical, " +
+        "temporal, iso_zone, model, array_remove(ARRAY[top1_sensor, top2_sensor, top3_sensor], NULL), " +
+        "array_remove(ARRAY[top1_contribution, top2_contribution, top3_contribution], NULL)";
+
     /// <summary>How many top contributors a score row keeps.</summary>
-    public const int ScoreTopContributors = 3;
+    public const int TopContributors = 3;
 
     /// <summary>
     /// Scores the machines of one tenant inside the transaction that stores their readings: their states are read
@@ -74,7 +87,7 @@ public sealed partial class PdmDatabase
     /// scores and states commit together or not at all. A score already stored for a (machine, timestamp) is kept.
     /// </summary>
     /// <returns>The number of score rows inserted.</returns>
-    private static async Task<long> ScoreTenantAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    internal static async Task<long> ScoreTenantAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Guid tenantId, string[] machineIds, TenantScorer score, CancellationToken cancellationToken)
     {
         var states = new Dictionary<string, ScorerState>(StringComparer.Ordinal);
@@ -119,14 +132,14 @@ public sealed partial class PdmDatabase
     }
 
     /// <summary>
-    /// Benchmark ceiling only, like <see cref="CopyRawAsync"/>: binary COPY of score rows straight into
+    /// Benchmark ceiling only, like <see cref="ReadingStore.CopyRawAsync"/>: binary COPY of score rows straight into
     /// pdm.anomaly_scores. Not idempotent, and it needs a role that bypasses row-level security.
     /// </summary>
     public async Task<long> CopyRawScoresAsync(Guid tenantId, IReadOnlyList<AnomalyScoreRow> scores,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(scores);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var writer = await connection.BeginBinaryImportAsync(
             $"COPY pdm.anomaly_scores (tenant_id, {ScoreColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken);
         foreach (var s in scores)
@@ -144,7 +157,7 @@ public sealed partial class PdmDatabase
             await writer.WriteAsync(s.Temporal, NpgsqlDbType.Double, cancellationToken);
             await WriteTextOrNullAsync(writer, s.IsoZone, cancellationToken);
             await writer.WriteAsync(s.Model, NpgsqlDbType.Text, cancellationToken);
-            for (var k = 0; k < ScoreTopContributors; k++)
+            for (var k = 0; k < TopContributors; k++)
             {
                 if (k < s.TopSensors.Length)
                 {
@@ -163,7 +176,7 @@ public sealed partial class PdmDatabase
 
     /// <summary>How many anomaly scores the tenant has.</summary>
     public Task<long> CountAnomalyScoresAsync(Guid tenantId, CancellationToken cancellationToken) =>
-        InTenantAsync(tenantId, async (connection, transaction) =>
+        dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction, "SELECT count(*) FROM pdm.anomaly_scores");
             return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
@@ -175,7 +188,7 @@ public sealed partial class PdmDatabase
     /// <summary>The models these machines learned during their warm-up (machines without one are absent).</summary>
     public Task<List<MachineAnomalyModel>> GetMachineAnomalyModelsAsync(Guid tenantId, IReadOnlyCollection<string> machineIds,
         CancellationToken cancellationToken) =>
-        InTenantAsync(tenantId, async (connection, transaction) =>
+        dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction, """
                 SELECT machine_id, fingerprint, artifact FROM pdm.machine_anomaly_models
@@ -184,6 +197,51 @@ public sealed partial class PdmDatabase
             return await ReadAllAsync(command,
                 r => new MachineAnomalyModel(r.GetString(0), r.GetInt64(1), r.GetFieldValue<byte[]>(2)), cancellationToken);
         }, cancellationToken);
+
+    /// <summary>Counts the machine's anomaly scores in [<paramref name="from"/>, <paramref name="to"/>] and finds their worst ISO zone.</summary>
+    public async Task<AnomalySummary> SummarizeAnomalyScoresAsync(Guid tenantId, string machineId, DateTimeOffset from, DateTimeOffset to,
+        CancellationToken cancellationToken) =>
+        await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            // Zones are single letters A..D, so the largest is the worst.
+            await using var command = Command(connection, transaction, """
+                SELECT count(*)::int, (count(*) FILTER (WHERE anomaly))::int, max(iso_zone) FROM pdm.anomaly_scores
+                WHERE machine_id = $1 AND ts >= $2 AND ts <= $3
+                """, machineId, from.ToUniversalTime(), to.ToUniversalTime());
+            return (await ReadFirstAsync(command, reader => new AnomalySummary(reader.GetInt32(0), reader.GetInt32(1),
+                NullableString(reader, 2)), cancellationToken))!;
+        }, cancellationToken);
+
+    /// <summary>The machine's anomaly scores in [<paramref name="from"/>, <paramref name="to"/>), latest first, optionally only anomalies.</summary>
+    public async Task<IReadOnlyList<AnomalyScoreRow>> ListAnomalyScoresAsync(Guid tenantId, string machineId, DateTimeOffset from,
+        DateTimeOffset to, int limit, bool anomaliesOnly, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, $"""
+                SELECT {ListedScoreColumns} FROM pdm.anomaly_scores
+                WHERE machine_id = $1 AND ts >= $2 AND ts < $3 AND (anomaly OR NOT $5)
+                ORDER BY ts DESC LIMIT $4
+                """, machineId, from.ToUniversalTime(), to.ToUniversalTime(), limit, anomaliesOnly);
+            return await ReadAllAsync(command, reader => new AnomalyScoreRow
+            {
+                MachineId = reader.GetString(0),
+                Timestamp = reader.GetFieldValue<DateTimeOffset>(1),
+                Sequence = reader.GetInt64(2),
+                Score = reader.GetDouble(3),
+                Threshold = reader.GetDouble(4),
+                IsAnomaly = reader.GetBoolean(5),
+                IsolationForest = reader.GetDouble(6),
+                Statistical = reader.GetDouble(7),
+                Temporal = reader.GetDouble(8),
+                IsoZone = NullableString(reader, 9),
+                Model = reader.GetString(10),
+                TopSensors = reader.GetFieldValue<string[]>(11),
+                TopContributions = reader.GetFieldValue<double[]>(12),
+            }, cancellationToken);
+        }, cancellationToken);
+    }
 
     /// <summary>
     /// One insert of the batch's scores as parallel arrays (unnest): one round trip, no staging table. The insert lets
@@ -208,9 +266,9 @@ public sealed partial class PdmDatabase
         var temporal = new double[n];
         var zones = new string?[n];
         var models = new string[n];
-        var topSensors = new string?[ScoreTopContributors][];
-        var topContributions = new double?[ScoreTopContributors][];
-        for (var k = 0; k < ScoreTopContributors; k++)
+        var topSensors = new string?[TopContributors][];
+        var topContributions = new double?[TopContributors][];
+        for (var k = 0; k < TopContributors; k++)
         {
             topSensors[k] = new string?[n];
             topContributions[k] = new double?[n];
@@ -229,7 +287,7 @@ public sealed partial class PdmDatabase
             temporal[i] = s.Temporal;
             zones[i] = s.IsoZone;
             models[i] = s.Model;
-            for (var k = 0; k < s.TopSensors.Length && k < ScoreTopContributors; k++)
+            for (var k = 0; k < s.TopSensors.Length && k < TopContributors; k++)
             {
                 topSensors[k][i] = s.TopSensors[k];
                 topContributions[k][i] = s.TopContributions[k];
@@ -243,16 +301,6 @@ public sealed partial class PdmDatabase
             """, [tenantId, machines, timestamps, sequences, values, thresholds, anomalies, forest, statistical, temporal,
                 zones, models, topSensors[0], topContributions[0], topSensors[1], topContributions[1], topSensors[2],
                 topContributions[2]], cancellationToken);
-    }
-
-    private static NpgsqlBatchCommand BatchCommand(string sql, params object?[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
-        }
-        return command;
     }
 
     private static ScorerState MapScorerState(NpgsqlDataReader reader) => new()
