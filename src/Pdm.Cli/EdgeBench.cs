@@ -9,6 +9,7 @@ using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
 using Pdm.Modbus;
 using Pdm.Simulator.Plc;
+using Pdm.Simulator.Plc;
 
 namespace Pdm.Cli;
 

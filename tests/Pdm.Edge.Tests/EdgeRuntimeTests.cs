@@ -4,6 +4,7 @@ using Pdm.LocalStack;
 using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
 using Pdm.Modbus;
+using Pdm.Simulator.Plc;
 using Pdm.Telemetry;
 using Pdm.Testing;
 
