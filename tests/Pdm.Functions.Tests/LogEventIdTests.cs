@@ -12,7 +12,6 @@ public class LogEventIdTests
         { "handler", 4000, 4099 },
         { "Pdm.Ingest", 4100, 4199 },
         { "Pdm.Edge", 5000, 5399 },
-        { "Pdm.Modbus", 5400, 5499 },
         { "Pdm.Messaging", 6000, 6999 },
         { "Pdm.DevHost", 7000, 7999 },
         { "Pdm.Simulator", 9000, 9999 },
