@@ -106,7 +106,7 @@ internal static class DemoCommand
         Step($"Edge module '{GatewayId}' polls them and sends to MQTT 127.0.0.1:{e.MqttPort} (config {CliPaths.Relative(configFile)})");
         var statusFile = Path.Combine(edgeDirectory, "data", "status.json");
         File.Delete(statusFile);
-        await using var edge = EdgeModuleProcess.Start(Path.Combine(edgeDirectory, "data"), configFile, e.MqttPort, GatewayId, gateway.PrimaryKey,
+        await using var edge = EdgeModuleProcess.Start(CliPaths.EdgeModule, Path.Combine(edgeDirectory, "data"), configFile, e.MqttPort, GatewayId, gateway.PrimaryKey,
             Path.Combine(CliPaths.LocalState, "logs", "edge-module.log"), TimeSpan.FromSeconds(1));
 
         Console.WriteLine($"""

@@ -242,7 +242,7 @@ internal static class ModelCommand
             """);
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(report, BenchJson.Options));
+            Console.WriteLine(JsonSerializer.Serialize(report, CliJson.Options));
         }
         return 0;
     }

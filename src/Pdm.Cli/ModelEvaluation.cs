@@ -96,7 +96,7 @@ internal static class ModelEvaluation
             Console.WriteLine(JsonSerializer.Serialize(new EvalReport
             {
                 Name = metadata.Name, Version = metadata.Version, Kind = metadata.Kind, Input = input, Metrics = metrics,
-            }, BenchJson.Options));
+            }, CliJson.Options));
         }
         return 0;
     }

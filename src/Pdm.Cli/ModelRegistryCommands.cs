@@ -131,7 +131,7 @@ internal static class ModelRegistryCommands
                 var versions = await registry.ListAsync(modelName, cancellationToken);
                 if (parse.GetValue(json))
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(versions.Select(Listing), BenchJson.Options));
+                    Console.WriteLine(JsonSerializer.Serialize(versions.Select(Listing), CliJson.Options));
                     return 0;
                 }
                 if (versions.Count == 0)

@@ -1,13 +1,12 @@
 using System.CommandLine;
 using Pdm.Cli;
 
-// ./pdm <command>: the local stack, the demo, database migrations and the benchmarks.
-var root = new RootCommand("PDM Serverless: predictive maintenance for industrial machines")
+// ./pdm <command>: the local stack, the demo, database migrations and models (./pdm runs the benchmarks from bench/Pdm.Bench).
+var root = new RootCommand("PDM Serverless: predictive maintenance for industrial machines (benchmarks: ./pdm bench --help)")
 {
     DemoCommand.Create(),
     StackCommand.Create(),
     DbCommand.Create(),
-    BenchCommand.Create(),
     ModelCommand.Create(),
     SimulateCommand.Create(),
 };

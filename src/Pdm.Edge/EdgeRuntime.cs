@@ -12,27 +12,6 @@ using Pdm.Mqtt;
 
 namespace Pdm.Edge;
 
-/// <summary>Where the module keeps its state and where its configuration comes from.</summary>
-public sealed record EdgeModuleSettings
-{
-    /// <summary>Queue, trust bundle and status file live here; mount it as a volume so they survive the container.</summary>
-    public required string DataDirectory { get; init; }
-
-    /// <summary>
-    /// The configuration document as a file, watched for changes. Null: it comes from the module twin's desired
-    /// property <c>config</c> (IoT Edge and direct modes).
-    /// </summary>
-    public string? ConfigurationFile { get; init; }
-
-    public required CloudSettings Cloud { get; init; }
-
-    /// <summary>How often status is reported (twin reported properties and <c>status.json</c>).</summary>
-    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Largest message sent upstream, in machine samples.</summary>
-    public int MaxSamplesPerMessage { get; init; } = TelemetryForwarder.DefaultMaxSamplesPerMessage;
-}
-
 /// <summary>
 /// The edge module: sources from the configuration write readings into the disk queue, the forwarder drains it to
 /// the cloud, configuration changes (file or twin) restart the sources without restarting the module, and status
@@ -42,7 +21,7 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
 {
     private const string OpcInputPrefix = "inputs/" + OpcPublisherSource.InputName + "/";
 
-    private readonly EdgeModuleSettings _settings;
+    private readonly EdgeOptions _settings;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -56,15 +35,18 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
     private readonly Channel<EdgeConfiguration> _changes = Channel.CreateUnbounded<EdgeConfiguration>();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _tasks = [];
-    private readonly HttpClient _http = new();
+    private readonly IHttpClientFactory _httpClients;
     private ChannelReader<MqttMessage>? _opcInput;
     private TwinClient? _twin;
     private IDisposable? _queueGauge;
     private volatile IReadOnlyList<ISource> _sources = [];
+    private int _disposed;
 
-    private EdgeRuntime(EdgeModuleSettings settings, CloudLink link, DiskQueue queue, ILoggerFactory loggers, TimeProvider time)
+    private EdgeRuntime(EdgeOptions settings, CloudLink link, DiskQueue queue, IHttpClientFactory httpClients, ILoggerFactory loggers,
+        TimeProvider time)
     {
         _settings = settings;
+        _httpClients = httpClients;
         _loggers = loggers;
         _logger = loggers.CreateLogger<EdgeRuntime>();
         _time = time;
@@ -95,29 +77,38 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
     /// <summary>What edgeHub routes to this module's OPC input: subscribed to and routed with the same filter.</summary>
     private string OpcInputFilter => $"devices/{_link.DeviceId}/modules/{_link.ModuleId}/{OpcInputPrefix}#";
 
-    /// <summary>Opens the queue, resolves the cloud connection and starts every loop; returns without waiting for the broker.</summary>
-    public static async Task<EdgeRuntime> StartAsync(EdgeModuleSettings settings, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null,
-        Func<string, string?>? environment = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Opens the queue, resolves the cloud connection and starts every loop; returns without waiting for the broker.
+    /// The host calls this through <see cref="EdgeRuntimeService"/> (see <see cref="EdgeServiceCollectionExtensions.AddPdmEdge"/>).
+    /// </summary>
+    /// <param name="environment">Where the IoT Edge runtime's <c>IOTEDGE_*</c> variables are read; the process environment if null.</param>
+    public static async Task<EdgeRuntime> StartAsync(EdgeOptions settings, CloudSettings cloud, IHttpClientFactory httpClients,
+        ILoggerFactory loggerFactory, TimeProvider? timeProvider = null, Func<string, string?>? environment = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(cloud);
+        ArgumentNullException.ThrowIfNull(httpClients);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var time = timeProvider ?? TimeProvider.System;
         Directory.CreateDirectory(settings.DataDirectory);
-        var link = await CloudLink.CreateAsync(settings.Cloud, environment ?? Environment.GetEnvironmentVariable, settings.DataDirectory, time,
+        var link = await CloudLink.CreateAsync(cloud, environment ?? Environment.GetEnvironmentVariable, settings.DataDirectory, time,
             loggerFactory, cancellationToken);
         if (settings.ConfigurationFile is null && !link.TwinAvailable)
         {
             link.Dispose();
-            throw new InvalidOperationException(
-                $"No configuration source: in {link.Mode} mode there is no module twin, so set a configuration file.");
+            throw new InvalidOperationException(NoConfigurationSource(link.Mode));
         }
         var queue = DiskQueue.Open(new DiskQueueOptions { Directory = Path.Combine(settings.DataDirectory, "queue") },
             loggerFactory.CreateLogger<DiskQueue>(), time);
-        var runtime = new EdgeRuntime(settings, link, queue, loggerFactory, time);
+        var runtime = new EdgeRuntime(settings, link, queue, httpClients, loggerFactory, time);
         runtime._queueGauge = EdgeTelemetry.ObserveQueue(queue);
         runtime.Start();
         return runtime;
     }
+
+    internal static string NoConfigurationSource(CloudMode mode) =>
+        $"No configuration source: in {mode} mode there is no module twin, so set a configuration file.";
 
     private void Start()
     {
@@ -247,7 +238,8 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
         var sources = new List<ISource>();
         sources.AddRange(configuration.Modbus.Select(d => new ModbusSource(d, null, _time, _loggers.CreateLogger<ModbusSource>())));
         sources.AddRange(configuration.Mqtt.Select(m => new MqttSource(m, _loggers.CreateLogger<MqttSource>(), _time)));
-        sources.AddRange(configuration.Http.Select(h => new HttpSource(h, _http, _loggers.CreateLogger<HttpSource>(), _time)));
+        sources.AddRange(configuration.Http.Select(h => new HttpSource(h, _httpClients.CreateClient(HttpSource.HttpClientName),
+            _loggers.CreateLogger<HttpSource>(), _time)));
         if (_opcInput is not null)
         {
             sources.Add(new OpcPublisherSource(configuration.Opc, _opcInput, _time, _loggers.CreateLogger<OpcPublisherSource>()));
@@ -317,6 +309,11 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // The host's service and a caller holding the runtime may both dispose it.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _stop.CancelAsync();
         _changes.Writer.TryComplete();
         await Task.WhenAll(_tasks).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -328,7 +325,6 @@ public sealed partial class EdgeRuntime : IAsyncDisposable
         _queueGauge?.Dispose();
         await _queue.DisposeAsync();
         _link.Dispose();
-        _http.Dispose();
         _stop.Dispose();
     }
 

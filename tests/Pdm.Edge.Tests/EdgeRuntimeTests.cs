@@ -1,9 +1,12 @@
 using System.Text.Json;
-using Pdm.Edge.Cloud;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Pdm.Edge.Tests.Sources;
 using Pdm.LocalStack;
 using Pdm.IotHub;
 using Pdm.Mqtt;
 using Pdm.Modbus;
+using Pdm.Simulator.Plc;
 using Pdm.Telemetry;
 using Pdm.Testing;
 
@@ -19,6 +22,7 @@ public sealed class EdgeRuntimeTests : IAsyncLifetime
     private MosquittoBroker _broker = null!;
     private DeviceIdentity _gateway = null!;
     private IMqttClient _cloud = null!;
+    private readonly List<ServiceProvider> _services = [];
 
     public async Task InitializeAsync()
     {
@@ -40,6 +44,10 @@ public sealed class EdgeRuntimeTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var services in _services)
+        {
+            await services.DisposeAsync();
+        }
         await _cloud.DisposeAsync();
         await _broker.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
@@ -124,13 +132,44 @@ public sealed class EdgeRuntimeTests : IAsyncLifetime
         Assert.Equal(SourceState.Connected, runtime.Sources.Single(s => s.Name == "good").State);
     }
 
-    private Task<EdgeRuntime> StartAsync(string configFile) => EdgeRuntime.StartAsync(new EdgeModuleSettings
+    [Fact]
+    public async Task An_http_source_polls_through_the_client_the_host_registers()
     {
-        DataDirectory = Path.Combine(_directory, "data"),
-        ConfigurationFile = configFile,
-        StatusInterval = TimeSpan.FromSeconds(1),
-        Cloud = new CloudSettings { Mode = CloudMode.Local, LocalPort = _broker.Port, LocalDeviceId = _gateway.DeviceId, LocalPassword = _gateway.PrimaryKey },
-    }, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        await using var server = new LoopbackHttpServer();
+        server.Map("/chiller", _ => (200, """{ "load": 12.5 }"""));
+        var configFile = Path.Combine(_directory, "edge-config.json");
+        await File.WriteAllTextAsync(configFile, $$"""
+            { "schemaVersion": 1, "gatewayId": "runtime-gw", "http": [ { "name": "chiller-api", "url": "{{server.Url("/chiller")}}",
+              "pollIntervalMs": 100, "machineId": "CHILLER_2", "sensors": { "load": "$.load" } } ] }
+            """);
+        await using var runtime = await StartAsync(configFile);
+
+        using var timeout = new CancellationTokenSource(Wait);
+        var message = await _cloud.Messages.ReadAsync(timeout.Token);
+        var decoded = TelemetryDecoder.Decode(message.Payload.Span, new DecodeContext(_gateway.DeviceId, DateTimeOffset.UtcNow));
+        Assert.Equal(12.5, decoded.Samples.First(s => s.MachineId == "CHILLER_2").Values.Single(v => v.Sensor == "load").Value);
+        Assert.Equal(SourceState.Connected, runtime.Sources.Single(s => s.Name == "chiller-api").State);
+    }
+
+    /// <summary>The runtime as the module's host composes it (AddPdmEdge), from the settings the module reads from its environment.</summary>
+    private async Task<EdgeRuntime> StartAsync(string configFile)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Edge:DataDirectory"] = Path.Combine(_directory, "data"),
+            ["Edge:ConfigurationFile"] = configFile,
+            ["Edge:StatusInterval"] = "00:00:01",
+            ["Cloud:Mode"] = "Local",
+            ["Cloud:LocalPort"] = _broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cloud:LocalDeviceId"] = _gateway.DeviceId,
+            ["Cloud:LocalPassword"] = _gateway.PrimaryKey,
+        }).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddPdmEdge().BuildServiceProvider();
+        _services.Add(services);
+        var service = services.GetRequiredService<EdgeRuntimeService>();
+        await service.StartAsync(CancellationToken.None);
+        return service.Runtime!;
+    }
 
     private string WriteConfig(params string[] devices)
     {

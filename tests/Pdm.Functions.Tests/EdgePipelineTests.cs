@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pdm.Edge;
@@ -34,18 +35,15 @@ public sealed class EdgePipelineTests(PipelineFixture pipeline) : IDisposable
         var plcLoop = plcs.RunAsync(PollInterval, TimeProvider.System, stopPlcs.Token);
         var configFile = Path.Combine(_dataDirectory, "edge-config.json");
         await File.WriteAllTextAsync(configFile, plcs.EdgeConfigurationJson(gatewayId, PollInterval));
-        var settings = new EdgeModuleSettings
+        var settings = new EdgeOptions { DataDirectory = _dataDirectory, ConfigurationFile = configFile, StatusInterval = TimeSpan.FromSeconds(1) };
+        var cloud = new CloudSettings
         {
-            DataDirectory = _dataDirectory,
-            ConfigurationFile = configFile,
-            StatusInterval = TimeSpan.FromSeconds(1),
-            Cloud = new CloudSettings
-            {
-                Mode = CloudMode.Local, LocalPort = pipeline.Endpoints.MqttPort, LocalDeviceId = gatewayId, LocalPassword = gateway.PrimaryKey,
-            },
+            Mode = CloudMode.Local, LocalPort = pipeline.Endpoints.MqttPort, LocalDeviceId = gatewayId, LocalPassword = gateway.PrimaryKey,
         };
+        await using var services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
+        var http = services.GetRequiredService<IHttpClientFactory>();
 
-        var module = await EdgeRuntime.StartAsync(settings, NullLoggerFactory.Instance);
+        var module = await EdgeRuntime.StartAsync(settings, cloud, http, NullLoggerFactory.Instance);
         await WaitUntilAsync(async () => await CountStoredAsync(tenant.Id) >= 6 * 10, "readings before the outage");
 
         await pipeline.Servers.Mosquitto.StopAsync(CancellationToken.None);
@@ -55,7 +53,7 @@ public sealed class EdgePipelineTests(PipelineFixture pipeline) : IDisposable
             var queuedBeforeRestart = module.Queue.Count;
             Assert.True(queuedBeforeRestart > 0, "readings queue up while the broker is away");
             await module.DisposeAsync();
-            module = await EdgeRuntime.StartAsync(settings, NullLoggerFactory.Instance);
+            module = await EdgeRuntime.StartAsync(settings, cloud, http, NullLoggerFactory.Instance);
             Assert.True(module.Queue.Count >= queuedBeforeRestart, "the restarted module finds what was queued");
             await Task.Delay(TimeSpan.FromSeconds(4));
         }

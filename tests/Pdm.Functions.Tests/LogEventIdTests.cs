@@ -12,7 +12,6 @@ public class LogEventIdTests
         { "handler", 4000, 4099 },
         { "Pdm.Ingest", 4100, 4199 },
         { "Pdm.Edge", 5000, 5399 },
-        { "Pdm.Modbus", 5400, 5499 },
         { "Pdm.Mqtt", 6000, 6099 },
         { "Pdm.IotHub", 6500, 6599 },
         { "Pdm.DevHost", 7000, 7999 },

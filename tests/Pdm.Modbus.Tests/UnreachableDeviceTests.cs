@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Pdm.LocalStack;
+using Pdm.Simulator.Plc;
 
 namespace Pdm.Modbus.Tests;
 

@@ -18,6 +18,9 @@ public sealed partial class HttpSource : ISource
 {
     public const string Kind = "http";
 
+    /// <summary>The named client the runtime asks <see cref="IHttpClientFactory"/> for (registered by AddPdmEdge).</summary>
+    public const string HttpClientName = "Pdm.Edge.HttpSource";
+
     /// <summary>Longest wait between polls of a failing endpoint (unless the poll interval itself is longer).</summary>
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(1);
 

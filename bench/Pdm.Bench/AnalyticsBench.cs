@@ -3,7 +3,7 @@ using System.Text.Json;
 using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Datasets;
 
-namespace Pdm.Cli;
+namespace Pdm.Bench;
 
 /// <summary>
 /// `pdm bench score`: machine samples scored per second on one core, the ensemble and each detector alone.
@@ -13,7 +13,7 @@ internal static class AnalyticsBench
 {
     public static Command CreateTrain()
     {
-        var data = new Option<string>("--data") { Description = "Folder with NASA C-MAPSS FD001", DefaultValueFactory = _ => ModelCommand.DefaultCmapss };
+        var data = new Option<string>("--data") { Description = "Folder with NASA C-MAPSS FD001", DefaultValueFactory = _ => BenchPaths.DefaultCmapss };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line" };
         var command = new Command("train", "Training times: isolation forest and anomaly ensemble on 100,000 samples, FD001 RUL model") { data, json };
         command.SetAction(parse => Train(parse.GetValue(data)!, parse.GetValue(json)));

@@ -11,12 +11,12 @@ using Pdm.Simulator;
 using Pdm.Storage;
 using Pdm.Telemetry;
 
-namespace Pdm.Cli;
+namespace Pdm.Bench;
 
-/// <summary>`pdm bench …`: measured throughput, each against its ceiling in the same run.</summary>
+/// <summary>`pdm bench …` (./pdm runs this program for it): measured throughput, each against its ceiling in the same run.</summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Benchmarks (human summary; with --json one JSON object as the last line)")
+    public static RootCommand Create() => new("Benchmarks (human summary; with --json one JSON object as the last line)")
     {
         CreateIngest(),
         EdgeBench.Create(),
@@ -56,13 +56,13 @@ internal static class BenchCommand
             await Console.Error.WriteLineAsync($"--messages ({settings.Messages}) must be a multiple of --partitions ({settings.Partitions}): each partition is one gateway with its own machines.");
             return 2;
         }
-        var state = Path.Combine(CliPaths.RepoRoot, ".pdm", $"bench-{Environment.ProcessId}");
+        var state = Path.Combine(BenchPaths.RepoRoot, ".pdm", $"bench-{Environment.ProcessId}");
         var logFile = Path.Combine(state, "bench.log");
         using var logs = new FileLoggerProvider(logFile);
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
         try
         {
-            await using var stack = await LocalServers.StartAsync(state, CliPaths.RepoRoot, cancellationToken);
+            await using var stack = await LocalServers.StartAsync(state, BenchPaths.RepoRoot, cancellationToken);
             var database = await stack.PrepareDatabaseAsync("pdm_bench", cancellationToken);
             await using var db = PdmStores.Create(database.AppConnectionString, loggerFactory);
             // COPY FROM is refused on tables under row-level security, so the raw ceiling runs as the superuser.
@@ -80,7 +80,7 @@ internal static class BenchCommand
 
             await using var host = await FunctionsDevHost.StartAsync(new DevHostOptions
             {
-                FunctionAppDirectory = CliPaths.FunctionApp,
+                FunctionAppDirectory = BenchPaths.FunctionApp,
                 // The bench's machines learn their own anomaly model from their first samples (not their first day),
                 // so the measured run scores every sample with the full ensemble.
                 Environment = new Dictionary<string, string>(LocalEnvironment.FunctionAppSettings(stack.Endpoints, database))

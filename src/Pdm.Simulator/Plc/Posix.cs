@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace Pdm.Modbus;
+namespace Pdm.Simulator.Plc;
 
 /// <summary>
 /// The few libc calls the server needs around libmodbus: waiting on its sockets together with a wake-up pipe (so a

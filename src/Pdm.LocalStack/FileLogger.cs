@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 
-namespace Pdm.Cli;
+namespace Pdm.LocalStack;
 
 /// <summary>
 /// Writes every log line of a command run to one file, so the terminal shows only progress while the
 /// full story (dev host, handler, broker events) stays available for troubleshooting.
 /// </summary>
-internal sealed class FileLoggerProvider(string path) : ILoggerProvider
+public sealed class FileLoggerProvider(string path) : ILoggerProvider
 {
     private readonly StreamWriter _writer = CreateWriter(path);
     private readonly ConcurrentDictionary<string, FileLogger> _loggers = new();

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Pdm.Modbus;
 
-namespace Pdm.Modbus;
+namespace Pdm.Simulator.Plc;
 
 /// <summary>
 /// A Modbus server (slave) on libmodbus that exposes four tables of 65536 entries each (coils, discrete inputs,

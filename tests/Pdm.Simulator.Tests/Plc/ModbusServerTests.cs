@@ -1,8 +1,10 @@
 using Pdm.Testing;
 using System.Diagnostics;
 using Pdm.LocalStack;
+using Pdm.Modbus;
+using Pdm.Simulator.Plc;
 
-namespace Pdm.Modbus.Tests;
+namespace Pdm.Simulator.Tests.Plc;
 
 /// <summary>Our server with our client, over TCP and over RTU through a socat serial pair.</summary>
 [Trait("Category", "Integration")]

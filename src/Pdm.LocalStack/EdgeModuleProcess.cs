@@ -1,15 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
-using Pdm.LocalStack;
-
-namespace Pdm.Cli;
+namespace Pdm.LocalStack;
 
 /// <summary>
 /// The edge module as its own process (the build in .pdm/build/edge), in local mode against the stack's Mosquitto with
 /// a gateway's credentials and a configuration file: what a gateway runs, minus the container. Its log goes to a file.
-/// When it dies, <see cref="Restart"/> starts it again with the same settings, as the IoT Edge runtime would.
+/// When it dies, <see cref="Restart"/> starts it again with the same settings, as the IoT Edge runtime would. The demo
+/// and the edge benchmark both run it.
 /// </summary>
-internal sealed class EdgeModuleProcess : IAsyncDisposable
+public sealed class EdgeModuleProcess : IAsyncDisposable
 {
     private readonly ProcessStartInfo _startInfo;
     private readonly StreamWriter _log;
@@ -32,10 +31,11 @@ internal sealed class EdgeModuleProcess : IAsyncDisposable
 
     public string LogFile { get; }
 
-    public static EdgeModuleProcess Start(string dataDirectory, string configurationFile, int mqttPort, string deviceId, string password,
-        string logFile, TimeSpan statusInterval)
+    /// <param name="moduleDirectory">The edge module's build (./pdm passes it as PDM_EDGE_DIR).</param>
+    public static EdgeModuleProcess Start(string moduleDirectory, string dataDirectory, string configurationFile, int mqttPort, string deviceId,
+        string password, string logFile, TimeSpan statusInterval)
     {
-        var module = Path.Combine(CliPaths.EdgeModule, "Pdm.EdgeModule.dll");
+        var module = Path.Combine(moduleDirectory, "Pdm.EdgeModule.dll");
         if (!File.Exists(module))
         {
             throw new InvalidOperationException($"The edge module is not built at {module}; run the command through ./pdm.");
@@ -62,7 +62,7 @@ internal sealed class EdgeModuleProcess : IAsyncDisposable
     }
 
     /// <summary>Runs <paramref name="startInfo"/> (output redirected) with its output appended to <paramref name="logFile"/>.</summary>
-    internal static EdgeModuleProcess Run(ProcessStartInfo startInfo, string logFile)
+    public static EdgeModuleProcess Run(ProcessStartInfo startInfo, string logFile)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         var log = new StreamWriter(logFile, append: true) { AutoFlush = true };

@@ -10,7 +10,7 @@ using Pdm.Mqtt;
 using Pdm.Modbus;
 using Pdm.Simulator.Plc;
 
-namespace Pdm.Cli;
+namespace Pdm.Bench;
 
 /// <summary>
 /// `pdm bench edge`: the edge module as its own process polls N Modbus TCP slaves × M registers at 1 Hz and sends to
@@ -42,7 +42,7 @@ internal static class EdgeBench
     private static async Task<int> RunAsync(int deviceCount, int registerCount, TimeSpan warmup, TimeSpan measured, int queueMessages, bool json,
         CancellationToken cancellationToken)
     {
-        var state = Path.Combine(CliPaths.RepoRoot, ".pdm", $"bench-edge-{Environment.ProcessId}");
+        var state = Path.Combine(BenchPaths.RepoRoot, ".pdm", $"bench-edge-{Environment.ProcessId}");
         using var logs = new FileLoggerProvider(Path.Combine(state, "bench.log"));
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
         var servers = new List<ModbusServer>();
@@ -82,7 +82,7 @@ internal static class EdgeBench
                 servers.Select((s, i) => (string.Create(CultureInfo.InvariantCulture, $"DEV_{i:D3}"), s.Endpoint, (IReadOnlyList<ModbusPoint>)points))),
                 cancellationToken);
             Console.WriteLine($"Edge module: polling at 1 Hz; {warmup.TotalSeconds:N0} s warm-up, then {measured.TotalSeconds:N0} s measured...");
-            await using var module = EdgeModuleProcess.Start(Path.Combine(state, "edge"), configFile, broker.Port, GatewayId, gateway.PrimaryKey,
+            await using var module = EdgeModuleProcess.Start(BenchPaths.EdgeModule, Path.Combine(state, "edge"), configFile, broker.Port, GatewayId, gateway.PrimaryKey,
                 Path.Combine(state, "edge-module.log"), TimeSpan.FromSeconds(10));
             await Task.Delay(warmup, cancellationToken);
             if (module.HasExited)
