@@ -2,13 +2,12 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Options;
 using Pdm.Analytics.Anomaly;
 using Pdm.Functions.Ingest;
-using Pdm.Functions.Predict;
 using Pdm.Ingest;
-using Pdm.Ingest.Models;
 using Pdm.Ingest.Scoring;
 using Pdm.Messaging.IotHub;
 using Pdm.Messaging.Mqtt;
 using Pdm.Messaging.Storage;
+using Pdm.Prediction;
 using Pdm.Storage;
 
 namespace Pdm.Functions;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 using Pdm.Simulator;
 using Pdm.Simulator.Twin;
 

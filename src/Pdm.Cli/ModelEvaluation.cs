@@ -4,7 +4,7 @@ using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Data;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 
 namespace Pdm.Cli;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using Npgsql;
-using Pdm.Ingest.Models;
 using Pdm.LocalStack;
 using Pdm.Messaging.Storage;
+using Pdm.Prediction;
 using Pdm.Storage;
 
 namespace Pdm.Cli;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 using Pdm.Storage;
 
 namespace Pdm.Cli;

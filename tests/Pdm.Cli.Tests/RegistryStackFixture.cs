@@ -1,6 +1,6 @@
 using Npgsql;
-using Pdm.Ingest.Models;
 using Pdm.Messaging.Storage;
+using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Testing;
 

@@ -2,10 +2,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Data;
-using Pdm.Ingest.Models;
 using Pdm.Ingest.Scoring;
+using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Telemetry;
+using Pdm.Testing;
 
 namespace Pdm.Ingest.Tests;
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Pdm.Analytics.Anomaly;
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Telemetry;
 

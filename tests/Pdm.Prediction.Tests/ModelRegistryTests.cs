@@ -1,8 +1,8 @@
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Testing;
 
-namespace Pdm.Ingest.Tests;
+namespace Pdm.Prediction.Tests;
 
 [Collection(RegistryGroup.Name)]
 [Trait("Category", "Integration")]

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Azure.Storage.Blobs;
+using Pdm.Messaging.Storage;
 using Pdm.Storage;
 
-namespace Pdm.Ingest.Models;
+namespace Pdm.Prediction;
 
 /// <summary>A model version with its artifact bytes, checked against the SHA-256 recorded at registration.</summary>
 public sealed record ModelArtifact(ModelVersion Metadata, ReadOnlyMemory<byte> Content);

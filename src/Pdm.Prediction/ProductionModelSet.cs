@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pdm.Storage;
 
-namespace Pdm.Ingest.Models;
+namespace Pdm.Prediction;
 
 /// <summary>A production model, parsed, with the sensors it needs.</summary>
 public sealed record ProductionModel<T>(ModelVersion Metadata, T Model, IReadOnlyList<string> Features)

@@ -1,23 +1,23 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
 using Pdm.Analytics.Trees;
-using Pdm.Ingest.Models;
 using Pdm.Storage;
 
-namespace Pdm.Functions.Predict;
+namespace Pdm.Prediction;
 
 /// <summary>What one run of the Predict timer did.</summary>
-internal sealed record PredictOutcome(int Tenants, int Predicted, int Failed);
+public sealed record PredictOutcome(int Tenants, int Predicted, int Failed);
 
 /// <summary>
 /// One Predict run: for every tenant, every machine with a recent reading gets its window read, the production RUL
 /// and state models that fit its sensors picked, a <see cref="MachinePrediction"/> made and stored. A machine that
 /// fails is logged and skipped; the others go on.
 /// </summary>
-internal sealed partial class FleetPredictor
+public sealed partial class FleetPredictor
 {
     public const string RulKind = "rul";
     public const string StateKind = "state";

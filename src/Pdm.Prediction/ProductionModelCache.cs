@@ -5,7 +5,7 @@ using Npgsql;
 using Pdm.Messaging.Storage;
 using Pdm.Storage;
 
-namespace Pdm.Ingest.Models;
+namespace Pdm.Prediction;
 
 /// <summary>
 /// The production version of each model name, as a long-running process (the function app) needs it: the registry
