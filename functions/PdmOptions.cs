@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Pdm.Prediction;
 
 namespace Pdm.Functions;
 
@@ -14,7 +15,7 @@ public sealed class PdmOptions
     [Required] public string DeadLetterContainer { get; set; } = "ingest-deadletter";
 
     /// <summary>Blob container of the model registry's artifacts.</summary>
-    [Required] public string ModelContainer { get; set; } = "models";
+    [Required] public string ModelContainer { get; set; } = ModelRegistry.DefaultContainer;
 
     /// <summary>How often the registry is asked which model versions are in production (a promotion shows within it).</summary>
     public TimeSpan ModelCheckInterval { get; set; } = TimeSpan.FromSeconds(30);

@@ -34,8 +34,7 @@ internal static class ServiceRegistration
         services.AddSingleton(sp => new ProductionModelCache(sp.GetRequiredService<ModelRegistry>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelCheckInterval,
             sp.GetRequiredService<ILogger<ProductionModelCache>>()));
-        services.AddSingleton(sp => new ProductionModelSet<AnomalyModel>(sp.GetRequiredService<ProductionModelCache>(),
-            AnomalyScoring.RegistryKind, AnomalyScoring.ReadModel, m => m.FeatureNames,
+        services.AddSingleton(sp => ModelKinds.AnomalyModels(sp.GetRequiredService<ProductionModelCache>(),
             sp.GetRequiredService<ILogger<ProductionModelSet<AnomalyModel>>>()));
         services.AddSingleton(sp =>
         {

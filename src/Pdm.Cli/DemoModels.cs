@@ -99,7 +99,7 @@ internal static class DemoModels
     private static async Task<DefaultModelOutcome> EnsureModelAsync(ModelRegistry registry, string name, FitSettings settings,
         Action<string> report, CancellationToken cancellationToken)
     {
-        var hash = await ModelRegistryCommands.HashFileAsync(settings.TrainFile, cancellationToken);
+        var hash = await ModelRegistry.HashTrainingDataAsync(settings.TrainFile, cancellationToken);
         if (await registry.GetProductionVersionAsync(name, cancellationToken) is { } production && production.TrainingDataHash == hash)
         {
             report($"{name}: version {production.Version} in production, same training data");
@@ -120,8 +120,8 @@ internal static class DemoModels
 
     private static string KeyMetric(FittedModel fitted) => fitted.Kind switch
     {
-        "anomaly" => string.Create(CultureInfo.InvariantCulture, $"threshold {fitted.Metrics["threshold"]:0.00}, training FPR {fitted.Metrics["training_fpr"]:P1}"),
-        "rul" => string.Create(CultureInfo.InvariantCulture, $"out-of-fold RMSE {fitted.Metrics["oof_rmse"]:0} s"),
+        ModelKinds.Anomaly => string.Create(CultureInfo.InvariantCulture, $"threshold {fitted.Metrics["threshold"]:0.00}, training FPR {fitted.Metrics["training_fpr"]:P1}"),
+        ModelKinds.Rul => string.Create(CultureInfo.InvariantCulture, $"out-of-fold RMSE {fitted.Metrics["oof_rmse"]:0} s"),
         _ => string.Create(CultureInfo.InvariantCulture, $"training accuracy {fitted.Metrics["training_accuracy"]:P1}"),
     };
 

@@ -19,9 +19,6 @@ public sealed record PredictOutcome(int Tenants, int Predicted, int Failed);
 /// </summary>
 public sealed partial class FleetPredictor
 {
-    public const string RulKind = "rul";
-    public const string StateKind = "state";
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper) },
@@ -41,10 +38,8 @@ public sealed partial class FleetPredictor
         _options = options.Value;
         _clock = clock;
         _logger = logger;
-        _rulModels = new ProductionModelSet<RulModel>(models, RulKind, bytes => Read(bytes, RulModel.Read),
-            m => SensorsOf(m.Features), logger);
-        _stateModels = new ProductionModelSet<StateModel>(models, StateKind, bytes => Read(bytes, StateModel.Read),
-            m => SensorsOf(m.Features), logger);
+        _rulModels = ModelKinds.RulModels(models, logger);
+        _stateModels = ModelKinds.StateModels(models, logger);
     }
 
     public async Task<PredictOutcome> RunAsync(CancellationToken cancellationToken)
@@ -114,7 +109,7 @@ public sealed partial class FleetPredictor
         return true;
     }
 
-    public static string RiskName(RiskLevel risk) => risk.ToString().ToUpperInvariant();
+    private static string RiskName(RiskLevel risk) => risk.ToString().ToUpperInvariant();
 
     private static MachineWindow ToWindow(MachineSamples samples)
     {
@@ -123,28 +118,12 @@ public sealed partial class FleetPredictor
         return new MachineWindow(samples.MachineId, time, samples.Sensors, new FeatureMatrix(samples.Values, samples.Sensors.Count));
     }
 
-    /// <summary>The sensors a model needs: the input columns it kept (a column constant in training carries nothing).</summary>
-    private static string[] SensorsOf(RulFeatureBuilder features) => [.. features.KeptColumns.Select(c => features.InputNames[c])];
-
-    private static T? Read<T>(ReadOnlyMemory<byte> bytes, Func<Stream, T> read) where T : class
-    {
-        try
-        {
-            using var stream = new MemoryStream(bytes.ToArray(), writable: false);
-            return read(stream);
-        }
-        catch (InvalidDataException)
-        {
-            return null;
-        }
-    }
-
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Predicting machine {MachineId} of tenant {TenantId} failed; the other machines go on")]
+        [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "Predicting machine {MachineId} of tenant {TenantId} failed; the other machines go on")]
         public static partial void MachineFailed(ILogger logger, Guid tenantId, string machineId, Exception exception);
 
-        [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Predict run: {Tenants} tenants, {Predicted} machines predicted, {Failed} failed")]
+        [LoggerMessage(EventId = 4211, Level = LogLevel.Information, Message = "Predict run: {Tenants} tenants, {Predicted} machines predicted, {Failed} failed")]
         public static partial void RunFinished(ILogger logger, int tenants, int predicted, int failed);
     }
 }

@@ -31,7 +31,7 @@ public sealed class RegistryStackFixture : IAsyncLifetime
         OwnerConnectionString = database.OwnerConnectionString;
         OwnerDatabase = PdmDatabase.Create(OwnerConnectionString);
         Registry = new ModelRegistry(OwnerDatabase,
-            StorageClients.FromConnectionString(StorageConnectionString).Blobs.GetBlobContainerClient(ModelRegistryAccess.ModelsContainer));
+            StorageClients.FromConnectionString(StorageConnectionString).Blobs.GetBlobContainerClient(ModelRegistry.DefaultContainer));
     }
 
     public async Task DisposeAsync()

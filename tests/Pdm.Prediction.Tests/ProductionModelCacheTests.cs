@@ -1,4 +1,3 @@
-using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Testing;
 

@@ -42,9 +42,6 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
     public const string Baseline = "baseline";
     public const string Learned = "machine";
 
-    /// <summary>Registry kind of anomaly models.</summary>
-    public const string RegistryKind = "anomaly";
-
     // A learned model is a few hundred kilobytes: an instance keeps at most this many in memory (then starts over).
     private const int MaxCachedLearnedModels = 256;
 
@@ -52,9 +49,6 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
 
     // Learned models by machine. A machine's learned model is written once, so one in memory stays valid.
     private readonly ConcurrentDictionary<(Guid Tenant, string Machine), AnomalyModel> _learned = new();
-
-    /// <summary>Reads an artifact as an anomaly model, or null when it is not one.</summary>
-    public static AnomalyModel? ReadModel(ReadOnlyMemory<byte> artifact) => AnomalyModel.Read(artifact.Span).Model;
 
     /// <summary>
     /// Gets ready to score <paramref name="batches"/>: picks each machine's model and loads what is not in memory yet,
