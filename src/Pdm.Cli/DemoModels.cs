@@ -84,7 +84,7 @@ internal static class DemoModels
         FitSettings[] settings =
         [
             // The kind's own ISO table, as the twin judges it: the default table would call a healthy mill's vibration zone C.
-            new AnomalyFitSettings { TrainFile = healthy, TimeColumn = "time", IsoZones = IsoVibrationZones.For(kind) },
+            new AnomalyFitSettings { TrainFile = healthy, TimeColumn = "time", IsoZones = GroundTruth.ZonesOf(kind) },
             new RulFitSettings { TrainFile = runs, Cap = RulCap, Ignore = ["wear", "state"] },
             new StateFitSettings { TrainFile = runs, Ignore = ["wear", "rul"] },
         ];
@@ -140,7 +140,7 @@ internal static class DemoModels
     private static async Task WriteHealthyAsync(string path, RunToFailureOptions options, CancellationToken cancellationToken)
     {
         var sensors = MachineProfile.SensorsOf(options.Kinds[0]).Select(s => s.Sensor).ToList();
-        var normalSeverity = NormalShareOfBoundaryBC * IsoVibrationZones.For(options.Kinds[0]).BoundaryBC;
+        var normalSeverity = NormalShareOfBoundaryBC * GroundTruth.ZonesOf(options.Kinds[0]).BoundaryBC;
         await using var writer = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         await writer.WriteLineAsync($"time,{string.Join(',', sensors)}".AsMemory(), cancellationToken);
         var offset = 0.0;

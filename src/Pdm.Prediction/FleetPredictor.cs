@@ -6,6 +6,7 @@ using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
 using Pdm.Analytics.Trees;
 using Pdm.Storage;
+using Pdm.Telemetry;
 
 namespace Pdm.Prediction;
 
@@ -87,7 +88,7 @@ public sealed partial class FleetPredictor
         var rul = ProductionModelSet.BestFor(rulModels, samples.Sensors);
         var state = ProductionModelSet.BestFor(stateModels, samples.Sensors);
         var prediction = MachinePredictor.Predict(ToWindow(samples), state?.Model, rul?.Model,
-            new AnomalyPicture(anomalies.Scores, anomalies.Anomalies, anomalies.WorstZone), _options.TimeScale);
+            new AnomalyPicture(anomalies.Scores, anomalies.Anomalies, VibrationZoneText.Parse(anomalies.WorstZone)), _options.TimeScale);
 
         // Stamped with the latest sample it used: a run without new data stores nothing new.
         var row = new PredictionRow

@@ -220,8 +220,6 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
     private static ulong WarmupSeed(string machineId) =>
         BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(machineId)));
 
-    private static string? ZoneText(VibrationZone zone) => zone == VibrationZone.None ? null : zone.ToString();
-
     /// <summary>One machine's scoring within one batch.</summary>
     private sealed class MachineRun(AnomalyScoring owner, Guid tenantId, string machineId, string reference,
         MachineAnomalyTracker tracker, DateTimeOffset lastTimestamp, long samples)
@@ -294,7 +292,7 @@ public sealed partial class AnomalyScoring(PdmDatabase database, ProductionModel
                 IsolationForest = score.IsolationForest,
                 Statistical = score.Statistical,
                 Temporal = score.Temporal,
-                IsoZone = ZoneText(score.Zone),
+                IsoZone = VibrationZoneText.Format(score.Zone),
                 Model = _reference,
                 TopSensors = sensors,
                 TopContributions = contributions,
