@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Pdm.Prediction;
 
 namespace Pdm.Functions;
 
@@ -14,7 +15,7 @@ public sealed class PdmOptions
     [Required] public string DeadLetterContainer { get; set; } = "ingest-deadletter";
 
     /// <summary>Blob container of the model registry's artifacts.</summary>
-    [Required] public string ModelContainer { get; set; } = "models";
+    [Required] public string ModelContainer { get; set; } = ModelRegistry.DefaultContainer;
 
     /// <summary>How often the registry is asked which model versions are in production (a promotion shows within it).</summary>
     public TimeSpan ModelCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -39,30 +40,6 @@ public sealed class PdmOptions
 
     /// <summary>Device endpoint advertised to gateways when a device is registered (host:port).</summary>
     public string? MqttEndpoint { get; set; }
-}
-
-/// <summary>Settings of the Predict timer (environment variables <c>Pdm__Predict__TimeScale</c> and so on).</summary>
-public sealed class PredictOptions
-{
-    public const string Section = "Pdm:Predict";
-
-    /// <summary>
-    /// Machine time per second of the readings' clock: 1 for real machines, 81 for the demo twin (it wears out 81
-    /// times faster). The 24 h and 48 h failure horizons and <see cref="History"/> are divided by it.
-    /// </summary>
-    [Range(1e-6, 1e6)] public double TimeScale { get; set; } = 1;
-
-    /// <summary>How far back (machine time) a machine's window reaches; the models see its current life within it.</summary>
-    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")] public TimeSpan History { get; set; } = TimeSpan.FromHours(48);
-
-    /// <summary>At most this many of the latest samples per machine, whatever <see cref="History"/> allows.</summary>
-    [Range(10, 1_000_000)] public int MaxSamples { get; set; } = 5000;
-
-    /// <summary>
-    /// Wall-clock span: machines with a reading this recent are predicted, and their anomaly scores in it give the
-    /// anomaly share and worst ISO zone.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")] public TimeSpan RecentWindow { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>

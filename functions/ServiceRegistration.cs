@@ -2,12 +2,11 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Options;
 using Pdm.Analytics.Anomaly;
 using Pdm.Functions.Ingest;
-using Pdm.Functions.Predict;
 using Pdm.Ingest;
-using Pdm.Ingest.Models;
 using Pdm.Ingest.Scoring;
-using Pdm.IotHub;
 using Pdm.AzureStorage;
+using Pdm.IotHub;
+using Pdm.Prediction;
 using Pdm.Storage;
 
 namespace Pdm.Functions;
@@ -34,8 +33,7 @@ internal static class ServiceRegistration
         services.AddSingleton(sp => new ProductionModelCache(sp.GetRequiredService<ModelRegistry>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<PdmOptions>>().Value.ModelCheckInterval,
             sp.GetRequiredService<ILogger<ProductionModelCache>>()));
-        services.AddSingleton(sp => new ProductionModelSet<AnomalyModel>(sp.GetRequiredService<ProductionModelCache>(),
-            AnomalyScoring.RegistryKind, AnomalyScoring.ReadModel, m => m.FeatureNames,
+        services.AddSingleton(sp => ModelKinds.AnomalyModels(sp.GetRequiredService<ProductionModelCache>(),
             sp.GetRequiredService<ILogger<ProductionModelSet<AnomalyModel>>>()));
         services.AddSingleton(sp =>
         {

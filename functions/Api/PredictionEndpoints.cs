@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pdm.Storage;
+using Pdm.Telemetry;
 using static Pdm.Functions.Api.MachineQuery;
 
 namespace Pdm.Functions.Api;
@@ -65,10 +66,10 @@ internal sealed record ScoreParts(double IsolationForest, double Statistical, do
 internal sealed record SensorShare(string Sensor, double Contribution);
 
 internal sealed record ScoreDto(DateTimeOffset Timestamp, long Sequence, double Score, double Threshold, bool Anomaly, ScoreParts Parts,
-    string? Zone, string Model, IReadOnlyList<SensorShare> TopSensors)
+    VibrationZone? Zone, string Model, IReadOnlyList<SensorShare> TopSensors)
 {
     public static ScoreDto From(AnomalyScoreRow row) => new(row.Timestamp, row.Sequence, row.Score, row.Threshold, row.IsAnomaly,
-        new ScoreParts(row.IsolationForest, row.Statistical, row.Temporal), row.IsoZone, row.Model,
+        new ScoreParts(row.IsolationForest, row.Statistical, row.Temporal), VibrationZoneText.ParseOrNull(row.IsoZone), row.Model,
         [.. row.TopSensors.Zip(row.TopContributions, (sensor, contribution) => new SensorShare(sensor, contribution))]);
 }
 

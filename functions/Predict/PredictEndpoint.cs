@@ -1,4 +1,5 @@
 using Pdm.Functions.Invocation;
+using Pdm.Prediction;
 
 namespace Pdm.Functions.Predict;
 

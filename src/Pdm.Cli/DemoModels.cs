@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 using Pdm.Simulator;
 using Pdm.Simulator.Twin;
 
@@ -84,7 +84,7 @@ internal static class DemoModels
         FitSettings[] settings =
         [
             // The kind's own ISO table, as the twin judges it: the default table would call a healthy mill's vibration zone C.
-            new AnomalyFitSettings { TrainFile = healthy, TimeColumn = "time", IsoZones = IsoVibrationZones.For(kind) },
+            new AnomalyFitSettings { TrainFile = healthy, TimeColumn = "time", IsoZones = GroundTruth.ZonesOf(kind) },
             new RulFitSettings { TrainFile = runs, Cap = RulCap, Ignore = ["wear", "state"] },
             new StateFitSettings { TrainFile = runs, Ignore = ["wear", "rul"] },
         ];
@@ -99,7 +99,7 @@ internal static class DemoModels
     private static async Task<DefaultModelOutcome> EnsureModelAsync(ModelRegistry registry, string name, FitSettings settings,
         Action<string> report, CancellationToken cancellationToken)
     {
-        var hash = await ModelRegistryCommands.HashFileAsync(settings.TrainFile, cancellationToken);
+        var hash = await ModelRegistry.HashTrainingDataAsync(settings.TrainFile, cancellationToken);
         if (await registry.GetProductionVersionAsync(name, cancellationToken) is { } production && production.TrainingDataHash == hash)
         {
             report($"{name}: version {production.Version} in production, same training data");
@@ -120,8 +120,8 @@ internal static class DemoModels
 
     private static string KeyMetric(FittedModel fitted) => fitted.Kind switch
     {
-        "anomaly" => string.Create(CultureInfo.InvariantCulture, $"threshold {fitted.Metrics["threshold"]:0.00}, training FPR {fitted.Metrics["training_fpr"]:P1}"),
-        "rul" => string.Create(CultureInfo.InvariantCulture, $"out-of-fold RMSE {fitted.Metrics["oof_rmse"]:0} s"),
+        ModelKinds.Anomaly => string.Create(CultureInfo.InvariantCulture, $"threshold {fitted.Metrics["threshold"]:0.00}, training FPR {fitted.Metrics["training_fpr"]:P1}"),
+        ModelKinds.Rul => string.Create(CultureInfo.InvariantCulture, $"out-of-fold RMSE {fitted.Metrics["oof_rmse"]:0} s"),
         _ => string.Create(CultureInfo.InvariantCulture, $"training accuracy {fitted.Metrics["training_accuracy"]:P1}"),
     };
 
@@ -140,7 +140,7 @@ internal static class DemoModels
     private static async Task WriteHealthyAsync(string path, RunToFailureOptions options, CancellationToken cancellationToken)
     {
         var sensors = MachineProfile.SensorsOf(options.Kinds[0]).Select(s => s.Sensor).ToList();
-        var normalSeverity = NormalShareOfBoundaryBC * IsoVibrationZones.For(options.Kinds[0]).BoundaryBC;
+        var normalSeverity = NormalShareOfBoundaryBC * GroundTruth.ZonesOf(options.Kinds[0]).BoundaryBC;
         await using var writer = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         await writer.WriteLineAsync($"time,{string.Join(',', sensors)}".AsMemory(), cancellationToken);
         var offset = 0.0;

@@ -4,7 +4,7 @@ using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Data;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 
 namespace Pdm.Cli;
 
@@ -73,13 +73,12 @@ internal static class ModelEvaluation
         var training = request.Input is null ? " (its training data)" : "";
         Console.WriteLine($"Evaluating {metadata.Name} version {metadata.Version} ({metadata.Kind}, {ModelRegistryCommands.Stage(metadata.Stage)}) on {input}{training}");
 
-        var bytes = artifact.Content.ToArray();
         var metrics = metadata.Kind switch
         {
-            "anomaly" => Anomaly(bytes, input, Column(request.TimeColumn, "time_column", null), request.Label, request.NormalLabel, ignore),
-            "rul" => Rul(bytes, input, Column(request.UnitColumn, "unit_column", "unit")!, Column(request.TimeColumn, "time_column", "time"),
+            ModelKinds.Anomaly => Anomaly(artifact.Content, input, Column(request.TimeColumn, "time_column", null), request.Label, request.NormalLabel, ignore),
+            ModelKinds.Rul => Rul(artifact.Content, input, Column(request.UnitColumn, "unit_column", "unit")!, Column(request.TimeColumn, "time_column", "time"),
                 Column(null, "rul_column", "rul")!, ignore),
-            "state" => State(bytes, input, Column(request.UnitColumn, "unit_column", "unit")!, Column(request.TimeColumn, "time_column", "time"),
+            ModelKinds.State => State(artifact.Content, input, Column(request.UnitColumn, "unit_column", "unit")!, Column(request.TimeColumn, "time_column", "time"),
                 Column(request.Label, "label_column", "state")!, ignore),
             _ => Unsupported(metadata.Kind),
         };
@@ -104,17 +103,16 @@ internal static class ModelEvaluation
     private static async Task<string?> UnchangedTrainingFileAsync(IReadOnlyDictionary<string, string> parameters, string trainingDataHash,
         CancellationToken cancellationToken) =>
         parameters.TryGetValue("train_file", out var file) && File.Exists(file)
-            && await ModelRegistryCommands.HashFileAsync(file, cancellationToken) == trainingDataHash
+            && await ModelRegistry.HashTrainingDataAsync(file, cancellationToken) == trainingDataHash
             ? file
             : null;
 
-    private static Dictionary<string, double>? Anomaly(byte[] bytes, string input, string? timeColumn, string? label, string normal,
+    private static Dictionary<string, double>? Anomaly(ReadOnlyMemory<byte> artifact, string input, string? timeColumn, string? label, string normal,
         IReadOnlyList<string> ignore)
     {
-        var read = AnomalyModel.Read(bytes);
-        if (read.Model is not { } model)
+        if (ModelKinds.ReadAnomaly(artifact, out var error) is not { } model)
         {
-            Console.Error.WriteLine($"the registered artifact: {read.Error}");
+            Console.Error.WriteLine($"the registered artifact: {error}");
             return null;
         }
         if (!ModelCommand.TryOpen(input, out var reader))
@@ -183,17 +181,12 @@ internal static class ModelEvaluation
         }
     }
 
-    private static Dictionary<string, double>? Rul(byte[] bytes, string input, string unitColumn, string? timeColumn, string rulColumn,
+    private static Dictionary<string, double>? Rul(ReadOnlyMemory<byte> artifact, string input, string unitColumn, string? timeColumn, string rulColumn,
         IReadOnlyList<string> ignore)
     {
-        RulModel model;
-        try
+        if (ModelKinds.ReadRul(artifact, out var unreadable) is not { } model)
         {
-            model = RulModel.Read(new MemoryStream(bytes));
-        }
-        catch (InvalidDataException exception)
-        {
-            Console.Error.WriteLine($"the registered artifact: {exception.Message}");
+            Console.Error.WriteLine($"the registered artifact: {unreadable}");
             return null;
         }
         if (!ModelCommand.TryReadUnits(input, unitColumn, timeColumn, rulColumn, null, ignore, out var data, allowMissingTarget: true)
@@ -233,17 +226,12 @@ internal static class ModelEvaluation
         };
     }
 
-    private static Dictionary<string, double>? State(byte[] bytes, string input, string unitColumn, string? timeColumn, string labelColumn,
+    private static Dictionary<string, double>? State(ReadOnlyMemory<byte> artifact, string input, string unitColumn, string? timeColumn, string labelColumn,
         IReadOnlyList<string> ignore)
     {
-        StateModel model;
-        try
+        if (ModelKinds.ReadState(artifact, out var error) is not { } model)
         {
-            model = StateModel.Read(new MemoryStream(bytes));
-        }
-        catch (InvalidDataException exception)
-        {
-            Console.Error.WriteLine($"the registered artifact: {exception.Message}");
+            Console.Error.WriteLine($"the registered artifact: {error}");
             return null;
         }
         if (!ModelCommand.TryReadUnits(input, unitColumn, timeColumn, null, labelColumn, ignore, out var data)

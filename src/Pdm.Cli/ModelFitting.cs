@@ -4,6 +4,7 @@ using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Data;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
+using Pdm.Prediction;
 using Pdm.Telemetry;
 
 namespace Pdm.Cli;
@@ -42,7 +43,7 @@ internal sealed record AnomalyFitSettings : FitSettings
     /// <summary>The ISO 10816 table of the vibration sensors; null: no zone check.</summary>
     public IsoZoneBoundaries? IsoZones { get; init; } = IsoZoneBoundaries.Group2Rigid;
 
-    public override string Kind => "anomaly";
+    public override string Kind => ModelKinds.Anomaly;
 }
 
 internal sealed record RulFitSettings : FitSettings
@@ -53,7 +54,7 @@ internal sealed record RulFitSettings : FitSettings
     public double Cap { get; init; } = 125;
     public int Seed { get; init; } = 1;
     public IReadOnlyList<string> Ignore { get; init; } = [];
-    public override string Kind => "rul";
+    public override string Kind => ModelKinds.Rul;
 }
 
 internal sealed record StateFitSettings : FitSettings
@@ -63,7 +64,7 @@ internal sealed record StateFitSettings : FitSettings
     public string? TimeColumn { get; init; } = "time";
     public int Seed { get; init; } = 1;
     public IReadOnlyList<string> Ignore { get; init; } = [];
-    public override string Kind => "state";
+    public override string Kind => ModelKinds.State;
 }
 
 /// <summary>

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using Npgsql;
-using Pdm.Ingest.Models;
 using Pdm.LocalStack;
 using Pdm.AzureStorage;
+using Pdm.Prediction;
 using Pdm.Storage;
 
 namespace Pdm.Cli;
@@ -15,9 +15,6 @@ namespace Pdm.Cli;
 /// </summary>
 internal sealed class ModelRegistryAccess : IAsyncDisposable
 {
-    /// <summary>The blob container of model artifacts, as the function app reads it.</summary>
-    public const string ModelsContainer = "models";
-
     private const string StartHint = "start the local stack with `./pdm stack up` (or run `./pdm demo`), or pass --database and --storage";
 
     private readonly PdmStores _stores;
@@ -37,7 +34,7 @@ internal sealed class ModelRegistryAccess : IAsyncDisposable
 
     public static Option<string?> StorageOption() => new("--storage")
     {
-        Description = $"Storage connection string of the account holding the '{ModelsContainer}' container (default: the local stack's Azurite)",
+        Description = $"Storage connection string of the account holding the '{ModelRegistry.DefaultContainer}' container (default: the local stack's Azurite)",
     };
 
     /// <summary>The registry, or null (with the reason on stderr) when there is no local stack to default to.</summary>
@@ -57,7 +54,7 @@ internal sealed class ModelRegistryAccess : IAsyncDisposable
         // One retry: an unreachable registry should be reported in seconds, not after the SDK's long back-off.
         var storage = StorageClients.FromConnectionString(storageConnection, options => options.Retry.MaxRetries = 1);
         var stores = PdmStores.Create(databaseConnection);
-        return new ModelRegistryAccess(stores, new ModelRegistry(stores.Models, storage.Blobs.GetBlobContainerClient(ModelsContainer)));
+        return new ModelRegistryAccess(stores, new ModelRegistry(stores.Models, storage.Blobs.GetBlobContainerClient(ModelRegistry.DefaultContainer)));
     }
 
     /// <summary>

@@ -1,8 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 using Pdm.Storage;
 
 namespace Pdm.Cli;
@@ -33,7 +32,7 @@ internal static class ModelRegistryCommands
             {
                 return ModelCommand.Fail(settings.TrainFile, ["file not found"]);
             }
-            var hash = await HashFileAsync(settings.TrainFile, cancellationToken);
+            var hash = await ModelRegistry.HashTrainingDataAsync(settings.TrainFile, cancellationToken);
             if (ModelFitting.Fit(settings) is not { } fitted)
             {
                 return 1;
@@ -59,25 +58,21 @@ internal static class ModelRegistryCommands
     public static async Task<ModelVersion?> RegisterAsync(ModelRegistry registry, string name, FittedModel fitted, string trainingDataHash,
         bool promote, CancellationToken cancellationToken)
     {
-        var existing = await registry.ListAsync(name, cancellationToken);
-        if (existing.FirstOrDefault(v => v.Kind != fitted.Kind) is { } other)
+        ModelVersion version;
+        try
         {
-            await Console.Error.WriteLineAsync($"Model '{name}' holds {other.Kind} models, not {fitted.Kind}: choose another name.");
+            version = await registry.RegisterAsync(name, fitted.Kind, fitted.Artifact, trainingDataHash, fitted.Metrics, fitted.Parameters, cancellationToken);
+        }
+        catch (ModelKindConflictException exception)
+        {
+            await Console.Error.WriteLineAsync(exception.Message);
             return null;
         }
-        var version = await registry.RegisterAsync(name, fitted.Kind, fitted.Artifact, trainingDataHash, fitted.Metrics, fitted.Parameters, cancellationToken);
         if (promote)
         {
             version = (await registry.PromoteAsync(name, version.Version, ModelStage.Production, cancellationToken))!.Promoted;
         }
         return version;
-    }
-
-    /// <summary>The training data hash the registry records: SHA-256 of the file's bytes, lower-case hex.</summary>
-    public static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var file = File.OpenRead(path);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
     }
 
     public static Command Promote()
@@ -183,9 +178,9 @@ internal static class ModelRegistryCommands
     {
         string[] keys = version.Kind switch
         {
-            "anomaly" => ["threshold", "training_fpr", "rows"],
-            "rul" => ["oof_rmse", "units", "rows"],
-            "state" => ["training_accuracy", "units", "rows"],
+            ModelKinds.Anomaly => ["threshold", "training_fpr", "rows"],
+            ModelKinds.Rul => ["oof_rmse", "units", "rows"],
+            ModelKinds.State => ["training_accuracy", "units", "rows"],
             _ => [.. version.Metrics.Keys.Order(StringComparer.Ordinal)],
         };
         return string.Join(" ", keys.Where(version.Metrics.ContainsKey)

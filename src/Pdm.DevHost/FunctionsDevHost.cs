@@ -41,7 +41,7 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
     public Uri BaseAddress => _http!.BaseAddress;
 
     /// <summary>Where the handler listens now (changes when it is restarted).</summary>
-    public Uri HandlerAddress => _handler.BaseAddress;
+    internal Uri HandlerAddress => _handler.BaseAddress;
 
     public DevHostStats Stats => _counters.Snapshot();
 
@@ -102,7 +102,7 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
     }
 
     /// <summary>Runs a timer function now, as the schedule would (retry policy included), and says how it went.</summary>
-    public Task<InvocationOutcome> InvokeTimerAsync(string functionName, CancellationToken cancellationToken)
+    internal Task<InvocationOutcome> InvokeTimerAsync(string functionName, CancellationToken cancellationToken)
     {
         var timer = _timers.FirstOrDefault(t => t.FunctionName.Equals(functionName, StringComparison.OrdinalIgnoreCase));
         if (timer is null)

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Pdm.AzureStorage;
 
 namespace Pdm.Ingest;
 

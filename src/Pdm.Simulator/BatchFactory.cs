@@ -59,10 +59,4 @@ public static class BatchFactory
         }
         return batches;
     }
-
-    /// <summary>The batches of <see cref="CreateSampleBatches"/>, each encoded as one telemetry v1 message body.</summary>
-    public static IReadOnlyList<byte[]> CreateMessages(
-        int messageCount, int machinesPerMessage, int sensorsPerMachine, DateTimeOffset start, int seed, string? gatewayId = null) =>
-        [.. CreateSampleBatches(messageCount, machinesPerMessage, sensorsPerMachine, start, seed)
-            .Select(batch => TelemetryEncoder.Encode(batch, gatewayId))];
 }

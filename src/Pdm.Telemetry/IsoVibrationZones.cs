@@ -1,7 +1,11 @@
+using System.Text.Json.Serialization;
+
 namespace Pdm.Telemetry;
 
 /// <summary>ISO 10816 evaluation zones: A new machine, B fine for long-term operation, C not fit for long-term
-/// operation, D severe enough to cause damage. None when the machine has no vibration sensor or the check is off.</summary>
+/// operation, D severe enough to cause damage. None when the machine has no vibration sensor or the check is off.
+/// In JSON and in the database a zone is its letter; None is not written (null).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<VibrationZone>))]
 public enum VibrationZone
 {
     None = 0,
@@ -9,6 +13,27 @@ public enum VibrationZone
     B = 2,
     C = 3,
     D = 4,
+}
+
+/// <summary>A zone as the database and the API write it: "A".."D", null for <see cref="VibrationZone.None"/>.</summary>
+public static class VibrationZoneText
+{
+    public static string? Format(VibrationZone zone) => zone == VibrationZone.None ? null : zone.ToString();
+
+    /// <summary>The zone of "A".."D"; null (no zone recorded) is <see cref="VibrationZone.None"/>.</summary>
+    /// <exception cref="FormatException">The text is not a zone letter.</exception>
+    public static VibrationZone Parse(string? text) => text switch
+    {
+        null => VibrationZone.None,
+        "A" => VibrationZone.A,
+        "B" => VibrationZone.B,
+        "C" => VibrationZone.C,
+        "D" => VibrationZone.D,
+        _ => throw new FormatException($"'{text}' is not an ISO 10816 zone (A, B, C or D)."),
+    };
+
+    /// <summary>The zone of "A".."D", or null when none was recorded (what the API shows).</summary>
+    public static VibrationZone? ParseOrNull(string? text) => Parse(text) is var zone && zone != VibrationZone.None ? zone : null;
 }
 
 /// <summary>

@@ -45,6 +45,6 @@ public sealed class DemoModelsTests(RegistryStackFixture stack)
         Assert.Equal(ModelStage.Production, state.Metadata.Stage);
     }
 
-    private async Task<Pdm.Ingest.Models.ModelArtifact> ProductionAsync(string name) =>
+    private async Task<Pdm.Prediction.ModelArtifact> ProductionAsync(string name) =>
         (await stack.Registry.GetProductionAsync(name, CancellationToken.None))!;
 }

@@ -1,6 +1,6 @@
 using Npgsql;
-using Pdm.Ingest.Models;
 using Pdm.AzureStorage;
+using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Testing;
 
@@ -31,7 +31,7 @@ public sealed class RegistryStackFixture : IAsyncLifetime
         OwnerConnectionString = database.OwnerConnectionString;
         OwnerDatabase = PdmStores.Create(OwnerConnectionString);
         Registry = new ModelRegistry(OwnerDatabase.Models,
-            StorageClients.FromConnectionString(StorageConnectionString).Blobs.GetBlobContainerClient(ModelRegistryAccess.ModelsContainer));
+            StorageClients.FromConnectionString(StorageConnectionString).Blobs.GetBlobContainerClient(ModelRegistry.DefaultContainer));
     }
 
     public async Task DisposeAsync()

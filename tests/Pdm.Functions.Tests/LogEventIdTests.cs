@@ -11,6 +11,7 @@ public class LogEventIdTests
         { "Pdm.Storage", 3000, 3999 },
         { "handler", 4000, 4099 },
         { "Pdm.Ingest", 4100, 4199 },
+        { "Pdm.Prediction", 4200, 4299 },
         { "Pdm.Edge", 5000, 5399 },
         { "Pdm.Mqtt", 6000, 6099 },
         { "Pdm.IotHub", 6500, 6599 },

@@ -4,8 +4,8 @@ using Npgsql;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
 using Pdm.Analytics.Trees;
-using Pdm.Ingest.Models;
 using Pdm.AzureStorage;
+using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Telemetry;
 

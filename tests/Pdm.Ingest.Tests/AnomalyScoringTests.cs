@@ -2,10 +2,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Data;
-using Pdm.Ingest.Models;
 using Pdm.Ingest.Scoring;
+using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Telemetry;
+using Pdm.Testing;
 
 namespace Pdm.Ingest.Tests;
 
@@ -86,8 +87,7 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
         var model = Fit(features, seed: 4);
         await RegisterAsync(name, model, promote: true);
         var cache = new ProductionModelCache(fixture.AppRegistry, checkInterval: TimeSpan.Zero);
-        var models = new ProductionModelSet<AnomalyModel>(cache, AnomalyScoring.RegistryKind, AnomalyScoring.ReadModel,
-            m => m.FeatureNames);
+        var models = ModelKinds.AnomalyModels(cache);
         var scoring = new AnomalyScoring(fixture.AppDatabase.Scores, models, Warmup, NullLogger<AnomalyScoring>.Instance);
         var stream = Machine("pump-9", 300, seed: 5, features);
         // A machine that sends only two of the model's sensors is not served by it.
@@ -145,7 +145,7 @@ public sealed class AnomalyScoringTests(RegistryFixture fixture)
 
     private async Task RegisterAsync(string name, AnomalyModel model, bool promote)
     {
-        var version = await fixture.Registry.RegisterAsync(name, AnomalyScoring.RegistryKind, model.ToBytes(), "test",
+        var version = await fixture.Registry.RegisterAsync(name, ModelKinds.Anomaly, model.ToBytes(), "test",
             new Dictionary<string, double>(), new Dictionary<string, string>(), CancellationToken.None);
         if (promote)
         {

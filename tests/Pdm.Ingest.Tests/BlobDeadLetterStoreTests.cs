@@ -1,5 +1,6 @@
 using System.Text;
 using Azure.Storage.Blobs;
+using Pdm.Testing;
 
 namespace Pdm.Ingest.Tests;
 

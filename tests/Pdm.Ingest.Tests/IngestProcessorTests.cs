@@ -9,6 +9,7 @@ using Npgsql;
 using Pdm.Ingest.Scoring;
 using Pdm.Storage;
 using Pdm.Telemetry;
+using Pdm.Testing;
 
 namespace Pdm.Ingest.Tests;
 

@@ -86,7 +86,7 @@ public sealed class MachineAnomalyTracker
     public bool IsWarmingUp => _scorer is null;
 
     /// <summary>Samples kept in the current warm-up window; 0 once a model scores.</summary>
-    public int WarmupCollected => _warmup?.Collected ?? 0;
+    internal int WarmupCollected => _warmup?.Collected ?? 0;
 
     /// <summary>
     /// The model this tracker fitted at the end of its warm-up (null before, and for <see cref="ForModel"/>);

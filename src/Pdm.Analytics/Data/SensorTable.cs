@@ -48,7 +48,7 @@ public sealed class SensorTable
     public ReadOnlySpan<double> Row(int row) => _values.AsSpan(row * ColumnCount, ColumnCount);
 
     /// <summary>The time of a row as the file wrote it (the number itself for tables built in code).</summary>
-    public string TimeText(int row) =>
+    internal string TimeText(int row) =>
         _timeTexts?[row] ?? _times[row].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Reads a whole CSV (see <see cref="SensorCsvReader"/> for the format) into a table.</summary>

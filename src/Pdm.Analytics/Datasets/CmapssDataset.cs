@@ -24,9 +24,6 @@ public sealed class CmapssDataset
     /// <summary>True remaining cycles after each test unit's last row, in test unit order.</summary>
     public required IReadOnlyList<double> TestRul { get; init; }
 
-    /// <summary>Training targets per train unit: cycles to the unit's last row, capped (the usual protocol uses 125).</summary>
-    public IReadOnlyList<double[]> TrainTargets(double cap = 125) => [.. Train.Select(u => RulTargets.RemainingTime(u, cap))];
-
     /// <summary>Reads <c>train_X.txt</c>, <c>test_X.txt</c> and <c>RUL_X.txt</c> for subset X (e.g. FD001) from a folder.</summary>
     public static CmapssLoadResult Load(string directory, string subset = "FD001")
     {

@@ -1,3 +1,5 @@
+using Pdm.Telemetry;
+
 namespace Pdm.Analytics.Health;
 
 /// <summary>How urgently a machine needs attention; see <see cref="MachinePredictor.AssessRisk"/> for the rule.</summary>
@@ -10,10 +12,10 @@ public enum RiskLevel
 }
 
 /// <summary>What the anomaly scores of a machine's recent window say: how many there were, how many were anomalous, the worst ISO 10816 zone.</summary>
-/// <param name="WorstZone">A..D, or null when the machine has no vibration sensor (or no scores).</param>
-public sealed record AnomalyPicture(int Scores, int Anomalies, string? WorstZone)
+/// <param name="WorstZone">A..D, or None when the machine has no vibration sensor (or no scores).</param>
+public sealed record AnomalyPicture(int Scores, int Anomalies, VibrationZone WorstZone)
 {
-    public static AnomalyPicture None { get; } = new(0, 0, null);
+    public static AnomalyPicture None { get; } = new(0, 0, VibrationZone.None);
 
     /// <summary>Share of the window's scores that were anomalous (0 without scores).</summary>
     public double Share => Scores == 0 ? 0 : (double)Anomalies / Scores;

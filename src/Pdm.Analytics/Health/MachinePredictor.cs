@@ -1,5 +1,6 @@
 using System.Globalization;
 using Pdm.Analytics.Rul;
+using Pdm.Telemetry;
 
 namespace Pdm.Analytics.Health;
 
@@ -130,10 +131,10 @@ public static class MachinePredictor
         Check(health == Faulty, RiskLevel.High, "health FAULTY");
         Check(failure24h is >= 0.2 and < 0.5, RiskLevel.High, $"P(failure within 24 h) {Percent(failure24h)} >= 20 %");
         Check(failure48h >= 0.5, RiskLevel.High, $"P(failure within 48 h) {Percent(failure48h)} >= 50 %");
-        Check(anomalies.WorstZone == "D", RiskLevel.High, "ISO 10816 zone D");
+        Check(anomalies.WorstZone == VibrationZone.D, RiskLevel.High, "ISO 10816 zone D");
         Check(health == Warning, RiskLevel.Medium, "health WARNING");
         Check(failure48h is >= 0.2 and < 0.5, RiskLevel.Medium, $"P(failure within 48 h) {Percent(failure48h)} >= 20 %");
-        Check(anomalies.WorstZone == "C", RiskLevel.Medium, "ISO 10816 zone C");
+        Check(anomalies.WorstZone == VibrationZone.C, RiskLevel.Medium, "ISO 10816 zone C");
         Check(anomalies.Share >= 0.1, RiskLevel.Medium, $"{Percent(anomalies.Share)} of recent scores anomalous");
         if (conditions.Count == 0)
         {
@@ -148,17 +149,17 @@ public static class MachinePredictor
     public static string HealthFromAnomalies(AnomalyPicture anomalies)
     {
         ArgumentNullException.ThrowIfNull(anomalies);
-        if (anomalies.WorstZone == "D" || (anomalies.Scores > 0 && anomalies.Share >= 0.5))
+        if (anomalies.WorstZone == VibrationZone.D || (anomalies.Scores > 0 && anomalies.Share >= 0.5))
         {
             return Faulty;
         }
 
-        if (anomalies.WorstZone == "C" || (anomalies.Scores > 0 && anomalies.Share >= 0.1))
+        if (anomalies.WorstZone == VibrationZone.C || (anomalies.Scores > 0 && anomalies.Share >= 0.1))
         {
             return Warning;
         }
 
-        return anomalies.Scores > 0 || anomalies.WorstZone is not null ? Healthy : Unknown;
+        return anomalies.Scores > 0 || anomalies.WorstZone != VibrationZone.None ? Healthy : Unknown;
     }
 
     /// <summary>The first row after the last BROKEN one, when the machine runs again after it; else 0.</summary>

@@ -92,32 +92,6 @@ public sealed class GbtModel
         }
     }
 
-    /// <summary>The most likely class (softmax is monotone, so the largest raw output wins).</summary>
-    public int PredictClass(ReadOnlySpan<double> features)
-    {
-        switch (Objective)
-        {
-            case GbtObjective.Logistic:
-                return RawOutput(features, 0) > 0 ? 1 : 0;
-            case GbtObjective.Softmax:
-                var best = 0;
-                var bestScore = double.NegativeInfinity;
-                for (var k = 0; k < OutputCount; k++)
-                {
-                    var score = RawOutput(features, k);
-                    if (score > bestScore)
-                    {
-                        bestScore = score;
-                        best = k;
-                    }
-                }
-
-                return best;
-            default:
-                throw new InvalidOperationException("A regression model has no classes.");
-        }
-    }
-
     /// <summary>Mean raw output over the training rows: the SHAP base value of output <paramref name="output"/>.</summary>
     public double ExpectedValue(int output = 0)
     {

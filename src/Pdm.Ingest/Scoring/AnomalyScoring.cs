@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Pdm.Analytics.Anomaly;
-using Pdm.Ingest.Models;
+using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Telemetry;
 
@@ -42,9 +42,6 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
     public const string Baseline = "baseline";
     public const string Learned = "machine";
 
-    /// <summary>Registry kind of anomaly models.</summary>
-    public const string RegistryKind = "anomaly";
-
     // A learned model is a few hundred kilobytes: an instance keeps at most this many in memory (then starts over).
     private const int MaxCachedLearnedModels = 256;
 
@@ -52,9 +49,6 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
 
     // Learned models by machine. A machine's learned model is written once, so one in memory stays valid.
     private readonly ConcurrentDictionary<(Guid Tenant, string Machine), AnomalyModel> _learned = new();
-
-    /// <summary>Reads an artifact as an anomaly model, or null when it is not one.</summary>
-    public static AnomalyModel? ReadModel(ReadOnlyMemory<byte> artifact) => AnomalyModel.Read(artifact.Span).Model;
 
     /// <summary>
     /// Gets ready to score <paramref name="batches"/>: picks each machine's model and loads what is not in memory yet,
@@ -226,8 +220,6 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
     private static ulong WarmupSeed(string machineId) =>
         BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(machineId)));
 
-    private static string? ZoneText(VibrationZone zone) => zone == VibrationZone.None ? null : zone.ToString();
-
     /// <summary>One machine's scoring within one batch.</summary>
     private sealed class MachineRun(AnomalyScoring owner, Guid tenantId, string machineId, string reference,
         MachineAnomalyTracker tracker, DateTimeOffset lastTimestamp, long samples)
@@ -300,7 +292,7 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
                 IsolationForest = score.IsolationForest,
                 Statistical = score.Statistical,
                 Temporal = score.Temporal,
-                IsoZone = ZoneText(score.Zone),
+                IsoZone = VibrationZoneText.Format(score.Zone),
                 Model = _reference,
                 TopSensors = sensors,
                 TopContributions = contributions,

@@ -19,7 +19,7 @@ namespace Pdm.Simulator.Twin;
 /// <item>Press: internal leakage costs up to 20 bar. Lines and packaging units lose speed and efficiency;
 /// the quality tester's precision worsens. Other sensors keep the foundation model's behaviour.</item>
 /// </list>
-/// The ground truth state comes from the zone of the noise-free severity (<see cref="IsoVibrationZones"/>), so it
+/// The ground truth state comes from the zone of the noise-free severity (<see cref="GroundTruth"/>), so it
 /// only ever moves forward. After failure wear stays at 1 and the values at their failure level.
 /// </summary>
 public sealed class DegradingMachine : IMachineModel
@@ -49,7 +49,7 @@ public sealed class DegradingMachine : IMachineModel
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.EffectiveMeanTimeToFailure, TimeSpan.Zero, nameof(options));
         _foundation = MachineModels.Create(profile, seed);
         _random = new Random(unchecked(seed ^ TwinStreamSalt));
-        Boundaries = IsoVibrationZones.For(profile.Kind);
+        Boundaries = GroundTruth.ZonesOf(profile.Kind);
         _healthySeverity = HealthySeverity(profile.Kind);
         _growth = Math.Log(FailureSeverityOverCD * Boundaries.BoundaryCD / _healthySeverity);
         TimeToFailure = Weibull.Sample(_random, options.EffectiveMeanTimeToFailure, options.WeibullShape);
@@ -94,7 +94,7 @@ public sealed class DegradingMachine : IMachineModel
                 Wear = wear,
                 Severity = severity,
                 Zone = zone,
-                State = IsoVibrationZones.StateOf(zone, wear),
+                State = GroundTruth.StateOf(zone, wear),
                 Elapsed = _elapsed,
                 RemainingUsefulLife = TimeToFailure > _elapsed ? TimeToFailure - _elapsed : TimeSpan.Zero,
             },

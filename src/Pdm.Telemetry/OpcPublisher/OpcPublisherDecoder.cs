@@ -11,15 +11,6 @@ namespace Pdm.Telemetry.OpcPublisher;
 /// </summary>
 public static class OpcPublisherDecoder
 {
-    /// <summary><c>$$ContentType</c> of PubSub network messages.</summary>
-    public const string NetworkMessageContentType = "application/x-network-message-json-v1";
-
-    /// <summary><c>$$ContentType</c> of Samples-mode messages.</summary>
-    public const string MonitoredItemContentType = "application/x-monitored-item-json-v1";
-
-    /// <summary>Content type of <c>JsonGzip</c> encoded messages.</summary>
-    public const string JsonGzipContentType = "application/json+gzip";
-
     /// <summary>
     /// Largest body accepted after decompression. IoT Hub messages are at most 256 KiB, so anything near this is a
     /// compression bomb, not telemetry.

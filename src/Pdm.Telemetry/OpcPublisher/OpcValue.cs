@@ -146,6 +146,4 @@ public sealed class OpcDecodeResult
     public int EventMessages { get; internal set; }
 
     public bool IsClean => Errors.Count == 0;
-
-    public int CountSkipped(OpcSkipReason reason) => Skipped.Count(s => s.Reason == reason);
 }

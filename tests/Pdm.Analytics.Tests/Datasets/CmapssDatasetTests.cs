@@ -52,7 +52,7 @@ public sealed class CmapssDatasetTests
         Assert.Equal(100, data.Test.Count);
         Assert.Equal(13096, data.Test.Sum(u => u.Length));
         Assert.Equal(100, data.TestRul.Count);
-        var targets = data.TrainTargets();
+        var targets = data.Train.Select(u => RulTargets.RemainingTime(u, 125)).ToList();
         Assert.All(targets, t => Assert.Equal(0, t[^1]));
         Assert.Equal(125, targets.Max(t => t.Max()));
         Assert.Equal(Math.Min(125, data.Train[0].Length - 1), targets[0][0]);

@@ -2,6 +2,7 @@ using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
 using Pdm.Analytics.Tests.Rul;
 using Pdm.Analytics.Trees;
+using Pdm.Telemetry;
 
 namespace Pdm.Analytics.Tests.Health;
 
@@ -98,20 +99,20 @@ public sealed class MachinePredictorTests
     }
 
     [Theory]
-    [InlineData("BROKEN", null, null, 0, 0, null, RiskLevel.Critical)]
-    [InlineData("HEALTHY", 0.6, 0.9, 0, 0, null, RiskLevel.Critical)]
-    [InlineData("FAULTY", 0.0, 0.0, 0, 0, null, RiskLevel.High)]
-    [InlineData("HEALTHY", 0.25, 0.3, 0, 0, null, RiskLevel.High)]
-    [InlineData("HEALTHY", 0.1, 0.5, 0, 0, null, RiskLevel.High)]
-    [InlineData("HEALTHY", null, null, 10, 0, "D", RiskLevel.High)]
-    [InlineData("WARNING", 0.0, 0.0, 0, 0, null, RiskLevel.Medium)]
-    [InlineData("HEALTHY", 0.05, 0.2, 0, 0, null, RiskLevel.Medium)]
-    [InlineData("HEALTHY", 0.0, 0.0, 10, 0, "C", RiskLevel.Medium)]
-    [InlineData("HEALTHY", 0.0, 0.0, 10, 1, "B", RiskLevel.Medium)]
-    [InlineData("HEALTHY", 0.19, 0.19, 10, 0, "B", RiskLevel.Low)]
-    [InlineData("UNKNOWN", null, null, 0, 0, null, RiskLevel.Low)]
+    [InlineData("BROKEN", null, null, 0, 0, VibrationZone.None, RiskLevel.Critical)]
+    [InlineData("HEALTHY", 0.6, 0.9, 0, 0, VibrationZone.None, RiskLevel.Critical)]
+    [InlineData("FAULTY", 0.0, 0.0, 0, 0, VibrationZone.None, RiskLevel.High)]
+    [InlineData("HEALTHY", 0.25, 0.3, 0, 0, VibrationZone.None, RiskLevel.High)]
+    [InlineData("HEALTHY", 0.1, 0.5, 0, 0, VibrationZone.None, RiskLevel.High)]
+    [InlineData("HEALTHY", null, null, 10, 0, VibrationZone.D, RiskLevel.High)]
+    [InlineData("WARNING", 0.0, 0.0, 0, 0, VibrationZone.None, RiskLevel.Medium)]
+    [InlineData("HEALTHY", 0.05, 0.2, 0, 0, VibrationZone.None, RiskLevel.Medium)]
+    [InlineData("HEALTHY", 0.0, 0.0, 10, 0, VibrationZone.C, RiskLevel.Medium)]
+    [InlineData("HEALTHY", 0.0, 0.0, 10, 1, VibrationZone.B, RiskLevel.Medium)]
+    [InlineData("HEALTHY", 0.19, 0.19, 10, 0, VibrationZone.B, RiskLevel.Low)]
+    [InlineData("UNKNOWN", null, null, 0, 0, VibrationZone.None, RiskLevel.Low)]
     public void Risk_is_the_highest_level_any_condition_reaches(string health, double? p24, double? p48, int scores, int anomalies,
-        string? zone, RiskLevel expected)
+        VibrationZone zone, RiskLevel expected)
     {
         var (risk, reason) = MachinePredictor.AssessRisk(health, p24, p48, new AnomalyPicture(scores, anomalies, zone));
 
@@ -122,19 +123,19 @@ public sealed class MachinePredictorTests
     [Fact]
     public void Risk_reason_names_the_conditions_that_set_the_level()
     {
-        var (_, reason) = MachinePredictor.AssessRisk("FAULTY", 0.3, 0.6, new AnomalyPicture(10, 5, "D"));
+        var (_, reason) = MachinePredictor.AssessRisk("FAULTY", 0.3, 0.6, new AnomalyPicture(10, 5, VibrationZone.D));
 
         Assert.Equal("health FAULTY; P(failure within 24 h) 30 % >= 20 %; P(failure within 48 h) 60 % >= 50 %; ISO 10816 zone D", reason);
     }
 
     [Theory]
-    [InlineData(0, 0, null, "UNKNOWN", RiskLevel.Low)]
-    [InlineData(100, 0, "A", "HEALTHY", RiskLevel.Low)]
-    [InlineData(100, 10, "B", "WARNING", RiskLevel.Medium)]
-    [InlineData(100, 0, "C", "WARNING", RiskLevel.Medium)]
-    [InlineData(100, 50, null, "FAULTY", RiskLevel.High)]
-    [InlineData(100, 0, "D", "FAULTY", RiskLevel.High)]
-    public void Without_models_health_comes_from_the_anomaly_scores_and_the_rul_is_unknown(int scores, int anomalies, string? zone,
+    [InlineData(0, 0, VibrationZone.None, "UNKNOWN", RiskLevel.Low)]
+    [InlineData(100, 0, VibrationZone.A, "HEALTHY", RiskLevel.Low)]
+    [InlineData(100, 10, VibrationZone.B, "WARNING", RiskLevel.Medium)]
+    [InlineData(100, 0, VibrationZone.C, "WARNING", RiskLevel.Medium)]
+    [InlineData(100, 50, VibrationZone.None, "FAULTY", RiskLevel.High)]
+    [InlineData(100, 0, VibrationZone.D, "FAULTY", RiskLevel.High)]
+    public void Without_models_health_comes_from_the_anomaly_scores_and_the_rul_is_unknown(int scores, int anomalies, VibrationZone zone,
         string health, RiskLevel risk)
     {
         var prediction = MachinePredictor.Predict(Window(), null, null, new AnomalyPicture(scores, anomalies, zone));

@@ -142,7 +142,19 @@ public sealed class GbtTrainerTests
         [.. Enumerable.Range(0, x.Rows).Select(r => (double)label(x.Row(r).ToArray()))];
 
     private static double Accuracy(GbtModel model, FeatureMatrix x, double[] y) =>
-        Enumerable.Range(0, x.Rows).Count(r => model.PredictClass(x.Row(r)) == (int)y[r]) / (double)x.Rows;
+        Enumerable.Range(0, x.Rows).Count(r => PredictClass(model, x.Row(r)) == (int)y[r]) / (double)x.Rows;
+
+    /// <summary>The most likely class: the largest raw output (softmax and the sigmoid are monotone).</summary>
+    private static int PredictClass(GbtModel model, ReadOnlySpan<double> features)
+    {
+        if (model.Objective == GbtObjective.Logistic)
+        {
+            return model.PredictRaw(features) > 0 ? 1 : 0;
+        }
+        var raw = new double[model.OutputCount];
+        model.PredictRaw(features, raw);
+        return Array.IndexOf(raw, raw.Max());
+    }
 
     internal static byte[] Bytes(GbtModel model)
     {

@@ -18,10 +18,15 @@ public sealed class OpcPublisherDecoderTests
         "truncated.json",
     ];
 
+    // The content types OPC Publisher sets ($$ContentType): PubSub network messages, Samples mode, JsonGzip.
+    private const string NetworkMessageContentType = "application/x-network-message-json-v1";
+    private const string MonitoredItemContentType = "application/x-monitored-item-json-v1";
+    private const string JsonGzipContentType = "application/json+gzip";
+
     private static byte[] Fixture(string name) =>
         File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "OpcPublisher", name));
 
-    private static OpcDecodeResult DecodeFile(string name, string? contentType = OpcPublisherDecoder.NetworkMessageContentType) =>
+    private static OpcDecodeResult DecodeFile(string name, string? contentType = NetworkMessageContentType) =>
         OpcPublisherDecoder.Decode(Fixture(name), contentType);
 
     private static OpcDecodeResult DecodeText(string json, string? contentType = null) =>
@@ -74,7 +79,7 @@ public sealed class OpcPublisherDecoderTests
         Assert.Equal("Pressure", bad.Field);
         Assert.Equal(2150694912u, bad.StatusCode);
         Assert.Equal("[0].Messages[0].Payload.Pressure: bad status BadNoCommunication (0x80310000)", bad.ToString());
-        Assert.Equal(1, result.CountSkipped(OpcSkipReason.BadStatus));
+        Assert.Equal(1, result.Skipped.Count(s => s.Reason == OpcSkipReason.BadStatus));
         Assert.DoesNotContain(result.Values, v => v.Field == "Pressure");
     }
 
@@ -196,7 +201,7 @@ public sealed class OpcPublisherDecoderTests
     [Fact]
     public void Samples_message_carries_node_endpoint_and_extension_fields()
     {
-        var result = DecodeFile("samples-single.json", OpcPublisherDecoder.MonitoredItemContentType);
+        var result = DecodeFile("samples-single.json", MonitoredItemContentType);
 
         Assert.True(result.IsClean, Errors(result));
         Assert.Equal(1, result.SampleMessages);
@@ -214,7 +219,7 @@ public sealed class OpcPublisherDecoderTests
     [Fact]
     public void Samples_batch_converts_booleans_keeps_uncertain_and_skips_bad_and_non_numeric_values()
     {
-        var result = DecodeFile("samples-batch.json", OpcPublisherDecoder.MonitoredItemContentType);
+        var result = DecodeFile("samples-batch.json", MonitoredItemContentType);
 
         Assert.True(result.IsClean, Errors(result));
         Assert.Equal(6, result.SampleMessages);
@@ -232,7 +237,7 @@ public sealed class OpcPublisherDecoderTests
     [Fact]
     public void Samples_without_display_name_use_the_node_id_as_field()
     {
-        var result = DecodeFile("samples-minimal.json", OpcPublisherDecoder.MonitoredItemContentType);
+        var result = DecodeFile("samples-minimal.json", MonitoredItemContentType);
 
         Assert.True(result.IsClean, Errors(result));
         Assert.Equal(
@@ -340,7 +345,7 @@ public sealed class OpcPublisherDecoderTests
             gzip.Write(plain);
         }
 
-        var result = OpcPublisherDecoder.Decode(compressed.ToArray(), OpcPublisherDecoder.JsonGzipContentType);
+        var result = OpcPublisherDecoder.Decode(compressed.ToArray(), JsonGzipContentType);
 
         Assert.True(result.IsClean, Errors(result));
         Assert.Equal(3, result.Values.Count);
@@ -352,7 +357,7 @@ public sealed class OpcPublisherDecoderTests
     {
         byte[] body = [0x1F, 0x8B, 0x08, 0x00, 0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x03, 0xFF, 0xFF, 0xFF, 0xFF];
 
-        var result = OpcPublisherDecoder.Decode(body, OpcPublisherDecoder.JsonGzipContentType);
+        var result = OpcPublisherDecoder.Decode(body, JsonGzipContentType);
 
         Assert.Empty(result.Values);
         Assert.StartsWith("gzip body could not be decompressed: ", Assert.Single(result.Errors).Reason, StringComparison.Ordinal);
@@ -377,7 +382,7 @@ public sealed class OpcPublisherDecoderTests
     {
         var body = "\uFEFF"u8.ToArray().Concat(Fixture("samples-single.json")).ToArray();
 
-        var result = OpcPublisherDecoder.Decode(body, OpcPublisherDecoder.MonitoredItemContentType);
+        var result = OpcPublisherDecoder.Decode(body, MonitoredItemContentType);
 
         Assert.True(result.IsClean, Errors(result));
         Assert.Single(result.Values);

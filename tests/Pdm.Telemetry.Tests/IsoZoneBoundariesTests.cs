@@ -1,9 +1,8 @@
-using Pdm.Telemetry;
-using Pdm.Simulator.Twin;
+using System.Text.Json;
 
-namespace Pdm.Simulator.Tests.Twin;
+namespace Pdm.Telemetry.Tests;
 
-public class IsoVibrationZonesTests
+public class IsoZoneBoundariesTests
 {
     [Theory]
     [InlineData(0.5, VibrationZone.A)]
@@ -30,18 +29,19 @@ public class IsoVibrationZonesTests
     }
 
     [Theory]
-    [InlineData(VibrationZone.A, 0.2, MachineState.Healthy)]
-    [InlineData(VibrationZone.B, 0.5, MachineState.Healthy)]
-    [InlineData(VibrationZone.C, 0.7, MachineState.Warning)]
-    [InlineData(VibrationZone.D, 0.9, MachineState.Faulty)]
-    [InlineData(VibrationZone.D, 1.0, MachineState.Broken)]
-    [InlineData(VibrationZone.B, 1.0, MachineState.Broken)]
-    public void State_follows_the_zone_until_wear_reaches_failure(VibrationZone zone, double wear, MachineState expected) =>
-        Assert.Equal(expected, IsoVibrationZones.StateOf(zone, wear));
+    [InlineData(VibrationZone.None, null)]
+    [InlineData(VibrationZone.A, "A")]
+    [InlineData(VibrationZone.D, "D")]
+    public void A_zone_is_written_as_its_letter_and_none_as_null(VibrationZone zone, string? text)
+    {
+        Assert.Equal(text, VibrationZoneText.Format(zone));
+        Assert.Equal(zone, VibrationZoneText.Parse(text));
+        Assert.Equal(text is null ? "null" : $"\"{text}\"", JsonSerializer.Serialize(VibrationZoneText.ParseOrNull(text)));
+    }
 
     [Fact]
-    public void Missing_reading_has_no_zone_and_proves_nothing_bad() =>
-        Assert.Equal(MachineState.Healthy, IsoVibrationZones.StateOf(IsoZoneBoundaries.ClassI.Classify(double.NaN), wear: 0.5));
+    public void Text_that_is_not_a_zone_letter_is_refused() =>
+        Assert.Throws<FormatException>(() => VibrationZoneText.Parse("E"));
 
     private static (double, double, double) Bounds(IsoZoneBoundaries b) => (b.BoundaryAB, b.BoundaryBC, b.BoundaryCD);
 }

@@ -1,7 +1,7 @@
-using Pdm.Ingest.Models;
 using Pdm.Storage;
+using Pdm.Testing;
 
-namespace Pdm.Ingest.Tests;
+namespace Pdm.Prediction.Tests;
 
 [Collection(RegistryGroup.Name)]
 [Trait("Category", "Integration")]

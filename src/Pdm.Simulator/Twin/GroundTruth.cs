@@ -12,8 +12,8 @@ public enum MachineState
 }
 
 /// <summary>
-/// How the twin turns vibration severity and wear into its ground-truth state, and which zone table each machine
-/// kind is judged by.
+/// The twin's ground truth: how it turns the ISO 10816 zone of a machine's vibration severity and its wear into the
+/// machine's true state, and which zone table (<see cref="IsoZoneBoundaries"/>) each machine kind is judged by.
 /// <list type="bullet">
 /// <item>Zone A or B: <see cref="MachineState.Healthy"/> (the standard accepts both for unrestricted operation).</item>
 /// <item>Zone C: <see cref="MachineState.Warning"/> (may run for a limited time; plan maintenance).</item>
@@ -21,7 +21,7 @@ public enum MachineState
 /// <item>Wear at or above 1, whatever the zone: <see cref="MachineState.Broken"/> (the machine has failed).</item>
 /// </list>
 /// </summary>
-public static class IsoVibrationZones
+public static class GroundTruth
 {
     public static MachineState StateOf(VibrationZone zone, double wear) =>
         wear >= 1
@@ -37,7 +37,7 @@ public static class IsoVibrationZones
     /// The table a machine kind is judged by. Kinds without a vibration sensor still have a drive whose condition
     /// the twin tracks, so they get a table too (the small-machine classes of ISO 10816-1).
     /// </summary>
-    public static IsoZoneBoundaries For(MachineKind kind) => kind switch
+    public static IsoZoneBoundaries ZonesOf(MachineKind kind) => kind switch
     {
         MachineKind.CncMill => IsoZoneBoundaries.Group1Rigid,
         MachineKind.PressMachine => IsoZoneBoundaries.Group1Rigid,

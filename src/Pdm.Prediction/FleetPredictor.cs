@@ -1,27 +1,25 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
 using Pdm.Analytics.Trees;
-using Pdm.Ingest.Models;
 using Pdm.Storage;
+using Pdm.Telemetry;
 
-namespace Pdm.Functions.Predict;
+namespace Pdm.Prediction;
 
 /// <summary>What one run of the Predict timer did.</summary>
-internal sealed record PredictOutcome(int Tenants, int Predicted, int Failed);
+public sealed record PredictOutcome(int Tenants, int Predicted, int Failed);
 
 /// <summary>
 /// One Predict run: for every tenant, every machine with a recent reading gets its window read, the production RUL
 /// and state models that fit its sensors picked, a <see cref="MachinePrediction"/> made and stored. A machine that
 /// fails is logged and skipped; the others go on.
 /// </summary>
-internal sealed partial class FleetPredictor
+public sealed partial class FleetPredictor
 {
-    public const string RulKind = "rul";
-    public const string StateKind = "state";
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper) },
@@ -47,10 +45,8 @@ internal sealed partial class FleetPredictor
         _options = options.Value;
         _clock = clock;
         _logger = logger;
-        _rulModels = new ProductionModelSet<RulModel>(models, RulKind, bytes => Read(bytes, RulModel.Read),
-            m => SensorsOf(m.Features), logger);
-        _stateModels = new ProductionModelSet<StateModel>(models, StateKind, bytes => Read(bytes, StateModel.Read),
-            m => SensorsOf(m.Features), logger);
+        _rulModels = ModelKinds.RulModels(models, logger);
+        _stateModels = ModelKinds.StateModels(models, logger);
     }
 
     public async Task<PredictOutcome> RunAsync(CancellationToken cancellationToken)
@@ -98,7 +94,7 @@ internal sealed partial class FleetPredictor
         var rul = ProductionModelSet.BestFor(rulModels, samples.Sensors);
         var state = ProductionModelSet.BestFor(stateModels, samples.Sensors);
         var prediction = MachinePredictor.Predict(ToWindow(samples), state?.Model, rul?.Model,
-            new AnomalyPicture(anomalies.Scores, anomalies.Anomalies, anomalies.WorstZone), _options.TimeScale);
+            new AnomalyPicture(anomalies.Scores, anomalies.Anomalies, VibrationZoneText.Parse(anomalies.WorstZone)), _options.TimeScale);
 
         // Stamped with the latest sample it used: a run without new data stores nothing new.
         var row = new PredictionRow
@@ -120,7 +116,7 @@ internal sealed partial class FleetPredictor
         return true;
     }
 
-    public static string RiskName(RiskLevel risk) => risk.ToString().ToUpperInvariant();
+    private static string RiskName(RiskLevel risk) => risk.ToString().ToUpperInvariant();
 
     private static MachineWindow ToWindow(MachineSamples samples)
     {
@@ -129,28 +125,12 @@ internal sealed partial class FleetPredictor
         return new MachineWindow(samples.MachineId, time, samples.Sensors, new FeatureMatrix(samples.Values, samples.Sensors.Count));
     }
 
-    /// <summary>The sensors a model needs: the input columns it kept (a column constant in training carries nothing).</summary>
-    private static string[] SensorsOf(RulFeatureBuilder features) => [.. features.KeptColumns.Select(c => features.InputNames[c])];
-
-    private static T? Read<T>(ReadOnlyMemory<byte> bytes, Func<Stream, T> read) where T : class
-    {
-        try
-        {
-            using var stream = new MemoryStream(bytes.ToArray(), writable: false);
-            return read(stream);
-        }
-        catch (InvalidDataException)
-        {
-            return null;
-        }
-    }
-
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Predicting machine {MachineId} of tenant {TenantId} failed; the other machines go on")]
+        [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "Predicting machine {MachineId} of tenant {TenantId} failed; the other machines go on")]
         public static partial void MachineFailed(ILogger logger, Guid tenantId, string machineId, Exception exception);
 
-        [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Predict run: {Tenants} tenants, {Predicted} machines predicted, {Failed} failed")]
+        [LoggerMessage(EventId = 4211, Level = LogLevel.Information, Message = "Predict run: {Tenants} tenants, {Predicted} machines predicted, {Failed} failed")]
         public static partial void RunFinished(ILogger logger, int tenants, int predicted, int failed);
     }
 }

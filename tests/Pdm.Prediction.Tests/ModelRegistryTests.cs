@@ -1,8 +1,7 @@
-using Pdm.Ingest.Models;
 using Pdm.Storage;
 using Pdm.Testing;
 
-namespace Pdm.Ingest.Tests;
+namespace Pdm.Prediction.Tests;
 
 [Collection(RegistryGroup.Name)]
 [Trait("Category", "Integration")]
@@ -29,6 +28,19 @@ public sealed class ModelRegistryTests(RegistryFixture fixture)
         Assert.Equal("100", listed.Parameters["trees"]);
         var artifact = await fixture.AppRegistry.GetAsync(name, 1, CancellationToken.None);
         Assert.Equal(bytes, artifact?.Content.ToArray());
+    }
+
+    [Fact]
+    public async Task A_name_keeps_the_kind_of_its_first_version()
+    {
+        var name = RegistryFixture.NewName();
+        await fixture.Registry.RegisterAsync(name, ModelKinds.Rul, new byte[] { 3 }, "data", Metrics, Parameters, CancellationToken.None);
+
+        var refused = await Assert.ThrowsAsync<ModelKindConflictException>(() => fixture.Registry.RegisterAsync(name, ModelKinds.State,
+            new byte[] { 4 }, "data", Metrics, Parameters, CancellationToken.None));
+
+        Assert.Equal($"Model '{name}' holds rul models, not state: choose another name.", refused.Message);
+        Assert.Equal(ModelKinds.Rul, Assert.Single(await fixture.AppRegistry.ListAsync(name, CancellationToken.None)).Kind);
     }
 
     [Fact]
@@ -140,8 +152,8 @@ public sealed class ModelRegistryTests(RegistryFixture fixture)
     }
 
     [Fact]
-    public void Log_event_ids_are_unique_and_in_the_ingest_range()
+    public void Log_event_ids_are_unique_and_in_the_prediction_range()
     {
-        LogEventIds.AssertUniqueWithin(typeof(ModelRegistry).Assembly, 4100, 4199);
+        LogEventIds.AssertUniqueWithin(typeof(ModelRegistry).Assembly, 4200, 4299);
     }
 }

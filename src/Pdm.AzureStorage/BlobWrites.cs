@@ -2,10 +2,10 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 
-namespace Pdm.Ingest;
+namespace Pdm.AzureStorage;
 
 /// <summary>Whole-blob writes and reads the stores need, with "already there" and "not there" as results.</summary>
-internal static class BlobWrites
+public static class BlobWrites
 {
     /// <returns>False when <paramref name="overwrite"/> is false and the blob exists (it is left as it was).</returns>
     public static async Task<bool> WriteAsync(this BlobContainerClient container, string name, ReadOnlyMemory<byte> content,

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pdm.Storage;
 
-namespace Pdm.Ingest.Models;
+namespace Pdm.Prediction;
 
 /// <summary>A production model, parsed, with the sensors it needs.</summary>
 public sealed record ProductionModel<T>(ModelVersion Metadata, T Model, IReadOnlyList<string> Features)
@@ -100,7 +100,7 @@ public sealed partial class ProductionModelSet<T> where T : class
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4155, Level = LogLevel.Warning, Message = "Production model {Name} v{Version} is not a readable {Kind} model; it is skipped")]
+        [LoggerMessage(EventId = 4255, Level = LogLevel.Warning, Message = "Production model {Name} v{Version} is not a readable {Kind} model; it is skipped")]
         public static partial void UnreadableModel(ILogger logger, string name, int version, string kind);
     }
 }

@@ -1,11 +1,10 @@
 using Azure.Storage.Blobs;
 using Npgsql;
-using Pdm.Ingest.Models;
 using Pdm.AzureStorage;
+using Pdm.Prediction;
 using Pdm.Storage;
-using Pdm.Testing;
 
-namespace Pdm.Ingest.Tests;
+namespace Pdm.Testing;
 
 /// <summary>The local stack with one migrated database, and a registry over it as the owner (writes) and the app (reads).</summary>
 public sealed class RegistryFixture : IAsyncLifetime
@@ -55,10 +54,4 @@ public sealed class RegistryFixture : IAsyncLifetime
     }
 
     public static string NewName() => $"m-{Guid.NewGuid():N}"[..20];
-}
-
-[CollectionDefinition(Name)]
-public sealed class RegistryGroup : ICollectionFixture<RegistryFixture>
-{
-    public const string Name = "registry";
 }

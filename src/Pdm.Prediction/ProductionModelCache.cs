@@ -5,7 +5,7 @@ using Npgsql;
 using Pdm.AzureStorage;
 using Pdm.Storage;
 
-namespace Pdm.Ingest.Models;
+namespace Pdm.Prediction;
 
 /// <summary>
 /// The production version of each model name, as a long-running process (the function app) needs it: the registry
@@ -182,13 +182,13 @@ public sealed partial class ProductionModelCache
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4152, Level = LogLevel.Information, Message = "Production model {Name} changed from v{OldVersion} to v{NewVersion}")]
+        [LoggerMessage(EventId = 4252, Level = LogLevel.Information, Message = "Production model {Name} changed from v{OldVersion} to v{NewVersion}")]
         public static partial void ProductionModelChanged(ILogger logger, string name, int? oldVersion, int? newVersion);
 
-        [LoggerMessage(EventId = 4153, Level = LogLevel.Warning, Message = "Checking production model {Name} failed; still serving v{Version}")]
+        [LoggerMessage(EventId = 4253, Level = LogLevel.Warning, Message = "Checking production model {Name} failed; still serving v{Version}")]
         public static partial void ProductionModelCheckFailed(ILogger logger, string name, int? version, Exception exception);
 
-        [LoggerMessage(EventId = 4154, Level = LogLevel.Warning, Message = "Listing the production {Kind} models failed; still serving the last list")]
+        [LoggerMessage(EventId = 4254, Level = LogLevel.Warning, Message = "Listing the production {Kind} models failed; still serving the last list")]
         public static partial void ProductionKindCheckFailed(ILogger logger, string kind, Exception exception);
     }
 }

@@ -1,17 +1,21 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Azure.Storage.Blobs;
+using Pdm.AzureStorage;
 using Pdm.Storage;
 
-namespace Pdm.Ingest.Models;
+namespace Pdm.Prediction;
 
 /// <summary>A model version with its artifact bytes, checked against the SHA-256 recorded at registration.</summary>
 public sealed record ModelArtifact(ModelVersion Metadata, ReadOnlyMemory<byte> Content);
 
 /// <summary>The stored artifact is missing or does not match the hash recorded for its version.</summary>
 public sealed class ModelIntegrityException(string message) : Exception(message);
+
+/// <summary>A model name holds versions of one kind only; registering another kind under it is refused.</summary>
+public sealed class ModelKindConflictException(string message) : Exception(message);
 
 /// <summary>
 /// Trained models: artifacts as blobs, metadata and stages in PostgreSQL. Blobs are named by the artifact's SHA-256,
@@ -21,6 +25,9 @@ public sealed class ModelIntegrityException(string message) : Exception(message)
 /// </summary>
 public sealed partial class ModelRegistry(ModelStore database, BlobContainerClient container, ILogger<ModelRegistry>? logger = null)
 {
+    /// <summary>The blob container of model artifacts unless configured otherwise (the function app, the CLI).</summary>
+    public const string DefaultContainer = "models";
+
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
     private int _containerReady;
 
@@ -30,8 +37,16 @@ public sealed partial class ModelRegistry(ModelStore database, BlobContainerClie
             ? null
             : $"Model name '{name}' is invalid: use 1 to 63 characters a-z, 0-9, '.', '_' or '-', starting with a letter or digit.";
 
+    /// <summary>The training data hash the registry records for a file: SHA-256 of its bytes, lower-case hex.</summary>
+    public static async Task<string> HashTrainingDataAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+    }
+
     /// <summary>Stores the artifact and adds it as the next version of <paramref name="name"/>, in stage staging.</summary>
     /// <exception cref="ArgumentException">The name is invalid (see <see cref="ValidateName"/>) or a metric is not finite.</exception>
+    /// <exception cref="ModelKindConflictException">The name already holds models of another kind.</exception>
     public async Task<ModelVersion> RegisterAsync(string name, string kind, ReadOnlyMemory<byte> artifact,
         string trainingDataHash, IReadOnlyDictionary<string, double> metrics, IReadOnlyDictionary<string, string> parameters,
         CancellationToken cancellationToken)
@@ -48,6 +63,12 @@ public sealed partial class ModelRegistry(ModelStore database, BlobContainerClie
         if (metrics.FirstOrDefault(m => !double.IsFinite(m.Value)) is { Key: not null } bad)
         {
             throw new ArgumentException($"Metric '{bad.Key}' is {bad.Value}: metrics must be finite numbers.", nameof(metrics));
+        }
+
+        // Production models are looked up by kind: a name whose versions changed kind would serve as the wrong one.
+        if ((await database.ListModelsAsync(name, cancellationToken)).FirstOrDefault(v => v.Kind != kind) is { } other)
+        {
+            throw new ModelKindConflictException($"Model '{name}' holds {other.Kind} models, not {kind}: choose another name.");
         }
 
         var sha256 = SHA256.HashData(artifact.Span);
@@ -142,10 +163,10 @@ public sealed partial class ModelRegistry(ModelStore database, BlobContainerClie
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4150, Level = LogLevel.Information, Message = "Registered model {Name} v{Version} ({Kind}, {Bytes} bytes)")]
+        [LoggerMessage(EventId = 4250, Level = LogLevel.Information, Message = "Registered model {Name} v{Version} ({Kind}, {Bytes} bytes)")]
         public static partial void ModelRegistered(ILogger logger, string name, int version, string kind, long bytes);
 
-        [LoggerMessage(EventId = 4151, Level = LogLevel.Information, Message = "Model {Name} v{Version} is now {Stage} (archived: v{ArchivedVersion})")]
+        [LoggerMessage(EventId = 4251, Level = LogLevel.Information, Message = "Model {Name} v{Version} is now {Stage} (archived: v{ArchivedVersion})")]
         public static partial void ModelStageChanged(ILogger logger, string name, int version, ModelStage stage, int? archivedVersion);
     }
 }

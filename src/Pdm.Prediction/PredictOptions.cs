@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Pdm.Prediction;
+
+/// <summary>Settings of the Predict timer (environment variables <c>Pdm__Predict__TimeScale</c> and so on).</summary>
+public sealed class PredictOptions
+{
+    public const string Section = "Pdm:Predict";
+
+    /// <summary>
+    /// Machine time per second of the readings' clock: 1 for real machines, 81 for the demo twin (it wears out 81
+    /// times faster). The 24 h and 48 h failure horizons and <see cref="History"/> are divided by it.
+    /// </summary>
+    [Range(1e-6, 1e6)] public double TimeScale { get; set; } = 1;
+
+    /// <summary>How far back (machine time) a machine's window reaches; the models see its current life within it.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")] public TimeSpan History { get; set; } = TimeSpan.FromHours(48);
+
+    /// <summary>At most this many of the latest samples per machine, whatever <see cref="History"/> allows.</summary>
+    [Range(10, 1_000_000)] public int MaxSamples { get; set; } = 5000;
+
+    /// <summary>
+    /// Wall-clock span: machines with a reading this recent are predicted, and their anomaly scores in it give the
+    /// anomaly share and worst ISO zone.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")] public TimeSpan RecentWindow { get; set; } = TimeSpan.FromMinutes(10);
+}
