@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs, only when it is missing: Debian packages (PostgreSQL 15, Mosquitto,
-# libmodbus, socat), and from npm into .pdm/tools Azurite and jsmodbus (the Modbus tests'
-# independent peer). Safe to run any number of times.
+# libmodbus, socat), and from npm into .pdm/tools Azurite, jsmodbus (the Modbus tests'
+# independent peer) and standardwebhooks (the webhook tests' independent signature verifier). Safe to run any number of times.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quiet=${1:-}
@@ -35,4 +35,11 @@ if ! grep -qs "\"version\": \"$jsmodbus_version\"" "$tools/node_modules/jsmodbus
   mkdir -p "$tools"
   npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "jsmodbus@$jsmodbus_version" >/dev/null
 fi
-say "ready (packages present, azurite and jsmodbus at .pdm/tools)"
+standardwebhooks_version=1.1.1
+if ! grep -qs "\"version\": \"$standardwebhooks_version\"" "$tools/node_modules/standardwebhooks/package.json"; then
+  command -v npm >/dev/null || { echo "setup: npm is required (Node 20) to install standardwebhooks" >&2; exit 1; }
+  echo "setup: installing standardwebhooks@$standardwebhooks_version (npm, into .pdm/tools)"
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "standardwebhooks@$standardwebhooks_version" >/dev/null
+fi
+say "ready (packages present, azurite, jsmodbus and standardwebhooks at .pdm/tools)"
