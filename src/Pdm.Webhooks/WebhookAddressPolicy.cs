@@ -39,10 +39,10 @@ public static class WebhookAddressPolicy
         (IPNetwork.Parse("100::/64"), "reserved (discard)"),
     ];
 
-    // IPv6 ranges whose last 32 bits are an IPv4 address that the packet may end up at.
+    // IPv6 ranges whose last 32 bits are an IPv4 address that the packet may end up at (IPv4-mapped ones are
+    // asked for by IsIPv4MappedToIPv6: IPNetwork.Contains does not match them).
     private static readonly IPNetwork[] EmbeddingV4 =
     [
-        IPNetwork.Parse("::ffff:0:0/96"), // IPv4-mapped
         IPNetwork.Parse("::/96"), // IPv4-compatible (deprecated)
         IPNetwork.Parse("64:ff9b::/96"), // NAT64
     ];
@@ -61,7 +61,7 @@ public static class WebhookAddressPolicy
             {
                 return "unspecified";
             }
-            if (EmbeddingV4.Any(n => n.Contains(address)))
+            if (address.IsIPv4MappedToIPv6 || EmbeddingV4.Any(n => n.Contains(address)))
             {
                 var embedded = new IPAddress(address.GetAddressBytes()[12..]);
                 var reason = RefusalReason(embedded, allowLoopback);

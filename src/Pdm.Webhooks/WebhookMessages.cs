@@ -69,6 +69,8 @@ public sealed record WebhookDeliveryMessage
     /// <summary>Azure Storage queue messages hold at most 64 KiB.</summary>
     public const int MaxQueueMessageBytes = 64 * 1024;
 
+    /// <summary>Required in the JSON, so a message of another shape is refused rather than read as version 1.</summary>
+    [JsonRequired]
     public int Version { get; init; } = CurrentVersion;
 
     public required string EventId { get; init; }
