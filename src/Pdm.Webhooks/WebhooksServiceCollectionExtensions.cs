@@ -13,7 +13,10 @@ public static class WebhooksServiceCollectionExtensions
     public static IServiceCollection AddPdmWebhooks(this IServiceCollection services)
     {
         services.AddOptions<WebhookDeliveryOptions>().BindConfiguration(WebhookDeliveryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<WebhookSecretKeyOptions>().BindConfiguration(WebhookSecretKeyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WebhookSecretKeyOptions>().BindConfiguration(WebhookSecretKeyOptions.Section).ValidateDataAnnotations()
+            // A present but malformed key throws its own clear message; a missing one is [Required]'s.
+            .Validate(options => string.IsNullOrWhiteSpace(options.WebhookSecretKey) || new AesGcmWebhookSecretProtector(options) is not null)
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IWebhookHostResolver, DnsWebhookHostResolver>();
         services.TryAddSingleton(sp => new WebhookDeliveryClient(
