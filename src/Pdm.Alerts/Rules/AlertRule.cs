@@ -19,6 +19,9 @@ public enum RuleSubject
     Device,
 }
 
+// Members with a default use set, not init: the source-generated reader would overwrite an init member's default
+// with zero when the JSON leaves it out.
+
 /// <summary>
 /// One alert rule. <see cref="Id"/> names it within the tenant's rule set (overrides and alerts refer to it);
 /// the JSON discriminator <c>kind</c> says what it watches. Most kinds can <c>escalate</c> to a higher severity when
@@ -42,7 +45,7 @@ public abstract record AlertRule
 
     public required AlertSeverity Severity { get; init; }
 
-    public bool Enabled { get; init; } = true;
+    public bool Enabled { get; set; } = true;
 
     /// <summary>The JSON <c>kind</c> of this rule.</summary>
     [JsonIgnore]
@@ -71,12 +74,13 @@ public sealed record SampleWindow
 public sealed record AnomalyScoreRule : AlertRule
 {
     public const string KindName = "anomaly_score";
+    [JsonIgnore]
     public override string Kind => KindName;
 
     public required SampleWindow Window { get; init; }
 
     /// <summary>Scales the model's calibrated threshold: above 1 asks for stronger evidence.</summary>
-    public double ThresholdFactor { get; init; } = 1.0;
+    public double ThresholdFactor { get; set; } = 1.0;
 
     public AnomalyEscalation? Escalate { get; init; }
 }
@@ -92,10 +96,11 @@ public sealed record AnomalyEscalation(int N, AlertSeverity Severity);
 public sealed record IsoZoneRule : AlertRule
 {
     public const string KindName = "iso_zone";
+    [JsonIgnore]
     public override string Kind => KindName;
 
-    public string Zone { get; init; } = "C";
-    public int ClearSamples { get; init; } = 5;
+    public string Zone { get; set; } = "C";
+    public int ClearSamples { get; set; } = 5;
     public IsoZoneEscalation? Escalate { get; init; }
 }
 
@@ -106,6 +111,7 @@ public sealed record IsoZoneEscalation(string Zone, AlertSeverity Severity);
 public sealed record HealthStateRule : AlertRule
 {
     public const string KindName = "health_state";
+    [JsonIgnore]
     public override string Kind => KindName;
 
     public required IReadOnlyList<string> States { get; init; }
@@ -119,6 +125,7 @@ public sealed record HealthEscalation(IReadOnlyList<string> States, AlertSeverit
 public sealed record FailureProbabilityRule : AlertRule
 {
     public const string KindName = "failure_probability";
+    [JsonIgnore]
     public override string Kind => KindName;
 
     public required string Horizon { get; init; }
@@ -137,10 +144,11 @@ public sealed record ProbabilityEscalation(double Probability, AlertSeverity Sev
 public sealed record RulBelowRule : AlertRule
 {
     public const string KindName = "rul_below";
+    [JsonIgnore]
     public override string Kind => KindName;
 
     public required double Hours { get; init; }
-    public string Estimate { get; init; } = "median";
+    public string Estimate { get; set; } = "median";
     public double? ClearAboveHours { get; init; }
     public RulEscalation? Escalate { get; init; }
 
@@ -157,6 +165,7 @@ public sealed record RulEscalation(double Hours, AlertSeverity Severity);
 public sealed record SensorLimitsRule : AlertRule
 {
     public const string KindName = "sensor_limits";
+    [JsonIgnore]
     public override string Kind => KindName;
 
     public required string Sensor { get; init; }
@@ -173,6 +182,7 @@ public sealed record LimitsEscalation(double? Low, double? High, AlertSeverity S
 public sealed record MachineSilentRule : AlertRule
 {
     public const string KindName = "machine_silent";
+    [JsonIgnore]
     public override string Kind => KindName;
 
     public required double AfterMinutes { get; init; }
@@ -182,7 +192,9 @@ public sealed record MachineSilentRule : AlertRule
 public sealed record DeviceOfflineRule : AlertRule
 {
     public const string KindName = "device_offline";
+    [JsonIgnore]
     public override string Kind => KindName;
+    [JsonIgnore]
     public override RuleSubject Subject => RuleSubject.Device;
 
     public required double AfterMinutes { get; init; }
@@ -193,21 +205,23 @@ public sealed record DeviceOfflineRule : AlertRule
 public sealed record StuckSensorRule : AlertRule
 {
     public const string KindName = "stuck_sensor";
+    [JsonIgnore]
     public override string Kind => KindName;
 
     public required int Samples { get; init; }
     public required double Minutes { get; init; }
-    public IReadOnlyList<string> Ignore { get; init; } = [];
+    public IReadOnlyList<string> Ignore { get; set; } = [];
 }
 
 /// <summary>A sensor the machine sent before is missing from <see cref="Samples"/> consecutive samples.</summary>
 public sealed record DroppedSensorRule : AlertRule
 {
     public const string KindName = "dropped_sensor";
+    [JsonIgnore]
     public override string Kind => KindName;
 
     public required int Samples { get; init; }
-    public IReadOnlyList<string> Ignore { get; init; } = [];
+    public IReadOnlyList<string> Ignore { get; set; } = [];
 }
 
 /// <summary>A device's rejected messages in the last <see cref="WindowMinutes"/> exceed <see cref="MaxShare"/> of
@@ -215,10 +229,12 @@ public sealed record DroppedSensorRule : AlertRule
 public sealed record RejectedMessagesRule : AlertRule
 {
     public const string KindName = "rejected_messages";
+    [JsonIgnore]
     public override string Kind => KindName;
+    [JsonIgnore]
     public override RuleSubject Subject => RuleSubject.Device;
 
     public required int WindowMinutes { get; init; }
     public required double MaxShare { get; init; }
-    public int MinRejected { get; init; } = 1;
+    public int MinRejected { get; set; } = 1;
 }

@@ -13,11 +13,11 @@ public sealed record RuleSet
 {
     public const int CurrentVersion = 1;
 
-    public int Version { get; init; } = CurrentVersion;
+    public int Version { get; set; } = CurrentVersion;
 
     public required IReadOnlyList<AlertRule> Rules { get; init; }
 
-    public IReadOnlyList<RuleOverride> Overrides { get; init; } = [];
+    public IReadOnlyList<RuleOverride> Overrides { get; set; } = [];
 
     /// <summary>
     /// The rules that apply to a machine, in rule-set order, disabled ones left out. Resolution order: machine override
