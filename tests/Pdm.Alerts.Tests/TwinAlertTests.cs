@@ -1,0 +1,124 @@
+using Pdm.Alerts.Evaluation;
+using Pdm.Alerts.Lifecycle;
+using Pdm.Alerts.Rules;
+using Pdm.Analytics.Anomaly;
+using Pdm.Analytics.Data;
+using Pdm.Simulator;
+using Pdm.Simulator.Twin;
+using Pdm.Storage;
+using Pdm.Telemetry;
+
+namespace Pdm.Alerts.Tests;
+
+/// <summary>
+/// The digital twin end to end: a pump wears out, breaks and is replaced (accelerated, one sample a second), scored by
+/// the anomaly ensemble as ingest scores it (a fleet model fitted on other pumps' healthy lives, the machine's
+/// <see cref="MachineAnomalyTracker"/>), evaluated in ingest-sized batches with the default rules, and run through the
+/// alert lifecycle.
+/// </summary>
+public class TwinAlertTests
+{
+    private static readonly string[] Sensors = [.. MachineProfile.SensorsOf(MachineKind.CentrifugalPump).Select(s => s.Sensor)];
+    private static readonly DateTimeOffset Start = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static AnomalyModel FleetModel()
+    {
+        var options = new RunToFailureOptions
+        {
+            Machines = 6, Kinds = [MachineKind.CentrifugalPump], Twin = new TwinOptions { Mode = TwinMode.Accelerated },
+            Interval = TimeSpan.FromSeconds(1), Seed = 11,
+        };
+        var healthy = Enumerable.Range(1, 6).SelectMany(m => RunToFailureExporter.Run(options, m)
+            .Where(s => s.Truth.State == MachineState.Healthy)).ToList();
+        var table = new SensorTable(Sensors, [.. healthy.Select(s => s.Truth.Elapsed.TotalSeconds)],
+            [.. healthy.SelectMany(s => Sensors.Select(n => s.Values.First(v => v.Sensor == n).Value))]);
+        return AnomalyModel.Fit(table, seed: 5).Model!;
+    }
+
+    private static AnomalyScoreRow Row(MachineSample sample, MachineAnomalyTracker tracker)
+    {
+        var values = Sensors.Select(n => sample.Values.FirstOrDefault(v => v.Sensor == n) is { Sensor: not null } v ? v.Value : double.NaN).ToArray();
+        var score = tracker.Score(values, sample.Timestamp.ToUnixTimeMilliseconds() / 1000.0);
+        var contributions = tracker.Contributions.ToArray();
+        var top = Enumerable.Range(0, contributions.Length).Where(i => contributions[i] > 0)
+            .OrderByDescending(i => contributions[i]).Take(ScoreStore.TopContributors).ToList();
+        return new AnomalyScoreRow
+        {
+            MachineId = sample.MachineId, Timestamp = sample.Timestamp, Sequence = sample.Sequence,
+            Score = score.Score, Threshold = score.Threshold, IsAnomaly = score.IsAnomaly,
+            IsolationForest = score.IsolationForest, Statistical = score.Statistical, Temporal = score.Temporal,
+            IsoZone = VibrationZoneText.Format(score.Zone), Model = "fleet",
+            TopSensors = [.. top.Select(i => Sensors[i])], TopContributions = [.. top.Select(i => contributions[i])],
+        };
+    }
+
+    [Fact]
+    public void Degrading_pump_raises_one_alert_per_problem_which_escalates_and_resolves_after_the_replacement()
+    {
+        var profile = FleetDefinition.Pump(1);
+        var pump = new MaintainedMachine(profile, seed: 4242, new TwinOptions { Mode = TwinMode.Accelerated },
+            repairTime: TimeSpan.FromSeconds(30));
+        var tracker = MachineAnomalyTracker.ForModel(FleetModel());
+        var rules = DefaultRules.Create().ResolveForMachine(profile.MachineId, "CentrifugalPump").Rules;
+        var lifecycle = new AlertLifecycle(new AlertPolicy
+        {
+            QuietPeriod = TimeSpan.FromMinutes(2), FlappingWindow = TimeSpan.FromMinutes(10),
+        });
+        var alerts = new Dictionary<string, Alert>(StringComparer.Ordinal);
+        var events = new List<AlertEvent>();
+        var state = (AlertEvaluationState?)null;
+        DateTimeOffset? brokeAt = null;
+        DateTimeOffset? replacedAt = null;
+        var batch = new List<ScoredSample>();
+        for (var second = 0; second < 4 * 3600; second++)
+        {
+            var now = Start.AddSeconds(second);
+            var step = pump.Step(now);
+            brokeAt ??= step.Truth.State == MachineState.Broken ? now : null;
+            replacedAt ??= pump.Replacements == 1 ? now : null;
+            var sample = new MachineSample { MachineId = profile.MachineId, Timestamp = now, Sequence = second, Values = step.Values };
+            batch.Add(new ScoredSample(sample, Row(sample, tracker)));
+            if (batch.Count == 10)
+            {
+                var evaluation = AlertEvaluator.EvaluateSamples(rules, state, batch);
+                state = AlertEvaluationState.Read(evaluation.State.ToBytes(), out _);
+                events.AddRange(lifecycle.Apply(alerts, RuleSubject.Machine, profile.MachineId, evaluation));
+                events.AddRange(lifecycle.Tick(alerts, now));
+                batch.Clear();
+            }
+            // Past the quiet period after the replacement; the new pump's own wear is another problem.
+            if (replacedAt is { } r && now - r > TimeSpan.FromMinutes(3))
+            {
+                break;
+            }
+        }
+
+        Assert.NotNull(brokeAt);
+        Assert.NotNull(replacedAt);
+        var byRule = events.GroupBy(e => e.Alert.RuleId).ToDictionary(g => g.Key, g => g.ToList());
+        // The two problems a worn pump shows in its data: vibration in ISO zones C then D, and the ensemble's score.
+        Assert.Equal(["anomaly", "vibration"], byRule.Keys.Order());
+        var timeline = string.Join("\n", events.Select(e => $"{(e.At - Start).TotalSeconds,6} {e.Alert.RuleId} {e.Type} {e.Alert.Severity} {e.Explanation.Summary}"));
+        foreach (var (rule, list) in byRule)
+        {
+            Assert.Equal(1, list.Count(e => e.Type == AlertEventType.Opened));
+            Assert.True(!list.Any(e => e.Type == AlertEventType.Reopened), $"broke {(brokeAt - Start)!.Value.TotalSeconds}, replaced {(replacedAt - Start)!.Value.TotalSeconds}\n{timeline}");
+            Assert.Single(list.Select(e => e.Alert.Id).Distinct());
+            var opened = list.Single(e => e.Type == AlertEventType.Opened);
+            Assert.True(opened.At < brokeAt, $"{rule} opened at {opened.At}, the pump broke at {brokeAt}");
+            var resolved = list.Single(e => e.Type == AlertEventType.Resolved);
+            Assert.True(resolved.At > replacedAt, $"{rule} resolved at {resolved.At}, replaced at {replacedAt}");
+            Assert.Equal(AlertLifecycle.System, resolved.By);
+            Assert.Equal(AlertStatus.Resolved, alerts[rule].Status);
+        }
+        var vibration = byRule["vibration"];
+        var escalated = Assert.Single(vibration, e => e.Type == AlertEventType.Escalated);
+        Assert.Equal((AlertSeverity.High, AlertSeverity.Critical), (escalated.PreviousSeverity, escalated.Alert.Severity));
+        Assert.StartsWith("vibration_", escalated.Explanation.Summary);
+        Assert.Contains("zone D", escalated.Explanation.Summary);
+        Assert.NotNull(escalated.Explanation.Score);
+        Assert.True(byRule["anomaly"].Single(e => e.Type == AlertEventType.Opened).Explanation.Score!.TopSensors.Count > 0);
+        // Notifications a technician gets per problem: opened, escalated (vibration; anomaly may escalate too), resolved.
+        Assert.All(byRule.Values, list => Assert.InRange(list.Count(e => e.Notifies), 2, 3));
+    }
+}
