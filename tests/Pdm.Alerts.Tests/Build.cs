@@ -1,7 +1,6 @@
 using Pdm.Alerts.Evaluation;
 using Pdm.Alerts.Rules;
 using Pdm.Analytics.Health;
-using Pdm.Storage;
 using Pdm.Telemetry;
 
 namespace Pdm.Alerts.Tests;
@@ -23,21 +22,17 @@ internal static class Build
                 : [.. values.Select(v => new SensorValue(v.Sensor, v.Value))],
         }, Score(second, score, zone));
 
-    public static AnomalyScoreRow Score(int second, double score, string? zone = "A") => new()
+    public static ScoreSnapshot Score(int second, double score, string? zone = "A") => new()
     {
-        MachineId = "m1",
-        Timestamp = At(second),
-        Sequence = second,
+        At = At(second),
         Score = score,
         Threshold = 0.5,
-        IsAnomaly = score > 0.5,
         IsolationForest = score / 2,
         Statistical = score / 3,
         Temporal = score / 6,
-        IsoZone = zone,
+        IsoZone = VibrationZoneText.ParseOrNull(zone),
         Model = "baseline",
-        TopSensors = ["vibration", "temperature"],
-        TopContributions = [0.7, 0.3],
+        TopSensors = [new SensorShare("vibration", 0.7), new SensorShare("temperature", 0.3)],
     };
 
     public static MachinePrediction Prediction(string health = "HEALTHY", double? p24 = 0.1, double? rulHours = 100,

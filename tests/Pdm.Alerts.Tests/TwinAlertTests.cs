@@ -5,7 +5,6 @@ using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Data;
 using Pdm.Simulator;
 using Pdm.Simulator.Twin;
-using Pdm.Storage;
 using Pdm.Telemetry;
 
 namespace Pdm.Alerts.Tests;
@@ -35,20 +34,20 @@ public class TwinAlertTests
         return AnomalyModel.Fit(table, seed: 5).Model!;
     }
 
-    private static AnomalyScoreRow Row(MachineSample sample, MachineAnomalyTracker tracker)
+    private static ScoreSnapshot Row(MachineSample sample, MachineAnomalyTracker tracker)
     {
         var values = Sensors.Select(n => sample.Values.FirstOrDefault(v => v.Sensor == n) is { Sensor: not null } v ? v.Value : double.NaN).ToArray();
         var score = tracker.Score(values, sample.Timestamp.ToUnixTimeMilliseconds() / 1000.0);
         var contributions = tracker.Contributions.ToArray();
         var top = Enumerable.Range(0, contributions.Length).Where(i => contributions[i] > 0)
-            .OrderByDescending(i => contributions[i]).Take(ScoreStore.TopContributors).ToList();
-        return new AnomalyScoreRow
+            .OrderByDescending(i => contributions[i]).Take(3).ToList(); // as many as ingest stores
+        return new ScoreSnapshot
         {
-            MachineId = sample.MachineId, Timestamp = sample.Timestamp, Sequence = sample.Sequence,
-            Score = score.Score, Threshold = score.Threshold, IsAnomaly = score.IsAnomaly,
+            At = sample.Timestamp,
+            Score = score.Score, Threshold = score.Threshold,
             IsolationForest = score.IsolationForest, Statistical = score.Statistical, Temporal = score.Temporal,
-            IsoZone = VibrationZoneText.Format(score.Zone), Model = "fleet",
-            TopSensors = [.. top.Select(i => Sensors[i])], TopContributions = [.. top.Select(i => contributions[i])],
+            IsoZone = score.Zone == VibrationZone.None ? null : score.Zone, Model = "fleet",
+            TopSensors = [.. top.Select(i => new SensorShare(Sensors[i], contributions[i]))],
         };
     }
 

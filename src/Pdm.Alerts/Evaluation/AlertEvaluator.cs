@@ -4,13 +4,12 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Pdm.Alerts.Rules;
 using Pdm.Analytics.Health;
-using Pdm.Storage;
 using Pdm.Telemetry;
 
 namespace Pdm.Alerts.Evaluation;
 
 /// <summary>A stored sample with its anomaly score (null when it was not scored).</summary>
-public sealed record ScoredSample(MachineSample Sample, AnomalyScoreRow? Score);
+public sealed record ScoredSample(MachineSample Sample, ScoreSnapshot? Score);
 
 /// <summary>Messages a device sent around <see cref="At"/> (for example one ingest batch): accepted and rejected.</summary>
 public sealed record MessageCounts(DateTimeOffset At, int Accepted, int Rejected);
@@ -154,7 +153,7 @@ public static class AlertEvaluator
             State.LastSample = at;
             if (scored.Score is { } score)
             {
-                State.Score = ScoreSnapshot.From(score);
+                State.Score = score;
             }
             foreach (var (rule, rs) in _rules)
             {
@@ -312,7 +311,7 @@ public static class AlertEvaluator
             Explanation = Explain(r.State.Summary ?? "", r.State.On),
         })], State);
 
-        private void Anomaly(AnomalyScoreRule r, RuleState rs, AnomalyScoreRow score, DateTimeOffset at)
+        private void Anomaly(AnomalyScoreRule r, RuleState rs, ScoreSnapshot score, DateTimeOffset at)
         {
             var m = r.Window.M;
             var mask = m == 64 ? ulong.MaxValue : (1UL << m) - 1;
@@ -324,10 +323,10 @@ public static class AlertEvaluator
             if (count >= r.Window.N || (rs.Firing && count > r.Window.EffectiveClearAt))
             {
                 var severity = r.Escalate is { } e && count >= e.N ? e.Severity : r.Severity;
-                var top = string.Join(", ", score.TopSensors.Zip(score.TopContributions, (s, c) => $"{s} {c:0.00}"));
+                var top = string.Join(", ", score.TopSensors.Select(s => $"{s.Sensor} {s.Contribution:0.00}"));
                 Fire(r, rs, at, severity, score.Score, WorseWhen.Higher,
                     $"{count} of the last {rs.Filled} samples scored above the threshold {threshold:0.###} (score {score.Score:0.###}" +
-                    (top.Length > 0 ? $"; top sensors: {top})" : ")"), [.. score.TopSensors]);
+                    (top.Length > 0 ? $"; top sensors: {top})" : ")"), [.. score.TopSensors.Select(s => s.Sensor)]);
             }
             else
             {
@@ -335,9 +334,9 @@ public static class AlertEvaluator
             }
         }
 
-        private void IsoZone(IsoZoneRule r, RuleState rs, AnomalyScoreRow score, MachineSample sample, DateTimeOffset at)
+        private void IsoZone(IsoZoneRule r, RuleState rs, ScoreSnapshot score, MachineSample sample, DateTimeOffset at)
         {
-            var zone = VibrationZoneText.Parse(score.IsoZone);
+            var zone = score.IsoZone ?? VibrationZone.None;
             var limit = VibrationZoneText.Parse(r.Zone);
             // The scorer gives the machine's worst zone; the sensor is the vibration sensor with the highest reading.
             SensorValue? worst = null;

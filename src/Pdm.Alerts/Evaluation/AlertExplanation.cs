@@ -1,12 +1,15 @@
+using Pdm.Telemetry;
 using Pdm.Analytics.Health;
-using Pdm.Storage;
 
 namespace Pdm.Alerts.Evaluation;
 
 /// <summary>A sensor and its share of the anomaly score.</summary>
 public sealed record SensorShare(string Sensor, double Contribution);
 
-/// <summary>The latest anomaly score of a machine: the ensemble's parts, the ISO zone and the top sensors.</summary>
+/// <summary>
+/// The anomaly score of a sample as the evaluator needs it: the ensemble's parts, the ISO zone and the top sensors
+/// (ingest maps its stored score rows to this, so the rules know nothing of storage).
+/// </summary>
 public sealed record ScoreSnapshot
 {
     public required DateTimeOffset At { get; init; }
@@ -16,28 +19,11 @@ public sealed record ScoreSnapshot
     public required double Statistical { get; init; }
     public required double Temporal { get; init; }
 
-    /// <summary>"A".."D", or null without a vibration sensor.</summary>
-    public string? IsoZone { get; init; }
+    /// <summary>The machine's worst ISO 10816 zone in this sample; null without a vibration sensor.</summary>
+    public VibrationZone? IsoZone { get; init; }
 
     public required string Model { get; init; }
     public required IReadOnlyList<SensorShare> TopSensors { get; init; }
-
-    public static ScoreSnapshot From(AnomalyScoreRow row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        return new ScoreSnapshot
-        {
-            At = row.Timestamp,
-            Score = row.Score,
-            Threshold = row.Threshold,
-            IsolationForest = row.IsolationForest,
-            Statistical = row.Statistical,
-            Temporal = row.Temporal,
-            IsoZone = row.IsoZone,
-            Model = row.Model,
-            TopSensors = [.. row.TopSensors.Zip(row.TopContributions, (s, c) => new SensorShare(s, c))],
-        };
-    }
 }
 
 /// <summary>The latest prediction of a machine, in hours (machine time).</summary>
