@@ -25,6 +25,15 @@ public sealed record DevHostStats
 
     /// <summary>Times the broker session dropped or was refused after it had been connected.</summary>
     public long BrokerConnectionLosses { get; init; }
+
+    /// <summary>Queue trigger invocations (one per delivery of a message; also in <see cref="InvocationsSucceeded"/>/<see cref="InvocationsFailed"/>).</summary>
+    public long QueueInvocations { get; init; }
+
+    /// <summary>Queue trigger invocations that failed; the message is delivered again or moved to the poison queue.</summary>
+    public long QueueInvocationsFailed { get; init; }
+
+    /// <summary>Messages moved to a <c>-poison</c> queue (failed maxDequeueCount times, or not decodable).</summary>
+    public long QueueMessagesPoisoned { get; init; }
 }
 
 /// <summary>The live counters behind <see cref="DevHostStats"/>; updated from many tasks.</summary>
@@ -38,6 +47,9 @@ internal sealed class DevHostCounters
     private long _batchesDropped;
     private long _handlerRestarts;
     private long _brokerConnectionLosses;
+    private long _queueInvocations;
+    private long _queueInvocationsFailed;
+    private long _queueMessagesPoisoned;
     private MqttConnectionState? _broker;
 
     public void EventReceived()
@@ -77,6 +89,16 @@ internal sealed class DevHostCounters
         DevHostTelemetry.HandlerRestarted();
     }
 
+    public void QueueInvocationStarted() => Interlocked.Increment(ref _queueInvocations);
+
+    public void QueueInvocationFailed() => Interlocked.Increment(ref _queueInvocationsFailed);
+
+    public void QueueMessagePoisoned()
+    {
+        Interlocked.Increment(ref _queueMessagesPoisoned);
+        DevHostTelemetry.QueueMessagePoisoned();
+    }
+
     public void BrokerStateChanged(MqttConnectionState state)
     {
         var previous = Interlocked.Exchange(ref _broker, state);
@@ -97,5 +119,8 @@ internal sealed class DevHostCounters
         HandlerRestarts = Interlocked.Read(ref _handlerRestarts),
         Broker = Volatile.Read(ref _broker),
         BrokerConnectionLosses = Interlocked.Read(ref _brokerConnectionLosses),
+        QueueInvocations = Interlocked.Read(ref _queueInvocations),
+        QueueInvocationsFailed = Interlocked.Read(ref _queueInvocationsFailed),
+        QueueMessagesPoisoned = Interlocked.Read(ref _queueMessagesPoisoned),
     };
 }

@@ -5,7 +5,7 @@ namespace Pdm.DevHost;
 
 /// <summary>
 /// The dev host's <c>Pdm.DevHost</c> meter and activity source: device events received, delivered and dropped,
-/// invocations by outcome, retries and handler restarts, and one <c>devhost invoke</c> span per invocation (the
+/// invocations by outcome, retries, handler restarts and poisoned queue messages, and one <c>devhost invoke</c> span per invocation (the
 /// handler's request span is its child, through the <c>traceparent</c> header HttpClient adds).
 /// </summary>
 public static class DevHostTelemetry
@@ -26,6 +26,9 @@ public static class DevHostTelemetry
     private static readonly Counter<long> Restarts = Meter.CreateCounter<long>("pdm.devhost.handler.restarts", "{restart}",
         "Times the handler process exited and was started again");
 
+    private static readonly Counter<long> Poisoned = Meter.CreateCounter<long>("pdm.devhost.queue.poisoned", "{message}",
+        "Queue messages moved to their -poison queue");
+
     public static ActivitySource Source { get; } = new(Name);
 
     internal static void EventReceived() => Received.Add(1);
@@ -40,4 +43,6 @@ public static class DevHostTelemetry
     internal static void Retried() => Retries.Add(1);
 
     internal static void HandlerRestarted() => Restarts.Add(1);
+
+    internal static void QueueMessagePoisoned() => Poisoned.Add(1);
 }

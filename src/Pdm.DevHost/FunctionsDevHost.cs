@@ -1,4 +1,7 @@
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Pdm.AzureStorage;
 using Pdm.DevHost.Configuration;
 using Pdm.DevHost.Events;
 using Pdm.DevHost.Handler;
@@ -11,7 +14,7 @@ namespace Pdm.DevHost;
 /// <summary>
 /// The local stand-in for the Azure Functions host: reads the real host.json and function.json files,
 /// starts the custom handler, and drives it exactly as the host would (Event Hubs batches fed from the
-/// IoT Hub topics on an MQTT broker, NCRONTAB timers, proxied HTTP requests).
+/// IoT Hub topics on an MQTT broker, NCRONTAB timers, proxied HTTP requests, Storage queue messages).
 /// </summary>
 public sealed partial class FunctionsDevHost : IAsyncDisposable
 {
@@ -23,6 +26,7 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
     private MqttEventSource? _events;
     private IReadOnlyList<EventHubTrigger> _eventHubTriggers = [];
     private IReadOnlyList<TimerTrigger> _timers = [];
+    private IReadOnlyList<QueueTrigger> _queueTriggers = [];
     private long _directSequence;
 
     private FunctionsDevHost(FunctionApp app, DevHostCounters counters, HandlerProcess handler, FunctionInvoker invoker, ILogger logger)
@@ -163,6 +167,11 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
             await trigger.DisposeAsync();
         }
 
+        foreach (var trigger in _queueTriggers)
+        {
+            await trigger.DisposeAsync();
+        }
+
         if (_http is not null)
         {
             await _http.DisposeAsync();
@@ -183,6 +192,12 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
         foreach (var timer in _timers)
         {
             timer.Start();
+        }
+
+        _queueTriggers = CreateQueueTriggers(options, loggerFactory);
+        foreach (var trigger in _queueTriggers)
+        {
+            trigger.Start();
         }
 
         _eventHubTriggers = [.. functions.Where(f => f.Trigger is EventHubTriggerBinding)
@@ -220,6 +235,62 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
         };
         _events = new MqttEventSource(factory(mqtt), endpoint.Append, _counters, eventsLogger);
         await _events.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Receive requests a queue function has made so far (tests watch the back-off with it).</summary>
+    internal long QueuePolls(string functionName) =>
+        _queueTriggers.First(t => t.FunctionName.Equals(functionName, StringComparison.OrdinalIgnoreCase)).Polls;
+
+    private List<QueueTrigger> CreateQueueTriggers(DevHostOptions options, ILoggerFactory loggerFactory)
+    {
+        var queueFunctions = App.Functions.Where(f => f.Trigger is QueueTriggerBinding).ToList();
+        if (queueFunctions.Count == 0)
+        {
+            return [];
+        }
+
+        // App settings as the host sees them: ours over the process environment, NAME__key meaning NAME:key.
+        var configuration = new ConfigurationBuilder()
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(options.Environment.Select(s => KeyValuePair.Create(s.Key.Replace("__", ":", StringComparison.Ordinal), (string?)s.Value)))
+            .Build();
+        var accounts = new Dictionary<string, QueueServiceClient>(StringComparer.OrdinalIgnoreCase);
+        var problems = new List<string>();
+        var triggers = new List<QueueTrigger>();
+        foreach (var function in queueFunctions)
+        {
+            var binding = (QueueTriggerBinding)function.Trigger;
+            if (!accounts.TryGetValue(binding.Connection, out var queues))
+            {
+                try
+                {
+                    // The trigger decodes message text itself (messageEncoding), so its client must not.
+                    queues = StorageClients.Create(StorageSettings.Read(configuration, binding.Connection), clientOptions =>
+                    {
+                        if (clientOptions is QueueClientOptions queueOptions)
+                        {
+                            queueOptions.MessageEncoding = QueueMessageEncoding.None;
+                        }
+                    }).Queues;
+                    accounts[binding.Connection] = queues;
+                }
+                catch (InvalidOperationException ex)
+                {
+                    problems.Add($"{function.Name}/function.json binding '{binding.Name}' property 'connection' ('{binding.Connection}'): {ex.Message}");
+                    continue;
+                }
+            }
+
+            triggers.Add(new QueueTrigger(function, App.Host.Queues, queues, _invoker, _counters, options.TimeProvider,
+                loggerFactory.CreateLogger<QueueTrigger>()));
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new DevHostException($"The function app in {App.Directory} cannot be hosted:", problems);
+        }
+
+        return triggers;
     }
 
     private static HandlerStartInfo ResolveHandler(DevHostOptions options, FunctionApp app)

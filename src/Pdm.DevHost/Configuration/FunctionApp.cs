@@ -22,6 +22,7 @@ public sealed record HostSettings
     public TimeSpan? FunctionTimeout { get; init; }
     public string RoutePrefix { get; init; } = "api";
     public EventHubSettings EventHubs { get; init; } = new();
+    public QueueSettings Queues { get; init; } = new();
 }
 
 /// <summary>host.json extensions.eventHubs, with the extension's defaults.</summary>
@@ -30,6 +31,29 @@ public sealed record EventHubSettings
     public int MaxEventBatchSize { get; init; } = 100;
     public int MinEventBatchSize { get; init; } = 1;
     public TimeSpan MaxWaitTime { get; init; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>host.json extensions.queues, with the Storage queues extension's defaults.</summary>
+public sealed record QueueSettings
+{
+    /// <summary>The most messages one receive may ask for (a Storage limit).</summary>
+    public const int MaxBatchSize = 32;
+
+    /// <summary>The shortest wait between polls of an empty queue; the back-off starts here.</summary>
+    public static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
+
+    public int BatchSize { get; init; } = 16;
+    /// <summary>A new batch is fetched once this many or fewer messages of the previous ones are still in flight.</summary>
+    public int NewBatchThreshold { get; init; } = 8;
+    public TimeSpan MaxPollingInterval { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>How long a failed message stays invisible before it is tried again.</summary>
+    public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.Zero;
+    public int MaxDequeueCount { get; init; } = 5;
+    /// <summary>messageEncoding base64 (the default): message text is base64 of the UTF-8 body; false for "none".</summary>
+    public bool Base64 { get; init; } = true;
+
+    /// <summary>Messages of one function in flight at once: a full batch plus the threshold's worth of the one before.</summary>
+    public int MaxInFlight => BatchSize + NewBatchThreshold;
 }
 
 /// <summary>One function folder: its name (= folder name = path the host posts to), trigger and retry policy.</summary>
@@ -66,4 +90,16 @@ public sealed record HttpTriggerBinding : TriggerBinding
     public required string Route { get; init; }
     /// <summary>Allowed methods, upper case; empty means any method.</summary>
     public required IReadOnlyList<string> Methods { get; init; }
+}
+
+public sealed record QueueTriggerBinding : TriggerBinding
+{
+    public required string QueueName { get; init; }
+    /// <summary>The app setting (or setting prefix for the identity form) naming the storage account.</summary>
+    public required string Connection { get; init; }
+    /// <summary>dataType binary: the body goes out as base64; otherwise as text.</summary>
+    public required bool Binary { get; init; }
+
+    /// <summary>Where messages go after maxDequeueCount failed attempts, as the host names it.</summary>
+    public string PoisonQueueName => QueueName + "-poison";
 }

@@ -21,8 +21,9 @@ public static partial class FunctionAppLoader
     public const string EventHubTriggerType = "eventHubTrigger";
     public const string TimerTriggerType = "timerTrigger";
     public const string HttpTriggerType = "httpTrigger";
+    public const string QueueTriggerType = "queueTrigger";
 
-    private static readonly string[] SupportedTriggers = [EventHubTriggerType, TimerTriggerType, HttpTriggerType];
+    private static readonly string[] SupportedTriggers = [EventHubTriggerType, TimerTriggerType, HttpTriggerType, QueueTriggerType];
 
     private static readonly JsonDocumentOptions JsonOptions = new()
     {
@@ -101,6 +102,7 @@ public static partial class FunctionAppLoader
         var description = customHandler is { } ch ? Child(ch, "description") : null;
         var eventHubs = Child(root, "extensions") is { } ext ? Child(ext, "eventHubs") : null;
         var http = Child(root, "extensions") is { } ext2 ? Child(ext2, "http") : null;
+        var queues = Child(root, "extensions") is { } ext3 ? Child(ext3, "queues") : null;
         var defaults = new EventHubSettings();
 
         return new HostSettings
@@ -118,6 +120,41 @@ public static partial class FunctionAppLoader
                 MinEventBatchSize = Int(eventHubs, "minEventBatchSize", 1, context) ?? defaults.MinEventBatchSize,
                 MaxWaitTime = Duration(eventHubs, "maxWaitTime", context) ?? defaults.MaxWaitTime,
             },
+            Queues = ReadQueueSettings(queues, context.For("extensions.queues")),
+        };
+    }
+
+    private static QueueSettings ReadQueueSettings(JsonElement? queues, Context context)
+    {
+        var defaults = new QueueSettings();
+        var batchSize = Int(queues, "batchSize", 1, context) ?? defaults.BatchSize;
+        if (batchSize > QueueSettings.MaxBatchSize)
+        {
+            context.Problem($"property 'batchSize' is {batchSize}; a receive takes at most {QueueSettings.MaxBatchSize} messages");
+            batchSize = QueueSettings.MaxBatchSize;
+        }
+
+        var maxPollingInterval = Duration(queues, "maxPollingInterval", context) ?? defaults.MaxPollingInterval;
+        if (maxPollingInterval < QueueSettings.MinPollingInterval)
+        {
+            context.Problem($"property 'maxPollingInterval' must be at least {QueueSettings.MinPollingInterval.TotalMilliseconds} ms");
+        }
+
+        var encoding = String(queues, "messageEncoding", context);
+        var base64 = encoding is null || "base64".Equals(encoding, StringComparison.OrdinalIgnoreCase);
+        if (!base64 && !"none".Equals(encoding, StringComparison.OrdinalIgnoreCase))
+        {
+            context.Problem($"property 'messageEncoding' is '{encoding}'; use \"base64\" or \"none\"");
+        }
+
+        return new QueueSettings
+        {
+            BatchSize = batchSize,
+            NewBatchThreshold = Int(queues, "newBatchThreshold", 0, context) ?? batchSize / 2,
+            MaxPollingInterval = maxPollingInterval,
+            VisibilityTimeout = Duration(queues, "visibilityTimeout", context) ?? defaults.VisibilityTimeout,
+            MaxDequeueCount = Int(queues, "maxDequeueCount", 1, context) ?? defaults.MaxDequeueCount,
+            Base64 = base64,
         };
     }
 
@@ -179,11 +216,13 @@ public static partial class FunctionAppLoader
 
         var triggerContext = context.For($"binding '{String(t, "name", context) ?? "?"}'");
         var triggerType = String(t, "type", context) ?? "";
-        TriggerBinding? triggerBinding = triggerType.Equals(EventHubTriggerType, StringComparison.OrdinalIgnoreCase)
-            ? ReadEventHubTrigger(t, triggerContext)
-            : triggerType.Equals(TimerTriggerType, StringComparison.OrdinalIgnoreCase)
-                ? ReadTimerTrigger(t, triggerContext)
-                : ReadHttpTrigger(name, t, host, triggerContext);
+        TriggerBinding? triggerBinding = triggerType.ToUpperInvariant() switch
+        {
+            "EVENTHUBTRIGGER" => ReadEventHubTrigger(t, triggerContext),
+            "TIMERTRIGGER" => ReadTimerTrigger(t, triggerContext),
+            "QUEUETRIGGER" => ReadQueueTrigger(t, triggerContext),
+            _ => ReadHttpTrigger(name, t, host, triggerContext),
+        };
         var retry = Child(root, "retry") is { } r ? ReadRetry(r, context.For("retry")) : null;
         return triggerBinding is null ? null : new FunctionDefinition { Name = name, Trigger = triggerBinding, Retry = retry };
     }
@@ -213,6 +252,37 @@ public static partial class FunctionAppLoader
             Binary = binary,
         };
     }
+
+    private static QueueTriggerBinding? ReadQueueTrigger(JsonElement binding, Context context)
+    {
+        var name = RequiredString(binding, "name", context);
+        var queueName = RequiredString(binding, "queueName", context);
+        if (queueName is not null && !IsQueueName(queueName))
+        {
+            context.Problem($"property 'queueName': '{queueName}' is not a storage queue name (3-63 characters: lower-case letters, "
+                + "digits and single hyphens, starting and ending with a letter or digit)");
+            queueName = null;
+        }
+
+        var dataType = String(binding, "dataType", context);
+        var binary = "binary".Equals(dataType, StringComparison.OrdinalIgnoreCase);
+        if (dataType is not null && !binary && !"string".Equals(dataType, StringComparison.OrdinalIgnoreCase))
+        {
+            context.Problem($"dataType '{dataType}' is not supported; leave it out or set \"string\" or \"binary\"");
+        }
+
+        var connection = String(binding, "connection", context);
+        return name is null || queueName is null ? null : new QueueTriggerBinding
+        {
+            Name = name,
+            QueueName = queueName,
+            // As in the host: no connection (or an empty one) means the app's own storage account.
+            Connection = string.IsNullOrWhiteSpace(connection) ? "AzureWebJobsStorage" : connection,
+            Binary = binary,
+        };
+    }
+
+    private static bool IsQueueName(string name) => name.Length is >= 3 and <= 63 && QueueName().IsMatch(name);
 
     private static TimerTriggerBinding? ReadTimerTrigger(JsonElement binding, Context context)
     {
@@ -418,6 +488,9 @@ public static partial class FunctionAppLoader
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    [GeneratedRegex("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")]
+    private static partial Regex QueueName();
 
     [GeneratedRegex("%([^%]+)%")]
     private static partial Regex SettingReference();
