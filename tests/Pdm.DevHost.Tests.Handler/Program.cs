@@ -4,12 +4,34 @@ using System.Text.Json.Nodes;
 
 // Listens where the dev host says, records every request it gets as one JSON line in $TEST_HANDLER_RECORD, and
 // answers 500 to the first $TEST_HANDLER_FAIL_<Function> invocations of a function to exercise retry paths.
+// Queue messages steer it too: a message (Data.item, decoded as the host encodes it) that is a JSON object with
+// "fail": true is answered 500, one with "delayMs": n is answered after n ms; every invocation records how many
+// invocations of its function were running when it began (InFlight).
 var port = Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT")
     ?? throw new InvalidOperationException("FUNCTIONS_CUSTOMHANDLER_PORT is not set");
 var recordPath = Environment.GetEnvironmentVariable("TEST_HANDLER_RECORD")
     ?? throw new InvalidOperationException("TEST_HANDLER_RECORD is not set");
 var recordLock = new Lock();
 var failuresLeft = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+var inFlight = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+
+// Data.item is the message text JSON-serialized into a string; a JSON object message parses once more.
+JsonObject? QueueMessage(JsonNode? payload)
+{
+    if (payload?["Data"]?["item"] is not JsonValue item || !item.TryGetValue<string>(out var encoded))
+    {
+        return null;
+    }
+
+    try
+    {
+        return JsonNode.Parse(JsonNode.Parse(encoded)!.GetValue<string>()) as JsonObject;
+    }
+    catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+    {
+        return null;
+    }
+}
 
 void Record(JsonObject entry)
 {
@@ -58,11 +80,19 @@ app.Map("/api/{**rest}", async (HttpRequest request) =>
 app.MapPost("/{function}", async (string function, HttpRequest request) =>
 {
     var payload = await JsonNode.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+    var running = inFlight.AddOrUpdate(function, 1, (_, n) => n + 1);
+    var message = QueueMessage(payload);
+    if (message?["delayMs"] is JsonValue delay)
+    {
+        await Task.Delay(delay.GetValue<int>());
+    }
+
+    inFlight.AddOrUpdate(function, 0, (_, n) => n - 1);
     var left = failuresLeft.AddOrUpdate(function,
         _ => int.TryParse(Environment.GetEnvironmentVariable($"TEST_HANDLER_FAIL_{function}"), out var n) ? n : 0,
         (_, n) => n);
-    var fail = left > 0;
-    if (fail)
+    var fail = left > 0 || message?["fail"] is JsonValue failFlag && failFlag.GetValue<bool>();
+    if (left > 0)
     {
         failuresLeft[function] = left - 1;
     }
@@ -74,6 +104,7 @@ app.MapPost("/{function}", async (string function, HttpRequest request) =>
         ["Headers"] = Headers(request),
         ["Payload"] = payload,
         ["Answered"] = fail ? 500 : 200,
+        ["InFlight"] = running,
     });
     return fail
         ? Results.StatusCode(StatusCodes.Status500InternalServerError)
