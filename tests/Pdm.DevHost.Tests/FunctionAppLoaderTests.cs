@@ -59,7 +59,7 @@ public sealed class FunctionAppLoaderTests : IDisposable
         _app.WriteHost(TestFunctionApp.DefaultHostJson);
         _app.WriteFunction("Deliver", """
             { "bindings": [
-              { "type": "queueTrigger", "direction": "in", "name": "item", "queueName": "q" } ] }
+              { "type": "serviceBusTrigger", "direction": "in", "name": "item", "queueName": "q" } ] }
             """);
         _app.WriteFunction("Tick", """
             { "bindings": [
@@ -70,7 +70,7 @@ public sealed class FunctionAppLoaderTests : IDisposable
         var result = FunctionAppLoader.Load(_app.Directory, _ => null);
 
         Assert.False(result.Succeeded);
-        Assert.Contains(result.Problems, p => p.StartsWith("Deliver/function.json bindings[0]: trigger type 'queueTrigger' is not supported", StringComparison.Ordinal));
+        Assert.Contains(result.Problems, p => p.StartsWith("Deliver/function.json bindings[0]: trigger type 'serviceBusTrigger' is not supported", StringComparison.Ordinal));
         Assert.Contains(result.Problems, p => p.StartsWith("Tick/function.json bindings[1]: binding type 'blob' is not supported", StringComparison.Ordinal));
     }
 
