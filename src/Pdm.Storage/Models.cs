@@ -39,6 +39,9 @@ public readonly record struct IngestWriteResult(long ValuesInserted, long Values
 {
     /// <summary>Anomaly scores stored with the readings (when the write scored them).</summary>
     public long ScoresInserted { get; init; }
+
+    /// <summary>Alert events stored with the readings (when the write evaluated alert rules).</summary>
+    public long AlertEvents { get; init; }
 }
 
 /// <summary>

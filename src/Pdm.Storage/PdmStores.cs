@@ -26,6 +26,8 @@ public sealed class PdmStores : IAsyncDisposable
         Scores = provider.GetRequiredService<ScoreStore>();
         Predictions = provider.GetRequiredService<PredictionStore>();
         Models = provider.GetRequiredService<ModelStore>();
+        Alerts = provider.GetRequiredService<AlertStore>();
+        Subscriptions = provider.GetRequiredService<SubscriptionStore>();
     }
 
     /// <param name="connectionString">
@@ -53,6 +55,8 @@ public sealed class PdmStores : IAsyncDisposable
     public ScoreStore Scores { get; }
     public PredictionStore Predictions { get; }
     public ModelStore Models { get; }
+    public AlertStore Alerts { get; }
+    public SubscriptionStore Subscriptions { get; }
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();
 }

@@ -72,8 +72,18 @@ public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingSto
 
     /// <inheritdoc cref="WriteReadingsAsync(IReadOnlyList{TenantBatch}, CancellationToken)"/>
     /// <param name="score">When set, scores each tenant's machines in the same transaction (see <see cref="ScoreStore.ScoreTenantAsync"/>).</param>
+    public Task<IngestWriteResult> WriteReadingsAsync(IReadOnlyList<TenantBatch> batches, TenantScorer? score,
+        CancellationToken cancellationToken) => WriteReadingsAsync(batches, score, alert: null, cancellationToken);
+
+    /// <inheritdoc cref="WriteReadingsAsync(IReadOnlyList{TenantBatch}, CancellationToken)"/>
+    /// <param name="score">When set, scores each tenant's machines in the same transaction (see <see cref="ScoreStore.ScoreTenantAsync"/>).</param>
+    /// <param name="alert">
+    /// When set, evaluates each tenant's alert rules after scoring, in the same transaction, for the batch's machines
+    /// and devices (see <see cref="AlertStore.EvaluateTenantAsync"/>): readings, scores, alert states, alerts, their
+    /// events and outbox rows commit together or not at all.
+    /// </param>
     public async Task<IngestWriteResult> WriteReadingsAsync(IReadOnlyList<TenantBatch> batches, TenantScorer? score,
-        CancellationToken cancellationToken)
+        TenantAlerter? alert, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
         if (batches.Count == 0)
@@ -92,6 +102,7 @@ public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingSto
         long inserted = 0;
         long duplicate = 0;
         long scored = 0;
+        long alertEvents = 0;
         var machinesCreated = 0;
         var first = true;
         foreach (var group in batches.GroupBy(b => b.TenantId))
@@ -119,9 +130,17 @@ public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingSto
                 string[] machineIds = [.. group.SelectMany(b => b.Samples).Select(s => s.MachineId).Distinct(StringComparer.Ordinal)];
                 scored += await ScoreStore.ScoreTenantAsync(connection, transaction, group.Key, machineIds, score, cancellationToken);
             }
+            if (alert is not null)
+            {
+                AlertSubject[] subjects = [
+                    .. group.SelectMany(b => b.Samples).Select(s => AlertSubject.Machine(s.MachineId)).Distinct(),
+                    .. group.Select(b => AlertSubject.Device(b.DeviceId)).Distinct()];
+                var written = await AlertStore.EvaluateTenantAsync(connection, transaction, group.Key, subjects, alert, cancellationToken);
+                alertEvents += written.Events;
+            }
         }
         await transaction.CommitAsync(cancellationToken);
-        return new IngestWriteResult(inserted, duplicate, machinesCreated) { ScoresInserted = scored };
+        return new IngestWriteResult(inserted, duplicate, machinesCreated) { ScoresInserted = scored, AlertEvents = alertEvents };
     }
 
     /// <summary>

@@ -35,6 +35,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<ScoreStore>();
         services.AddSingleton<PredictionStore>();
         services.AddSingleton<ModelStore>();
+        services.AddSingleton<AlertStore>();
+        services.AddSingleton<SubscriptionStore>();
         return services;
     }
 

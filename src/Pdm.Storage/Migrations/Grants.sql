@@ -15,6 +15,14 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.scorer_states TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.machine_anomaly_models TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.predictions TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.alert_rule_sets TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.alert_states TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.alerts TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT ON pdm.alert_events TO %I', app_role);
+    -- The publisher claims and marks rows through pdm.claim_alert_outbox and pdm.mark_alert_outbox_published.
+    EXECUTE format('GRANT SELECT, INSERT ON pdm.alert_outbox TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pdm.webhook_subscriptions TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.webhook_dead_letters TO %I', app_role);
     -- Platform-wide and read-only for the app: models are registered and promoted with the owner's connection.
     EXECUTE format('GRANT SELECT ON pdm.models TO %I', app_role);
     -- api_keys and the platform paths are reachable only through the SECURITY DEFINER functions.
