@@ -1,1 +1,2 @@
+global using Pdm.LocalStack;
 global using Pdm.Testing;
