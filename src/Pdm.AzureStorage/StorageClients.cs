@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Core;
+using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
@@ -8,19 +9,22 @@ using Microsoft.Extensions.Configuration;
 namespace Pdm.AzureStorage;
 
 /// <summary>
-/// The Blob and Queue service clients of one storage account, made from <see cref="StorageSettings"/>. Create it once
+/// The Blob, Queue and Table service clients of one storage account, made from <see cref="StorageSettings"/>. Create it once
 /// (the clients are thread-safe) and take container and queue clients from it. Queue messages are base64, as the
 /// Functions queue trigger expects.
 /// </summary>
 public sealed class StorageClients
 {
     private readonly QueueServiceClient? _queues;
+    private readonly TableServiceClient? _tables;
     private readonly string _connectionName;
 
-    private StorageClients(BlobServiceClient blobs, QueueServiceClient? queues, TokenCredential? credential, string connectionName)
+    private StorageClients(BlobServiceClient blobs, QueueServiceClient? queues, TableServiceClient? tables, TokenCredential? credential,
+        string connectionName)
     {
         Blobs = blobs;
         _queues = queues;
+        _tables = tables;
         Credential = credential;
         _connectionName = connectionName;
     }
@@ -31,10 +35,14 @@ public sealed class StorageClients
     public QueueServiceClient Queues => _queues ?? throw new InvalidOperationException(
         $"Queues are not configured: set {_connectionName}__queueServiceUri.");
 
+    /// <exception cref="InvalidOperationException">The identity form has no table service URI.</exception>
+    public TableServiceClient Tables => _tables ?? throw new InvalidOperationException(
+        $"Tables are not configured: set {_connectionName}__tableServiceUri.");
+
     /// <summary>The token credential of the identity form; null for a connection string.</summary>
     public TokenCredential? Credential { get; }
 
-    /// <param name="configure">Applied to the blob and the queue client options (retries, extra policies).</param>
+    /// <param name="configure">Applied to the blob, queue and table client options (retries, extra policies).</param>
     /// <exception cref="InvalidOperationException">A setting is missing or malformed; the message names it.</exception>
     public static StorageClients FromConfiguration(IConfiguration configuration,
         string connectionName = StorageSettings.DefaultConnectionName, Action<ClientOptions>? configure = null) =>
@@ -49,11 +57,11 @@ public sealed class StorageClients
 
     /// <summary>Identity-based access with a credential of the caller's choosing.</summary>
     public static StorageClients FromServiceUris(Uri blobServiceUri, Uri? queueServiceUri, TokenCredential credential,
-        Action<ClientOptions>? configure = null)
+        Action<ClientOptions>? configure = null, Uri? tableServiceUri = null)
     {
         ArgumentNullException.ThrowIfNull(blobServiceUri);
         ArgumentNullException.ThrowIfNull(credential);
-        return WithCredential(blobServiceUri, queueServiceUri, credential, StorageSettings.DefaultConnectionName, configure);
+        return WithCredential(blobServiceUri, queueServiceUri, tableServiceUri, credential, StorageSettings.DefaultConnectionName, configure);
     }
 
     /// <exception cref="InvalidOperationException">The connection string is malformed; the message names the setting.</exception>
@@ -62,11 +70,12 @@ public sealed class StorageClients
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.ConnectionString is { } connectionString)
         {
-            var (blobOptions, queueOptions) = Options(configure);
+            var (blobOptions, queueOptions, tableOptions) = Options(configure);
             try
             {
                 return new StorageClients(new BlobServiceClient(connectionString, blobOptions),
-                    new QueueServiceClient(connectionString, queueOptions), credential: null, settings.ConnectionName);
+                    new QueueServiceClient(connectionString, queueOptions), new TableServiceClient(connectionString, tableOptions),
+                    credential: null, settings.ConnectionName);
             }
             catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
             {
@@ -83,7 +92,7 @@ public sealed class StorageClients
                 ? ManagedIdentityId.FromUserAssignedClientId(clientId)
                 : ManagedIdentityId.SystemAssigned)
             : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = settings.ClientId });
-        return WithCredential(blob, settings.QueueServiceUri, credential, settings.ConnectionName, configure);
+        return WithCredential(blob, settings.QueueServiceUri, settings.TableServiceUri, credential, settings.ConnectionName, configure);
     }
 
     /// <summary>
@@ -97,20 +106,23 @@ public sealed class StorageClients
         _ => false,
     };
 
-    private static StorageClients WithCredential(Uri blob, Uri? queue, TokenCredential credential, string connectionName,
+    private static StorageClients WithCredential(Uri blob, Uri? queue, Uri? table, TokenCredential credential, string connectionName,
         Action<ClientOptions>? configure)
     {
-        var (blobOptions, queueOptions) = Options(configure);
+        var (blobOptions, queueOptions, tableOptions) = Options(configure);
         return new StorageClients(new BlobServiceClient(blob, credential, blobOptions),
-            queue is null ? null : new QueueServiceClient(queue, credential, queueOptions), credential, connectionName);
+            queue is null ? null : new QueueServiceClient(queue, credential, queueOptions),
+            table is null ? null : new TableServiceClient(table, credential, tableOptions), credential, connectionName);
     }
 
-    private static (BlobClientOptions Blob, QueueClientOptions Queue) Options(Action<ClientOptions>? configure)
+    private static (BlobClientOptions Blob, QueueClientOptions Queue, TableClientOptions Table) Options(Action<ClientOptions>? configure)
     {
         var blob = new BlobClientOptions();
         var queue = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        var table = new TableClientOptions();
         configure?.Invoke(blob);
         configure?.Invoke(queue);
-        return (blob, queue);
+        configure?.Invoke(table);
+        return (blob, queue, table);
     }
 }

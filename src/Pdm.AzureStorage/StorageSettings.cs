@@ -4,7 +4,8 @@ namespace Pdm.AzureStorage;
 
 /// <summary>
 /// A storage connection as the Functions host reads it (for example <c>AzureWebJobsStorage</c>): a connection string
-/// (Azurite locally), or the identity form <c>__blobServiceUri</c> / <c>__queueServiceUri</c> (or <c>__accountName</c>)
+/// (Azurite locally), or the identity form <c>__blobServiceUri</c> / <c>__queueServiceUri</c> / <c>__tableServiceUri</c>
+/// (or <c>__accountName</c>)
 /// with <c>__credential</c> and <c>__clientId</c>. Reading checks every value and names the setting at fault.
 /// </summary>
 public sealed record StorageSettings
@@ -24,6 +25,9 @@ public sealed record StorageSettings
 
     /// <summary>Null when neither given nor derivable; queues are then unavailable (blobs still work).</summary>
     public Uri? QueueServiceUri { get; init; }
+
+    /// <summary>Null when neither given nor derivable; tables are then unavailable (blobs still work).</summary>
+    public Uri? TableServiceUri { get; init; }
 
     /// <summary>
     /// True for <c>__credential=managedidentity</c> (as in Azure); otherwise <c>DefaultAzureCredential</c>, which finds
@@ -53,7 +57,10 @@ public sealed record StorageSettings
                 + $"and {connectionName}__queueServiceUri (managed identity).");
         var queue = ServiceUri(section, connectionName, "queueServiceUri")
             ?? (accountName is null ? null : AccountUri(accountName, "queue", connectionName))
-            ?? QueueBesideBlob(blob);
+            ?? BesideBlob(blob, "queue");
+        var table = ServiceUri(section, connectionName, "tableServiceUri")
+            ?? (accountName is null ? null : AccountUri(accountName, "table", connectionName))
+            ?? BesideBlob(blob, "table");
 
         var credential = Value(section, "credential");
         if (credential is not null && !string.Equals(credential, ManagedIdentity, StringComparison.OrdinalIgnoreCase))
@@ -67,6 +74,7 @@ public sealed record StorageSettings
             ConnectionName = connectionName,
             BlobServiceUri = blob,
             QueueServiceUri = queue,
+            TableServiceUri = table,
             UseManagedIdentity = credential is not null,
             ClientId = Value(section, "clientId"),
         };
@@ -93,8 +101,8 @@ public sealed record StorageSettings
             : throw new InvalidOperationException($"{connectionName}__accountName '{accountName}' is not a storage account name.");
 
     /// <summary>Azure's own endpoints differ only in the service label; other hosts give no hint.</summary>
-    private static Uri? QueueBesideBlob(Uri blob) =>
+    private static Uri? BesideBlob(Uri blob, string service) =>
         blob.Host.Contains(".blob.", StringComparison.OrdinalIgnoreCase)
-            ? new UriBuilder(blob) { Host = blob.Host.Replace(".blob.", ".queue.", StringComparison.OrdinalIgnoreCase) }.Uri
+            ? new UriBuilder(blob) { Host = blob.Host.Replace(".blob.", $".{service}.", StringComparison.OrdinalIgnoreCase) }.Uri
             : null;
 }

@@ -49,6 +49,9 @@ public sealed class StorageAzuriteFixture : IAsyncLifetime
 
     /// <summary>A container or queue name no other test uses.</summary>
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    /// <summary>A table name no other test uses (letters and digits only, as tables require).</summary>
+    public static string UniqueTableName(string prefix) => $"{prefix}{Guid.NewGuid():N}";
 }
 
 public sealed class RequestCounter : HttpPipelineSynchronousPolicy

@@ -1,5 +1,6 @@
 using System.Text;
 using Azure;
+using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues;
@@ -205,6 +206,47 @@ public sealed class StorageSdkAzuriteTests(StorageAzuriteFixture azurite)
         var error = await Assert.ThrowsAsync<RequestFailedException>(() => queue.ReceiveMessagesAsync());
 
         Assert.Equal((404, "QueueNotFound"), (error.Status, error.ErrorCode));
+    }
+
+    [Fact]
+    public async Task A_table_is_created_once_and_entities_come_back_by_partition_in_row_key_order()
+    {
+        var table = azurite.Clients.Tables.GetTableClient(StorageAzuriteFixture.UniqueTableName("attempts"));
+        Assert.NotNull((await table.CreateIfNotExistsAsync()).Value);
+        await table.CreateIfNotExistsAsync();
+        foreach (var row in new[] { "b", "c", "a" })
+        {
+            await table.AddEntityAsync(new TableEntity("acme|sub-1", row) { ["Note"] = $"Überdruck {row}", ["Status"] = 503 });
+        }
+        await table.AddEntityAsync(new TableEntity("other|sub-1", "a") { ["Note"] = "another tenant" });
+
+        var rows = await table.QueryAsync<TableEntity>(e => e.PartitionKey == "acme|sub-1").ToListAsync();
+
+        Assert.Equal(["a", "b", "c"], rows.Select(r => r.RowKey));
+        Assert.Equal("Überdruck a", rows[0].GetString("Note"));
+        Assert.Equal(503, rows[0].GetInt32("Status"));
+    }
+
+    [Fact]
+    public async Task Adding_an_entity_twice_fails_with_entity_already_exists()
+    {
+        var table = azurite.Clients.Tables.GetTableClient(StorageAzuriteFixture.UniqueTableName("dupes"));
+        await table.CreateAsync();
+        await table.AddEntityAsync(new TableEntity("p", "r"));
+
+        var error = await Assert.ThrowsAsync<RequestFailedException>(() => table.AddEntityAsync(new TableEntity("p", "r")));
+
+        Assert.Equal((409, "EntityAlreadyExists"), (error.Status, error.ErrorCode));
+    }
+
+    [Fact]
+    public async Task Querying_a_missing_table_fails_with_table_not_found()
+    {
+        var table = azurite.Clients.Tables.GetTableClient(StorageAzuriteFixture.UniqueTableName("missing"));
+
+        var error = await Assert.ThrowsAsync<RequestFailedException>(() => table.QueryAsync<TableEntity>().ToListAsync().AsTask());
+
+        Assert.Equal((404, "TableNotFound"), (error.Status, error.ErrorCode));
     }
 
     private async Task<BlobContainerClient> NewContainerAsync()

@@ -11,7 +11,8 @@ public sealed class StorageSettingsTests
 {
     private const string Azurite =
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AzuriteServer.AccountKey + ";"
-        + "BlobEndpoint=http://127.0.0.1:41000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:41001/devstoreaccount1;";
+        + "BlobEndpoint=http://127.0.0.1:41000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:41001/devstoreaccount1;"
+        + "TableEndpoint=http://127.0.0.1:41002/devstoreaccount1;";
 
     [Fact]
     public void A_connection_string_gives_its_own_endpoints_and_no_token_credential()
@@ -21,6 +22,7 @@ public sealed class StorageSettingsTests
         Assert.Equal("devstoreaccount1", clients.Blobs.AccountName);
         Assert.Equal(new Uri("http://127.0.0.1:41000/devstoreaccount1"), clients.Blobs.Uri);
         Assert.Equal(new Uri("http://127.0.0.1:41001/devstoreaccount1"), clients.Queues.Uri);
+        Assert.Equal(new Uri("http://127.0.0.1:41002/devstoreaccount1"), clients.Tables.Uri);
         Assert.Null(clients.Credential);
     }
 
@@ -30,6 +32,7 @@ public sealed class StorageSettingsTests
         var configuration = Settings(
             ("AzureWebJobsStorage:blobServiceUri", "https://pdmprod.blob.core.windows.net"),
             ("AzureWebJobsStorage:queueServiceUri", "https://pdmprod.queue.core.windows.net"),
+            ("AzureWebJobsStorage:tableServiceUri", "https://pdmprod.table.core.windows.net"),
             ("AzureWebJobsStorage:credential", "managedidentity"),
             ("AzureWebJobsStorage:clientId", "6f5b4c1e-0000-4000-8000-000000000001"));
 
@@ -41,6 +44,7 @@ public sealed class StorageSettingsTests
         Assert.Equal("6f5b4c1e-0000-4000-8000-000000000001", settings.ClientId);
         Assert.Equal(new Uri("https://pdmprod.blob.core.windows.net"), clients.Blobs.Uri);
         Assert.Equal(new Uri("https://pdmprod.queue.core.windows.net"), clients.Queues.Uri);
+        Assert.Equal(new Uri("https://pdmprod.table.core.windows.net"), clients.Tables.Uri);
         Assert.IsType<ManagedIdentityCredential>(clients.Credential);
     }
 
@@ -61,6 +65,7 @@ public sealed class StorageSettingsTests
 
         Assert.Equal(new Uri("https://pdmprod.blob.core.windows.net"), settings.BlobServiceUri);
         Assert.Equal(new Uri("https://pdmprod.queue.core.windows.net"), settings.QueueServiceUri);
+        Assert.Equal(new Uri("https://pdmprod.table.core.windows.net"), settings.TableServiceUri);
     }
 
     [Fact]
@@ -68,11 +73,14 @@ public sealed class StorageSettingsTests
     {
         var azure = StorageSettings.Read(Settings(("AzureWebJobsStorage:blobServiceUri", "https://pdmprod.blob.core.windows.net/")));
         Assert.Equal(new Uri("https://pdmprod.queue.core.windows.net/"), azure.QueueServiceUri);
+        Assert.Equal(new Uri("https://pdmprod.table.core.windows.net/"), azure.TableServiceUri);
 
         var custom = StorageClients.FromConfiguration(Settings(("AzureWebJobsStorage:blobServiceUri", "https://blobs.example.com/")));
         Assert.Equal(new Uri("https://blobs.example.com/"), custom.Blobs.Uri);
         var error = Assert.Throws<InvalidOperationException>(() => custom.Queues);
         Assert.Contains("AzureWebJobsStorage__queueServiceUri", error.Message, StringComparison.Ordinal);
+        var tableError = Assert.Throws<InvalidOperationException>(() => custom.Tables);
+        Assert.Equal("Tables are not configured: set AzureWebJobsStorage__tableServiceUri.", tableError.Message);
     }
 
     [Fact]
@@ -105,6 +113,7 @@ public sealed class StorageSettingsTests
 
     [Theory]
     [InlineData("blobServiceUri", "/relative", "AzureWebJobsStorage__blobServiceUri '/relative' is not an absolute https URI.")]
+    [InlineData("tableServiceUri", "table.example.com", "AzureWebJobsStorage__tableServiceUri 'table.example.com' is not an absolute https URI.")]
     [InlineData("blobServiceUri", "ftp://host/x", "AzureWebJobsStorage__blobServiceUri 'ftp://host/x' is not an absolute https URI.")]
     [InlineData("accountName", "pdm prod", "AzureWebJobsStorage__accountName 'pdm prod' is not a storage account name.")]
     [InlineData("credential", "connectionstring", "AzureWebJobsStorage__credential is 'connectionstring': the only supported value is 'managedidentity'")]
@@ -137,6 +146,19 @@ public sealed class StorageSettingsTests
 
         // Nothing listens there: the token is fetched before the connection fails.
         await Assert.ThrowsAnyAsync<Exception>(() => clients.Queues.GetQueueClient("alerts").GetPropertiesAsync());
+
+        Assert.Equal(["https://storage.azure.com/.default"], credential.RequestedScopes);
+    }
+
+    [Fact]
+    public async Task Identity_access_to_tables_asks_for_a_storage_token()
+    {
+        var credential = new FixedTokenCredential();
+        var unusedPort = FreePort.Pick();
+        var clients = StorageClients.FromServiceUris(new Uri($"https://127.0.0.1:{unusedPort}/blob"), null, credential,
+            options => options.Retry.MaxRetries = 0, tableServiceUri: new Uri($"https://127.0.0.1:{unusedPort}/table"));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => clients.Tables.GetTableClient("attempts").CreateIfNotExistsAsync());
 
         Assert.Equal(["https://storage.azure.com/.default"], credential.RequestedScopes);
     }

@@ -1,0 +1,2 @@
+global using Pdm.LocalStack;
+global using Pdm.Testing;
