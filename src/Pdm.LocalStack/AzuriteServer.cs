@@ -156,6 +156,8 @@ public sealed class AzuriteServer : IAsyncDisposable
             {
                 if (process.HasExited)
                 {
+                    // Exited is seen before the last output lines are delivered; wait for both streams to end.
+                    await process.WaitForExitAsync(timeout.Token);
                     throw new InvalidOperationException(
                         $"Azurite exited with code {process.ExitCode.ToString(CultureInfo.InvariantCulture)} before it was ready. "
                         + $"Output:{Environment.NewLine}{RecentOutput}");

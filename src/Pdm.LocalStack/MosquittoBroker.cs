@@ -344,6 +344,8 @@ public sealed class MosquittoBroker : IAsyncDisposable
             {
                 if (process.HasExited)
                 {
+                    // Exited is seen before the last output lines are delivered; wait for both streams to end.
+                    await process.WaitForExitAsync(timeout.Token);
                     throw new InvalidOperationException(
                         $"Mosquitto exited with code {process.ExitCode} while starting on port {Port}.\n{Diagnostics()}");
                 }
