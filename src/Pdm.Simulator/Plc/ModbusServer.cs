@@ -36,7 +36,7 @@ public sealed partial class ModbusServer : IDisposable
     private readonly (int Read, int Write) _wake;
     private readonly string _host = "";
     private readonly string _service = "";
-    private unsafe LibModbus.Mapping* _mapping;
+    private unsafe LibModbusSlave.Mapping* _mapping;
     private IntPtr _ctx;
     private int _listenFd = -1;
     private Thread? _thread;
@@ -47,7 +47,7 @@ public sealed partial class ModbusServer : IDisposable
     {
         Endpoint = endpoint;
         _logger = logger ?? NullLogger.Instance;
-        _mapping = LibModbus.MappingNew(0, TableSize, 0, TableSize, 0, TableSize, 0, TableSize);
+        _mapping = LibModbusSlave.MappingNew(0, TableSize, 0, TableSize, 0, TableSize, 0, TableSize);
         if (_mapping == null)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -219,7 +219,7 @@ public sealed partial class ModbusServer : IDisposable
         Posix.Close(_wake.Write);
         lock (_tablesLock)
         {
-            LibModbus.MappingFree(_mapping);
+            LibModbusSlave.MappingFree(_mapping);
             _mapping = null;
         }
         if (_thread is not null)
@@ -237,7 +237,7 @@ public sealed partial class ModbusServer : IDisposable
         {
             throw LastError($"Cannot create a Modbus TCP context for {Endpoint}");
         }
-        _listenFd = LibModbus.TcpPiListen(_ctx, 16);
+        _listenFd = LibModbusSlave.TcpPiListen(_ctx, 16);
         if (_listenFd < 0)
         {
             throw LastError($"Cannot listen at {Endpoint}");
@@ -280,7 +280,7 @@ public sealed partial class ModbusServer : IDisposable
             {
                 return;
             }
-            var socket = LibModbus.TcpPiAccept(_ctx, ref _listenFd);
+            var socket = LibModbusSlave.TcpPiAccept(_ctx, ref _listenFd);
             var errno = Marshal.GetLastPInvokeError();
             // accept makes the new socket the listening context's own; each connection gets a context of its own instead.
             LibModbus.SetSocket(_ctx, -1);
@@ -320,13 +320,13 @@ public sealed partial class ModbusServer : IDisposable
 
     private unsafe void Serve(IntPtr ctx, int socket)
     {
-        var request = stackalloc byte[LibModbus.TcpMaxAduLength];
+        var request = stackalloc byte[LibModbusSlave.TcpMaxAduLength];
         object reason = "server stopping";
         try
         {
             while (Posix.Wait(socket, _wake.Read, -1) >= 0)
             {
-                var length = LibModbus.Receive(ctx, request);
+                var length = LibModbusSlave.Receive(ctx, request);
                 if (length < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -356,7 +356,7 @@ public sealed partial class ModbusServer : IDisposable
 
     private unsafe void SerialLoop(int unitId)
     {
-        var request = stackalloc byte[LibModbus.RtuMaxAduLength];
+        var request = stackalloc byte[LibModbusSlave.RtuMaxAduLength];
         int events;
         while ((events = Posix.Wait(LibModbus.GetSocket(_ctx), _wake.Read, -1)) >= 0)
         {
@@ -365,7 +365,7 @@ public sealed partial class ModbusServer : IDisposable
                 Log.SerialLineClosed(_logger, Endpoint, events);
                 return;
             }
-            var length = LibModbus.Receive(_ctx, request);
+            var length = LibModbusSlave.Receive(_ctx, request);
             if (length < 0)
             {
                 // A damaged or incomplete frame: the master times out and asks again.
@@ -384,7 +384,7 @@ public sealed partial class ModbusServer : IDisposable
     {
         lock (_tablesLock)
         {
-            return LibModbus.Reply(ctx, request, length, _mapping);
+            return LibModbusSlave.Reply(ctx, request, length, _mapping);
         }
     }
 
@@ -414,7 +414,7 @@ public sealed partial class ModbusServer : IDisposable
         return new Span<byte>(start + address, count);
     }
 
-    private unsafe LibModbus.Mapping* Mapping()
+    private unsafe LibModbusSlave.Mapping* Mapping()
     {
         ObjectDisposedException.ThrowIf(_mapping == null, this);
         return _mapping;

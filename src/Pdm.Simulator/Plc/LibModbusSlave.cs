@@ -1,22 +1,20 @@
 using System.Runtime.InteropServices;
+using Pdm.Modbus;
 
 namespace Pdm.Simulator.Plc;
 
 /// <summary>
-/// The part of Debian's libmodbus5 (3.1.6) that <see cref="ModbusServer"/> uses: the slave side (register mapping,
-/// listen, accept, receive, reply), which the edge module's client binding in Pdm.Modbus leaves out. Functions that
+/// The slave side of Debian's libmodbus5 (3.1.6) that <see cref="ModbusServer"/> uses (register mapping, listen,
+/// accept, receive, reply); contexts, sockets and error texts come from the client binding in Pdm.Modbus. Functions that
 /// fail return -1 (or null) and leave the reason in errno, captured with SetLastError.
 /// </summary>
-internal static unsafe partial class LibModbus
+internal static unsafe partial class LibModbusSlave
 {
     private const string Lib = "libmodbus.so.5";
 
     /// <summary>Largest request a server receives: TCP adds the 7-byte MBAP header, RTU the address and CRC.</summary>
     public const int TcpMaxAduLength = 260;
     public const int RtuMaxAduLength = 256;
-
-    /// <summary>For <see cref="SetErrorRecovery"/>: after a damaged frame, wait and flush the line.</summary>
-    public const int ErrorRecoveryProtocol = 4;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Mapping
@@ -34,33 +32,6 @@ internal static unsafe partial class LibModbus
         public ushort* TabInputRegisters;
         public ushort* TabRegisters;
     }
-
-    [LibraryImport(Lib, EntryPoint = "modbus_new_tcp_pi", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial IntPtr NewTcpPi(string? node, string service);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_new_rtu", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial IntPtr NewRtu(string device, int baud, byte parity, int dataBits, int stopBits);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_free")]
-    public static partial void Free(IntPtr ctx);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_connect", SetLastError = true)]
-    public static partial int Connect(IntPtr ctx);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_close")]
-    public static partial void Close(IntPtr ctx);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_set_slave", SetLastError = true)]
-    public static partial int SetSlave(IntPtr ctx, int slave);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_set_error_recovery", SetLastError = true)]
-    public static partial int SetErrorRecovery(IntPtr ctx, int mode);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_get_socket")]
-    public static partial int GetSocket(IntPtr ctx);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_set_socket", SetLastError = true)]
-    public static partial int SetSocket(IntPtr ctx, int socket);
 
     [LibraryImport(Lib, EntryPoint = "modbus_mapping_new_start_address", SetLastError = true)]
     public static partial Mapping* MappingNew(int startBits, int bits, int startInputBits, int inputBits,
@@ -83,13 +54,6 @@ internal static unsafe partial class LibModbus
 
     [LibraryImport(Lib, EntryPoint = "modbus_reply", SetLastError = true)]
     public static partial int Reply(IntPtr ctx, byte* request, int length, Mapping* mapping);
-
-    [LibraryImport(Lib, EntryPoint = "modbus_strerror")]
-    private static partial IntPtr StrError(int errnum);
-
-    /// <summary>libmodbus' text for an errno value (its own codes or the system's).</summary>
-    public static string Describe(int errno) =>
-        Marshal.PtrToStringUTF8(StrError(errno)) ?? $"error {errno}";
 }
 
 /// <summary>An errno that turns into libmodbus' text only when printed, so a disabled log level costs nothing.</summary>
