@@ -125,15 +125,15 @@ public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingSto
             var rows = await InsertStagedAsync(connection, transaction, group.Key, cancellationToken);
             inserted += rows;
             duplicate += staged - rows;
+            string[] machineIds = [.. group.SelectMany(b => b.Samples).Select(s => s.MachineId).Distinct(StringComparer.Ordinal)];
             if (score is not null)
             {
-                string[] machineIds = [.. group.SelectMany(b => b.Samples).Select(s => s.MachineId).Distinct(StringComparer.Ordinal)];
                 scored += await ScoreStore.ScoreTenantAsync(connection, transaction, group.Key, machineIds, score, cancellationToken);
             }
             if (alert is not null)
             {
                 AlertSubject[] subjects = [
-                    .. group.SelectMany(b => b.Samples).Select(s => AlertSubject.Machine(s.MachineId)).Distinct(),
+                    .. machineIds.Select(AlertSubject.Machine),
                     .. group.Select(b => AlertSubject.Device(b.DeviceId)).Distinct()];
                 var written = await AlertStore.EvaluateTenantAsync(connection, transaction, group.Key, subjects, alert, cancellationToken);
                 alertEvents += written.Events;
