@@ -17,4 +17,8 @@ namespace Pdm.Alerts;
 [JsonSerializable(typeof(AlertEvaluationState))]
 [JsonSerializable(typeof(Alert))]
 [JsonSerializable(typeof(AlertEvent))]
+[JsonSerializable(typeof(AlertExplanation))]
+[JsonSerializable(typeof(AlertStatus))]
+[JsonSerializable(typeof(AlertSeverity))]
+[JsonSerializable(typeof(AlertEventType))]
 public sealed partial class AlertsJson : JsonSerializerContext;
