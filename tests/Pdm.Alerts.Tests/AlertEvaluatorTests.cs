@@ -126,6 +126,25 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
+    public void Iso_zone_with_a_window_ignores_a_spike_and_fires_on_a_steady_level()
+    {
+        var rule = Rule("""
+            {"id":"vibration","kind":"iso_zone","severity":"HIGH","window":{"n":3,"m":4},"clearSamples":2}
+            """);
+        string[] zones = ["B", "D", "B", "B", "C", "C", "B", "C", "B", "B"];
+        var samples = zones.Select((z, i) => Sample(i, 0.1, z, ("vibration_x", 2.0 + i))).ToList();
+
+        var result = Samples(rule, samples);
+
+        // The spike at 1 is one of four; 4, 5 and 7 are three of the last four, so the rule fires at 7 (in zone C).
+        Assert.Equal(
+        [
+            (TriggerKind.Fired, At(7), AlertSeverity.High),
+            (TriggerKind.Cleared, At(9), AlertSeverity.High),
+        ], Transitions(result));
+    }
+
+    [Fact]
     public void Sensor_limits_clear_only_inside_the_band()
     {
         var rule = Rule("""

@@ -85,8 +85,9 @@ public class TwinAlertTests
                 events.AddRange(lifecycle.Tick(alerts, now));
                 batch.Clear();
             }
-            // Past the quiet period after the replacement; the new pump's own wear is another problem.
-            if (replacedAt is { } r && now - r > TimeSpan.FromMinutes(3))
+            // Every alert resolved after the replacement: the new pump's own wear (it lives 20 accelerated minutes
+            // too) is another problem.
+            if (replacedAt is not null && alerts.Count > 0 && alerts.Values.All(a => a.Status == AlertStatus.Resolved))
             {
                 break;
             }

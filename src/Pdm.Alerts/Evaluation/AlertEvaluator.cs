@@ -313,13 +313,8 @@ public static class AlertEvaluator
 
         private void Anomaly(AnomalyScoreRule r, RuleState rs, ScoreSnapshot score, DateTimeOffset at)
         {
-            var m = r.Window.M;
-            var mask = m == 64 ? ulong.MaxValue : (1UL << m) - 1;
             var threshold = score.Threshold * r.ThresholdFactor;
-            var bits = (((rs.Bits ?? 0) << 1) | (score.Score > threshold ? 1UL : 0UL)) & mask;
-            rs.Bits = bits;
-            rs.Filled = Math.Min((rs.Filled ?? 0) + 1, m);
-            var count = BitOperations.PopCount(bits);
+            var count = CountInWindow(rs, r.Window, score.Score > threshold);
             if (count >= r.Window.N || (rs.Firing && count > r.Window.EffectiveClearAt))
             {
                 var severity = r.Escalate is { } e && count >= e.N ? e.Severity : r.Severity;
@@ -332,6 +327,16 @@ public static class AlertEvaluator
             {
                 Clear(r, rs, at, $"{count} of the last {rs.Filled} samples above the threshold");
             }
+        }
+
+        /// <summary>Shifts this sample into the rule's window (one bit per sample) and counts the samples that met it.</summary>
+        private static int CountInWindow(RuleState rs, SampleWindow window, bool met)
+        {
+            var mask = window.M == 64 ? ulong.MaxValue : (1UL << window.M) - 1;
+            var bits = (((rs.Bits ?? 0) << 1) | (met ? 1UL : 0UL)) & mask;
+            rs.Bits = bits;
+            rs.Filled = Math.Min((rs.Filled ?? 0) + 1, window.M);
+            return BitOperations.PopCount(bits);
         }
 
         private void IsoZone(IsoZoneRule r, RuleState rs, ScoreSnapshot score, MachineSample sample, DateTimeOffset at)
@@ -347,7 +352,9 @@ public static class AlertEvaluator
                     worst = value;
                 }
             }
-            if (zone >= limit)
+            var inZone = zone >= limit;
+            var steady = r.Window is not { } window || CountInWindow(rs, window, inZone) >= window.N;
+            if (inZone && (steady || rs.Firing))
             {
                 rs.Streak = 0;
                 var severity = r.Escalate is { } e && zone >= VibrationZoneText.Parse(e.Zone) ? e.Severity : r.Severity;

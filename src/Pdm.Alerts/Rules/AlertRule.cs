@@ -100,6 +100,11 @@ public sealed record IsoZoneRule : AlertRule
     public override string Kind => KindName;
 
     public string Zone { get; set; } = "C";
+
+    /// <summary>When set, fires only once N of the last M samples were in the zone: ISO 10816 judges a steady
+    /// vibration level, so a single spike (a knock, a glitch of the measurement chain) is not a zone change.</summary>
+    public SampleWindow? Window { get; init; }
+
     public int ClearSamples { get; set; } = 5;
     public IsoZoneEscalation? Escalate { get; init; }
 }

@@ -11,8 +11,9 @@ public static class DefaultRules
           "version": 1,
           "rules": [
             { "id": "anomaly", "kind": "anomaly_score", "severity": "MEDIUM",
-              "window": { "n": 8, "m": 10, "clearAt": 2 }, "escalate": { "n": 10, "severity": "HIGH" } },
-            { "id": "vibration", "kind": "iso_zone", "severity": "HIGH", "zone": "C", "clearSamples": 10,
+              "window": { "n": 24, "m": 30, "clearAt": 6 }, "escalate": { "n": 28, "severity": "HIGH" } },
+            { "id": "vibration", "kind": "iso_zone", "severity": "HIGH", "zone": "C",
+              "window": { "n": 8, "m": 10 }, "clearSamples": 120,
               "escalate": { "zone": "D", "severity": "CRITICAL" } },
             { "id": "health", "kind": "health_state", "severity": "HIGH", "states": ["FAULTY", "BROKEN"],
               "escalate": { "states": ["BROKEN"], "severity": "CRITICAL" } },

@@ -103,6 +103,26 @@ public static class RuleValidator
                 Fail(field, $"must be between 0 and 1, got {Text(value)}");
             }
         }
+        void Window(SampleWindow w)
+        {
+            if (w.M is < 1 or > SampleWindow.MaxM)
+            {
+                Fail("window.m", $"must be 1 to {SampleWindow.MaxM}, got {w.M}");
+            }
+            if (w.N < 1)
+            {
+                Fail("window.n", $"must be at least 1, got {w.N}");
+            }
+            else if (w.N > w.M)
+            {
+                Fail("window.n", $"must be ≤ window.m ({w.M}), got {w.N}");
+            }
+            if (w.ClearAt is { } clearAt && (clearAt < 0 || clearAt >= w.N))
+            {
+                Fail("window.clearAt", $"must be 0 to window.n − 1 ({w.N - 1}), got {clearAt}");
+            }
+        }
+
         void Escalates(string field, AlertSeverity severity)
         {
             if (severity <= rule.Severity)
@@ -119,22 +139,7 @@ public static class RuleValidator
         {
             case AnomalyScoreRule r:
                 var w = r.Window;
-                if (w.M is < 1 or > SampleWindow.MaxM)
-                {
-                    Fail("window.m", $"must be 1 to {SampleWindow.MaxM}, got {w.M}");
-                }
-                if (w.N < 1)
-                {
-                    Fail("window.n", $"must be at least 1, got {w.N}");
-                }
-                else if (w.N > w.M)
-                {
-                    Fail("window.n", $"must be ≤ window.m ({w.M}), got {w.N}");
-                }
-                if (w.ClearAt is { } clearAt && (clearAt < 0 || clearAt >= w.N))
-                {
-                    Fail("window.clearAt", $"must be 0 to window.n − 1 ({w.N - 1}), got {clearAt}");
-                }
+                Window(w);
                 Positive("thresholdFactor", r.ThresholdFactor);
                 if (r.Escalate is { } ae)
                 {
@@ -149,6 +154,10 @@ public static class RuleValidator
                 if (!Zones.Contains(r.Zone))
                 {
                     Fail("zone", $"must be C or D, got '{r.Zone}'");
+                }
+                if (r.Window is { } zw)
+                {
+                    Window(zw);
                 }
                 if (r.ClearSamples is < 1 or > 10_000)
                 {
