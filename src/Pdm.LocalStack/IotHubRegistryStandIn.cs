@@ -294,13 +294,6 @@ public sealed partial class IotHubRegistryStandIn : IAsyncDisposable
         }
     }
 
-    private sealed class NoConsoleLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
     private sealed record DeviceDocument
     {
         public required string DeviceId { get; init; }
