@@ -53,3 +53,36 @@ internal static class SubscriptionSeeds
             new WebhookSubscriptionSettings { Url = url }, protector.Protect(WebhookSecret.Generate(), id.ToString("D")), CancellationToken.None);
     }
 }
+
+/// <summary>A tenant of its own for a test, with a tenant-admin key named like an operator and a tenant-reader key.</summary>
+internal sealed record OwnTenant(Guid Id, string AdminName, string AdminKey, string ReaderKey, PdmStores Stores)
+{
+    public static async Task<OwnTenant> CreateAsync(ApiFixture fixture, string prefix)
+    {
+        var stores = PdmStores.Create(fixture.Database.AppConnectionString);
+        var id = (await stores.Tenants.CreateTenantAsync(AuthorizationTable.Unique(prefix), CancellationToken.None)).Id;
+        var adminName = AuthorizationTable.Unique("operator");
+        var admin = await stores.ApiKeys.CreateApiKeyAsync(id, adminName, ApiKeyRole.TenantAdmin, CancellationToken.None);
+        var reader = await stores.ApiKeys.CreateApiKeyAsync(id, "dashboard", ApiKeyRole.TenantReader, CancellationToken.None);
+        return new OwnTenant(id, adminName, admin.Plaintext, reader.Plaintext, stores);
+    }
+
+    /// <summary>A count over the tenant's rows, as the application role sees them (row-level security set to this tenant).</summary>
+    public async Task<long> CountAsync(ApiFixture fixture, string sql, params object[] parameters)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(fixture.Database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var set = new Npgsql.NpgsqlCommand("SELECT set_config('pdm.tenant_id', $1, true)", connection, transaction))
+        {
+            set.Parameters.Add(new Npgsql.NpgsqlParameter { Value = Id.ToString() });
+            await set.ExecuteNonQueryAsync();
+        }
+        await using var query = new Npgsql.NpgsqlCommand(sql, connection, transaction);
+        foreach (var value in parameters)
+        {
+            query.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value });
+        }
+        return Convert.ToInt64(await query.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
