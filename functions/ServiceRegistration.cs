@@ -1,5 +1,8 @@
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Pdm.Alerts.Lifecycle;
+using Pdm.Functions.Api;
 using Pdm.Analytics.Anomaly;
 using Pdm.Functions.Ingest;
 using Pdm.Ingest;
@@ -8,6 +11,7 @@ using Pdm.AzureStorage;
 using Pdm.IotHub;
 using Pdm.Prediction;
 using Pdm.Storage;
+using Pdm.Webhooks;
 
 namespace Pdm.Functions;
 
@@ -45,6 +49,24 @@ internal static class ServiceRegistration
         services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FleetPredictor>();
         services.AddSingleton<IDeviceIdentityRegistry>(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
+        services.AddAlertsApi();
+        return services;
+    }
+
+    /// <summary>
+    /// What the alert and webhook routes need: the lifecycle operators act through (its policy from <c>Pdm:Alerts</c>),
+    /// the secret protector (<c>Pdm__WebhookSecretKey</c>) and host resolver of Pdm.Webhooks, and the subscription settings.
+    /// </summary>
+    private static IServiceCollection AddAlertsApi(this IServiceCollection services)
+    {
+        services.AddPdmWebhooks();
+        services.AddOptions<AlertPolicy>().BindConfiguration("Pdm:Alerts")
+            .Validate(policy => policy.Validate() is null,
+                "Pdm:Alerts: QuietPeriod must not be negative, FlappingWindow must be at least QuietPeriod, MaxReopenings must not be negative.")
+            .ValidateOnStart();
+        services.TryAddSingleton(sp => new AlertLifecycle(sp.GetRequiredService<IOptions<AlertPolicy>>().Value));
+        services.AddOptions<WebhookSubscriptionOptions>().BindConfiguration(WebhookSubscriptionOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
         return services;
     }
 

@@ -25,6 +25,14 @@ public static class LocalEnvironment
     }
 
     /// <summary>
+    /// The key that encrypts webhook secrets locally: derived from the database name, so secrets stored in a local
+    /// database still decrypt after a restart. In Azure it is a Key Vault reference.
+    /// </summary>
+    public static string LocalWebhookSecretKey(string databaseName) =>
+        Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes("pdm-local-webhook-secret-key/" + databaseName)));
+
+    /// <summary>
     /// The function app's settings against the local stand-ins: the same names it reads in Azure
     /// (environment variables), with the stack's IoT Hub registry stand-in as the device registry.
     /// </summary>
@@ -34,6 +42,7 @@ public static class LocalEnvironment
             ["Pdm__Database"] = database.AppConnectionString,
             ["Pdm__IotHubRegistryConnectionString"] = endpoints.IotHubRegistryConnectionString,
             ["Pdm__IotHubRegistryEndpoint"] = endpoints.IotHubRegistryEndpoint,
+            ["Pdm__WebhookSecretKey"] = LocalWebhookSecretKey(database.Name),
             ["Pdm__MqttEndpoint"] = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{endpoints.MqttPort}"),
             ["AzureWebJobsStorage"] = endpoints.StorageConnectionString,
             ["IOTHUB_EH_NAME"] = "local-iothub",

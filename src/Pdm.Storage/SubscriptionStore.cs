@@ -110,6 +110,30 @@ public sealed class SubscriptionStore(NpgsqlDataSource dataSource)
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Creates the subscription under an id the caller chose, so its secret can be protected bound to that id before
+    /// the row exists (the protector authenticates the subscription id as context).
+    /// </summary>
+    public async Task<WebhookSubscriptionRow> CreateAsync(Guid tenantId, Guid subscriptionId, WebhookSubscriptionSettings settings,
+        byte[] protectedSecret, CancellationToken cancellationToken)
+    {
+        Validate(settings);
+        if (protectedSecret is not { Length: > 0 })
+        {
+            throw new ArgumentException("protectedSecret: must not be empty.", nameof(protectedSecret));
+        }
+        return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var insert = Command(connection, transaction, $"""
+                INSERT INTO pdm.webhook_subscriptions (id, tenant_id, url, description, filters, secret, enabled, allow_loopback)
+                VALUES ($1, $2, $3, $4, {FiltersJson(5)}, $9, $10, $11)
+                RETURNING {SubscriptionColumns}
+                """, [subscriptionId, tenantId, settings.Url, settings.Description, .. FilterValues(settings.Filters), protectedSecret,
+                settings.Enabled, settings.AllowLoopback]);
+            return (await ReadFirstAsync(insert, MapSubscription, cancellationToken))!;
+        }, cancellationToken);
+    }
+
     public Task<WebhookSubscriptionRow?> GetAsync(Guid tenantId, Guid subscriptionId, CancellationToken cancellationToken) =>
         dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {

@@ -23,6 +23,15 @@ public class RuleSetJsonTests
     }
 
     [Fact]
+    public void A_repeated_member_is_an_error_not_an_exception()
+    {
+        var errors = Errors("""{"version":1,"rules":[{"id":"a","id":"b","kind":"machine_silent","severity":"LOW","afterMinutes":5}]}""");
+
+        var error = Assert.Single(errors);
+        Assert.Contains("Duplicate property 'id'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Window_n_above_m_is_named_with_its_path()
     {
         var errors = Errors("""

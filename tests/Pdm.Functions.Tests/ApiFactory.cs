@@ -8,10 +8,12 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Pdm.LocalStack;
 using Pdm.Storage;
 using Pdm.Testing;
+using Pdm.Webhooks;
 
 namespace Pdm.Functions.Tests;
 
@@ -67,8 +69,25 @@ public sealed class ApiFactory : WebApplicationFactory<functions::Program>
         {
             builder.UseSetting(name.Replace("__", ":", StringComparison.Ordinal), value);
         }
+        // Webhook URLs are checked against DNS when saved: test names resolve to what the tests need.
+        builder.ConfigureTestServices(services => services.AddSingleton<IWebhookHostResolver>(TestHostResolver.Instance));
         _configure?.Invoke(builder);
     }
+}
+
+/// <summary>
+/// Host names of the webhook tests: <c>*.public.test</c> resolves to a public address, <c>*.private.test</c> to a
+/// private one, <c>*.metadata.test</c> to the cloud metadata address; any other name goes to the system resolver.
+/// </summary>
+public sealed class TestHostResolver : IWebhookHostResolver
+{
+    public static readonly TestHostResolver Instance = new();
+
+    public Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken) =>
+        host.EndsWith(".public.test", StringComparison.OrdinalIgnoreCase) ? Task.FromResult(new[] { IPAddress.Parse("93.184.215.14") })
+        : host.EndsWith(".private.test", StringComparison.OrdinalIgnoreCase) ? Task.FromResult(new[] { IPAddress.Parse("93.184.215.14"), IPAddress.Parse("10.20.30.40") })
+        : host.EndsWith(".metadata.test", StringComparison.OrdinalIgnoreCase) ? Task.FromResult(new[] { IPAddress.Parse("169.254.169.254") })
+        : Dns.GetHostAddressesAsync(host, cancellationToken);
 }
 
 /// <summary>

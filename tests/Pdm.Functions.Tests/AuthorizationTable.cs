@@ -41,6 +41,25 @@ public static class AuthorizationTable
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}/predictions", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/predictions", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/rejects", AnyTenantRole),
+
+        RouteAccess.Keyed("GET /api/v1/alert-rules", AnyTenantRole),
+        // Sent without If-Match: that succeeds only while tenants A and B have no rule set, so no other test may save
+        // theirs (the alert-rule tests use tenants of their own).
+        RouteAccess.Keyed("PUT /api/v1/alert-rules", [TenantAdmin], () => System.Text.Json.Nodes.JsonNode.Parse(Pdm.Alerts.Rules.DefaultRules.Json)!),
+        RouteAccess.Keyed("GET /api/v1/alert-rules/defaults", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/alerts", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/alerts/{alertId:guid}", AnyTenantRole),
+        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/acknowledge", [TenantAdmin], () => new { comment = "looking at it" }),
+        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/resolve", [TenantAdmin], () => new { comment = "bearing replaced" }),
+        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/comments", [TenantAdmin], () => new { comment = "ordered a spare" }),
+
+        RouteAccess.Keyed("POST /api/v1/webhooks", [TenantAdmin], () => new { url = "https://receiver.public.test/hooks/pdm" }),
+        RouteAccess.Keyed("GET /api/v1/webhooks", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/webhooks/{subscriptionId:guid}", AnyTenantRole),
+        RouteAccess.Keyed("PUT /api/v1/webhooks/{subscriptionId:guid}", [TenantAdmin],
+            () => new { url = "https://receiver.public.test/hooks/other", filters = new { severities = new[] { "HIGH" } } }),
+        RouteAccess.Keyed("DELETE /api/v1/webhooks/{subscriptionId:guid}", [TenantAdmin]),
+        RouteAccess.Keyed("POST /api/v1/webhooks/{subscriptionId:guid}/rotate-secret", [TenantAdmin]),
     ];
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];

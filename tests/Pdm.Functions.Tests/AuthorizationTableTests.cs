@@ -163,6 +163,8 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
         "keyId" => (await tenantA.Owner.ApiKeys.CreateApiKeyAsync(fixture.TenantA, "auth-table", ApiKeyRole.TenantReader, CancellationToken.None)).Key.Id.ToString(),
         "deviceId" => await tenantA.RegisterDeviceAsync(),
         "machineId" => tenantA.MachineId,
+        "alertId" => (await AlertSeeds.OpenAsync(tenantA.Owner, fixture.TenantA, tenantA.MachineId, AlertSeeds.UniqueRuleId())).Id.ToString(),
+        "subscriptionId" => (await SubscriptionSeeds.CreateAsync(fixture.Factory, fixture.TenantA)).Id.ToString(),
         _ => throw new Xunit.Sdk.XunitException($"no value for path parameter '{name}': add one to {nameof(PathValueAsync)}"),
     };
 

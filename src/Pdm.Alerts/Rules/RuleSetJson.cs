@@ -25,7 +25,8 @@ public static class RuleSetJson
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json);
+            // A repeated member is refused here: JsonObject would otherwise throw on first access, outside this catch.
+            root = JsonNode.Parse(json, null, new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
