@@ -408,7 +408,7 @@ public sealed class AlertEvaluationTests(RegistryFixture fixture) : IDisposable
         while (true)
         {
             await using var command = new NpgsqlCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", connection);
+                "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted", connection);
             if ((long)(await command.ExecuteScalarAsync(timeout.Token))! >= count)
             {
                 return;
