@@ -410,7 +410,10 @@ public sealed class AlertEvaluationTests(RegistryFixture fixture) : IDisposable
         while (true)
         {
             await using var command = new NpgsqlCommand(
-                "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted", connection);
+                """
+                SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE NOT l.granted AND a.datname = current_database()
+                """, connection);
             if ((long)(await command.ExecuteScalarAsync(timeout.Token))! >= count)
             {
                 return;
