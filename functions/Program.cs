@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Pdm.Functions;
+using Pdm.Functions.AlertTick;
 using Pdm.Functions.Api;
 using Pdm.Functions.Ingest;
 using Pdm.Functions.Predict;
@@ -58,6 +59,7 @@ var invocationLimit = new RequestBodyLimit(app.Services.GetRequiredService<IOpti
 app.MapGroup("").WithMetadata(invocationLimit).MapIngest();
 app.MapReplayDeadLetters();
 app.MapPredict();
+app.MapAlertTick();
 app.MapApi();
 
 await app.RunAsync();

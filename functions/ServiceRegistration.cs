@@ -7,6 +7,7 @@ using Pdm.Analytics.Anomaly;
 using Pdm.Functions.Ingest;
 using Pdm.Ingest;
 using Pdm.Ingest.Scoring;
+using Pdm.Alerts.Persistence;
 using Pdm.AzureStorage;
 using Pdm.IotHub;
 using Pdm.Prediction;
@@ -45,6 +46,10 @@ internal static class ServiceRegistration
             return new AnomalyWarmupOptions { Samples = options.AnomalyWarmupSamples, MinimumSpan = options.AnomalyWarmupSpan };
         });
         services.AddSingleton<AnomalyScoring>();
+        services.AddOptions<AlertSettings>().BindConfiguration(AlertSettings.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new AlertEvaluations(sp.GetRequiredService<IOptions<AlertSettings>>().Value.ToPolicy(),
+            sp.GetRequiredService<ILogger<AlertEvaluations>>()));
+        services.AddSingleton<AlertTicker>();
         services.AddSingleton<IngestProcessor>();
         services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FleetPredictor>();

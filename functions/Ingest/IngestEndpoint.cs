@@ -20,7 +20,7 @@ internal static class IngestEndpoint
             {
                 { DeadLetter: { } parked } => $"events={outcome.Events} parked as dead letter {parked}",
                 { Quarantined: { } quarantined } => $"events={outcome.Events} quarantined as {quarantined}",
-                _ => $"events={outcome.Events} samples={outcome.Samples} inserted={outcome.ValuesInserted} duplicates={outcome.ValuesDuplicate} rejected={outcome.RejectedMessages}",
+                _ => $"events={outcome.Events} samples={outcome.Samples} inserted={outcome.ValuesInserted} duplicates={outcome.ValuesDuplicate} rejected={outcome.RejectedMessages} alert_outbox={outcome.AlertOutbox}",
             };
             return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
         });

@@ -10,7 +10,7 @@ internal static class PredictEndpoint
         app.MapPost("/Predict", async (FleetPredictor predictor, CancellationToken cancellationToken) =>
         {
             var outcome = await predictor.RunAsync(cancellationToken);
-            var summary = $"predicted machines={outcome.Predicted} failed={outcome.Failed} tenants={outcome.Tenants}";
+            var summary = $"predicted machines={outcome.Predicted} failed={outcome.Failed} tenants={outcome.Tenants} alert_outbox={outcome.AlertOutbox}";
             return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
         });
 }

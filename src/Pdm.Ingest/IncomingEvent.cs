@@ -41,6 +41,16 @@ public sealed record IngestOutcome
     public int RejectedMessages { get; init; }
     public long SamplesScored { get; init; }
     public int Anomalies { get; init; }
+
+    /// <summary>Alert events stored with the readings (every transition, notifying or not).</summary>
+    public long AlertEvents { get; init; }
+
+    /// <summary>
+    /// Outbox rows stored with the readings: alert events that notify, committed and waiting for the publisher (call
+    /// it after this returns when this is above 0).
+    /// </summary>
+    public long AlertOutbox { get; init; }
+
     /// <summary>Set when the database could not take the batch and it was parked for replay instead.</summary>
     public string? DeadLetter { get; init; }
 
@@ -60,5 +70,7 @@ public sealed record IngestOutcome
         RejectedMessages = RejectedMessages + other.RejectedMessages,
         SamplesScored = SamplesScored + other.SamplesScored,
         Anomalies = Anomalies + other.Anomalies,
+        AlertEvents = AlertEvents + other.AlertEvents,
+        AlertOutbox = AlertOutbox + other.AlertOutbox,
     };
 }

@@ -3,6 +3,8 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
+using Pdm.Alerts.Evaluation;
+using Pdm.Alerts.Persistence;
 using Pdm.Ingest.Scoring;
 using Pdm.Storage;
 using Pdm.Telemetry;
@@ -29,7 +31,9 @@ public sealed record IngestOptions
 /// trigger checkpoints past failed invocations, so parking, not redelivery, is what makes failure lossless.
 /// Writes are idempotent (readings by key, rejects by message key), so replays and redeliveries store nothing twice.
 /// Samples are scored (<see cref="AnomalyScoring"/>) in the transaction that stores them, so a parked and replayed
-/// batch is scored exactly once too.
+/// batch is scored exactly once too; with <see cref="AlertEvaluations"/>, the alert rules of the batch's machines and
+/// devices are evaluated in that transaction as well, and their outbox rows commit with the readings
+/// (<see cref="IngestOutcome.AlertOutbox"/> says how many a publisher has to send).
 /// <para>
 /// A message's content is never an outage: bodies PostgreSQL could not hold (NUL, invalid UTF-8, too large) are
 /// rejected before the database is asked, and when the database still refuses a batch for its data, the batch is
@@ -40,7 +44,7 @@ public sealed record IngestOptions
 /// </summary>
 public sealed class IngestProcessor(ReadingStore readingStore, RejectStore rejectStore, DeviceStore deviceStore,
     IDeadLetterStore deadLetters, IRejectedPayloadStore rejectedPayloads, AnomalyScoring scoring, IngestOptions options,
-    IngestMetrics metrics, ILogger<IngestProcessor> logger, TimeProvider clock)
+    IngestMetrics metrics, ILogger<IngestProcessor> logger, TimeProvider clock, AlertEvaluations? alerts = null)
 {
     private static readonly ResiliencePropertyKey<int> EventCount = new("pdm.ingest.events");
 
@@ -227,6 +231,8 @@ public sealed class IngestProcessor(ReadingStore readingStore, RejectStore rejec
         var batches = new Dictionary<(Guid Tenant, string Device), List<MachineSample>>();
         var rejects = new List<RejectedMessage>();
         var samples = 0;
+        // Per device of a known tenant: messages accepted and rejected, and the latest enqueued time (rejected_messages, device_offline).
+        var messages = new Dictionary<(Guid Tenant, string Device), MessageCounts>();
 
         using var decode = IngestActivities.Start("ingest decode");
         foreach (var e in events)
@@ -252,6 +258,7 @@ public sealed class IngestProcessor(ReadingStore readingStore, RejectStore rejec
             if (BodyProblem(e, body) is { } problem)
             {
                 rejects.Add(await RejectAsync(e, tenantId, [problem], cancellationToken));
+                Count(messages, tenantId, e, rejected: true);
                 continue;
             }
             var decoded = TelemetryDecoder.Decode(body, new DecodeContext(e.DeviceId, e.EnqueuedTime));
@@ -269,18 +276,28 @@ public sealed class IngestProcessor(ReadingStore readingStore, RejectStore rejec
             {
                 rejects.Add(await RejectAsync(e, tenantId, decoded.Errors, cancellationToken));
             }
+            Count(messages, tenantId, e, rejected: !decoded.IsClean);
         }
 
         decode?.Stop();
 
         IngestWriteResult written = default;
         var anomalies = 0;
+        if (alerts is not null)
+        {
+            // A device whose messages were all rejected still has its device rules evaluated in the write.
+            foreach (var device in messages.Keys)
+            {
+                batches.TryAdd(device, []);
+            }
+        }
         if (batches.Count > 0)
         {
             using var store = IngestActivities.Start("ingest store");
             List<TenantBatch> tenantBatches = [.. batches.Select(b => new TenantBatch(b.Key.Tenant, b.Key.Device, b.Value))];
             var scorer = await scoring.PrepareAsync(tenantBatches, cancellationToken);
-            written = await readingStore.WriteReadingsAsync(tenantBatches, metrics.TimeScoring(scorer.Score), cancellationToken);
+            var alerter = alerts?.ForSamples(tenantBatches, scorer.ScoresOf, messages);
+            written = await readingStore.WriteReadingsAsync(tenantBatches, metrics.TimeScoring(scorer.Score), alerter, cancellationToken);
             anomalies = scorer.Anomalies;
             if (scorer.Late > 0)
             {
@@ -303,9 +320,20 @@ public sealed class IngestProcessor(ReadingStore readingStore, RejectStore rejec
             RejectedMessages = rejects.Count,
             SamplesScored = written.ScoresInserted,
             Anomalies = anomalies,
+            AlertEvents = written.AlertEvents,
+            AlertOutbox = written.AlertOutbox,
         };
         metrics.Stored(outcome);
         return outcome;
+    }
+
+    private static void Count(Dictionary<(Guid Tenant, string Device), MessageCounts> messages, Guid tenantId, IncomingEvent e,
+        bool rejected)
+    {
+        var key = (tenantId, e.DeviceId!);
+        var counts = messages.GetValueOrDefault(key) ?? new MessageCounts(e.EnqueuedTime, 0, 0);
+        messages[key] = new MessageCounts(e.EnqueuedTime > counts.At ? e.EnqueuedTime : counts.At,
+            counts.Accepted + (rejected ? 0 : 1), counts.Rejected + (rejected ? 1 : 0));
     }
 
     /// <summary>

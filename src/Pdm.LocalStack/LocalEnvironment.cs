@@ -49,5 +49,6 @@ public static class LocalEnvironment
             ["IOTHUB_CONSUMER_GROUP"] = "pdm-ingest",
             ["DEADLETTER_REPLAY_SCHEDULE"] = "*/15 * * * * *",
             ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
+            ["ALERT_TICK_SCHEDULE"] = "0 */1 * * * *",
         };
 }

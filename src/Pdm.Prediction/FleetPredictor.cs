@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pdm.Alerts.Persistence;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
 using Pdm.Analytics.Trees;
@@ -11,12 +12,20 @@ using Pdm.Telemetry;
 namespace Pdm.Prediction;
 
 /// <summary>What one run of the Predict timer did.</summary>
-public sealed record PredictOutcome(int Tenants, int Predicted, int Failed);
+public sealed record PredictOutcome(int Tenants, int Predicted, int Failed)
+{
+    /// <summary>Alert events stored with the predictions.</summary>
+    public int AlertEvents { get; init; }
+
+    /// <summary>Outbox rows stored with the predictions: notifying alert events for the publisher to send after the run.</summary>
+    public int AlertOutbox { get; init; }
+}
 
 /// <summary>
 /// One Predict run: for every tenant, every machine with a recent reading gets its window read, the production RUL
 /// and state models that fit its sensors picked, a <see cref="MachinePrediction"/> made and stored. A machine that
-/// fails is logged and skipped; the others go on.
+/// fails is logged and skipped; the others go on. With <see cref="AlertEvaluations"/>, each prediction's alert rules
+/// (health, failure probability, remaining life) are evaluated in the transaction that stores it.
 /// </summary>
 public sealed partial class FleetPredictor
 {
@@ -34,10 +43,13 @@ public sealed partial class FleetPredictor
     private readonly PredictOptions _options;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
+    private readonly AlertEvaluations? _alerts;
 
     public FleetPredictor(TenantStore tenants, ReadingStore readings, ScoreStore scores, PredictionStore predictions,
-        ProductionModelCache models, IOptions<PredictOptions> options, TimeProvider clock, ILogger<FleetPredictor> logger)
+        ProductionModelCache models, IOptions<PredictOptions> options, TimeProvider clock, ILogger<FleetPredictor> logger,
+        AlertEvaluations? alerts = null)
     {
+        _alerts = alerts;
         _tenants = tenants;
         _readings = readings;
         _scores = scores;
@@ -56,15 +68,17 @@ public sealed partial class FleetPredictor
         var stateModels = await _stateModels.GetAsync(cancellationToken);
         var tenants = await _tenants.ListTenantsAsync(cancellationToken);
         int predicted = 0, failed = 0;
+        AlertWriteResult alerts = default;
         foreach (var tenant in tenants)
         {
             foreach (var machineId in await _readings.ListActiveMachinesAsync(tenant.Id, now - _options.RecentWindow, cancellationToken))
             {
                 try
                 {
-                    if (await PredictMachineAsync(tenant.Id, machineId, now, rulModels, stateModels, cancellationToken))
+                    if (await PredictMachineAsync(tenant.Id, machineId, now, rulModels, stateModels, cancellationToken) is { } written)
                     {
                         predicted++;
+                        alerts = alerts.Add(written);
                     }
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -75,10 +89,11 @@ public sealed partial class FleetPredictor
             }
         }
         Log.RunFinished(_logger, tenants.Count, predicted, failed);
-        return new PredictOutcome(tenants.Count, predicted, failed);
+        return new PredictOutcome(tenants.Count, predicted, failed) { AlertEvents = alerts.Events, AlertOutbox = alerts.Outbox };
     }
 
-    private async Task<bool> PredictMachineAsync(Guid tenantId, string machineId, DateTimeOffset now,
+    /// <summary>The alert write of the machine's prediction (empty without alerts), or null when the machine had no samples.</summary>
+    private async Task<AlertWriteResult?> PredictMachineAsync(Guid tenantId, string machineId, DateTimeOffset now,
         IReadOnlyList<ProductionModel<RulModel>> rulModels, IReadOnlyList<ProductionModel<StateModel>> stateModels,
         CancellationToken cancellationToken)
     {
@@ -86,7 +101,7 @@ public sealed partial class FleetPredictor
         var samples = await _readings.ReadMachineSamplesAsync(tenantId, machineId, now - history, now, _options.MaxSamples, cancellationToken);
         if (samples is null)
         {
-            return false;
+            return null;
         }
 
         var last = samples.Timestamps[^1];
@@ -112,8 +127,8 @@ public sealed partial class FleetPredictor
             Explanation = JsonSerializer.SerializeToElement(prediction.Explanation, Json),
             Models = string.Join(',', new[] { rul?.Reference, state?.Reference }.OfType<string>()),
         };
-        await _predictions.WritePredictionsAsync(tenantId, [row], cancellationToken);
-        return true;
+        var alerter = _alerts?.ForPredictions([new PredictedMachine(machineId, prediction, last)]);
+        return (await _predictions.WritePredictionsAsync(tenantId, [row], alerter, cancellationToken)).Alerts;
     }
 
     private static string RiskName(RiskLevel risk) => risk.ToString().ToUpperInvariant();

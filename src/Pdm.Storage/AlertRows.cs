@@ -78,7 +78,7 @@ public sealed record AlertRow
 
 /// <summary>One transition of an alert. <see cref="Id"/> is the event id (the webhook-id).</summary>
 /// <param name="Type">alert.opened, alert.updated, …</param>
-/// <param name="Actor">The operator or "system"; null for the rule's own transitions.</param>
+/// <param name="Actor">The operator or "system"; null for the rule's own transitions (audited as "rules").</param>
 /// <param name="PayloadJson">The event as JSON (AlertsJson's AlertEvent).</param>
 public sealed record AlertEventRow(Guid Id, Guid AlertId, string Type, DateTimeOffset At, string? Actor, string PayloadJson);
 
@@ -109,8 +109,15 @@ public sealed record AlertWrite
 public sealed record AlertSnapshot(
     AlertRuleSetRow? RuleSet, IReadOnlyDictionary<AlertSubject, byte[]> States, IReadOnlyList<AlertRow> LatestAlerts)
 {
+    /// <summary>The machine subjects' kind and first device (pdm.machines); a machine not registered is absent.</summary>
+    public IReadOnlyDictionary<string, AlertMachine> Machines { get; init; } = new Dictionary<string, AlertMachine>(StringComparer.Ordinal);
+
     public IEnumerable<AlertRow> LatestAlertsOf(AlertSubject subject) => LatestAlerts.Where(a => a.Subject == subject);
 }
+
+/// <summary>What an evaluation knows of a machine: its kind (for the rules' machine-kind overrides; null when not
+/// set) and the device that first sent it (the device whose offline alert explains the machine's silence).</summary>
+public sealed record AlertMachine(string? Kind, string? Device);
 
 /// <summary>
 /// Evaluates one tenant's subjects from their snapshot, inside the transaction that stores what is evaluated (the
@@ -119,7 +126,11 @@ public sealed record AlertSnapshot(
 public delegate AlertWrite TenantAlerter(Guid tenantId, AlertSnapshot snapshot);
 
 /// <summary>What an alert write stored.</summary>
-public readonly record struct AlertWriteResult(int States, int Alerts, int Events, int Outbox);
+public readonly record struct AlertWriteResult(int States, int Alerts, int Events, int Outbox)
+{
+    public AlertWriteResult Add(AlertWriteResult other) =>
+        new(States + other.States, Alerts + other.Alerts, Events + other.Events, Outbox + other.Outbox);
+}
 
 /// <summary>A position in the alert list: the last alert of the previous page.</summary>
 public sealed record AlertCursor(DateTimeOffset LastSeenAt, Guid Id);

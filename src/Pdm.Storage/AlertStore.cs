@@ -16,6 +16,9 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
         "opened_at, last_seen_at, value, peak, lower_is_worse, firing, cleared_at, reopenings, explanation::text, " +
         "acknowledged_by, acknowledged_at, acknowledged_comment, resolved_by, resolved_at, resolved_comment";
 
+    /// <summary>The audit log's actor of transitions the rules made (events without an actor).</summary>
+    public const string RulesActor = "rules";
+
     private const string SubjectsMatch =
         "(subject_kind, subject_id) IN (SELECT k, i FROM unnest($2::text[], $3::text[]) AS s (k, i))";
 
@@ -74,6 +77,25 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
+    /// Evaluates, in one transaction, every subject of the tenant that has an evaluation state or an unresolved alert:
+    /// the clock's tick (silence, offline devices, quiet periods ending).
+    /// </summary>
+    public async Task<AlertWriteResult> EvaluateWatchedAsync(Guid tenantId, TenantAlerter alert, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var select = Command(connection, transaction, """
+                SELECT subject_kind, subject_id FROM pdm.alert_states
+                UNION SELECT subject_kind, subject_id FROM pdm.alerts WHERE status <> 'resolved'
+                """);
+            var subjects = await ReadAllAsync(select,
+                r => new AlertSubject(AlertSubject.ParseKind(r.GetString(0)), r.GetString(1)), cancellationToken);
+            return await EvaluateTenantAsync(connection, transaction, tenantId, subjects, alert, cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>
     /// Evaluates the tenant's subjects on the caller's connection and transaction, which the tenant is already set
     /// on: reads the snapshot under FOR UPDATE (so two instances never evaluate a subject from the same state), calls
     /// <paramref name="alert"/> and writes what it returns. Nothing commits here.
@@ -86,46 +108,90 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
         return await ApplyAsync(connection, transaction, tenantId, write, cancellationToken);
     }
 
-    /// <summary>The rule set, the subjects' states and their latest alert per rule, each row locked until the transaction ends.</summary>
+    /// <summary>
+    /// The rule set, the subjects' states, their latest alert per rule and the machines' kinds and devices, in one
+    /// round trip; states and alerts are locked until the transaction ends. A subject without a state row gets an
+    /// empty one first (ON CONFLICT DO NOTHING), so even its first evaluation holds a row lock: a second transaction
+    /// evaluating it waits here, then sees what the first wrote, and never opens the same alert twice. Empty states are
+    /// left out of <see cref="AlertSnapshot.States"/>.
+    /// </summary>
     internal static async Task<AlertSnapshot> ReadSnapshotAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Guid tenantId, IReadOnlyCollection<AlertSubject> subjects, CancellationToken cancellationToken)
     {
-        var ruleSet = await ReadRuleSetAsync(connection, transaction, cancellationToken);
-        var kinds = subjects.Select(s => s.KindText).ToArray();
-        var ids = subjects.Select(s => s.Id).ToArray();
-        var states = new Dictionary<AlertSubject, byte[]>();
         if (subjects.Count == 0)
         {
-            return new AlertSnapshot(ruleSet, states, []);
+            return new AlertSnapshot(await ReadRuleSetAsync(connection, transaction, cancellationToken),
+                new Dictionary<AlertSubject, byte[]>(), []);
         }
-        // Key order, so two transactions locking overlapping subjects cannot deadlock.
-        await using (var select = Command(connection, transaction, $"""
+        var kinds = new string[subjects.Count];
+        var ids = new string[subjects.Count];
+        var machineIds = new List<string>();
+        var n = 0;
+        foreach (var subject in subjects)
+        {
+            (kinds[n], ids[n]) = (subject.KindText, subject.Id);
+            n++;
+            if (subject.Kind == AlertSubjectKind.Machine)
+            {
+                machineIds.Add(subject.Id);
+            }
+        }
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        // Key order (the primary key's "C" collation) everywhere, so transactions locking overlapping subjects cannot deadlock.
+        batch.BatchCommands.Add(BatchCommand("""
+            INSERT INTO pdm.alert_states (tenant_id, subject_kind, subject_id, state)
+            SELECT $1, k, i, '\x'::bytea FROM unnest($2::text[], $3::text[]) AS s (k, i) ORDER BY k, i COLLATE "C"
+            ON CONFLICT (tenant_id, subject_kind, subject_id) DO NOTHING
+            """, tenantId, kinds, ids));
+        batch.BatchCommands.Add(BatchCommand("SELECT document::text, revision, updated_at, updated_by FROM pdm.alert_rule_sets"));
+        batch.BatchCommands.Add(BatchCommand($"""
             SELECT subject_kind, subject_id, state FROM pdm.alert_states
             WHERE tenant_id = $1 AND {SubjectsMatch}
             ORDER BY subject_kind, subject_id FOR UPDATE
-            """, tenantId, kinds, ids))
-        {
-            foreach (var row in await ReadAllAsync(select, r => new AlertStateRow(
-                new AlertSubject(AlertSubject.ParseKind(r.GetString(0)), r.GetString(1)), r.GetFieldValue<byte[]>(2)), cancellationToken))
-            {
-                states[row.Subject] = row.State;
-            }
-        }
+            """, tenantId, kinds, ids));
         // DISTINCT ON cannot lock, so the latest ids are chosen first and their rows locked around them.
-        await using var alerts = Command(connection, transaction, $"""
+        batch.BatchCommands.Add(BatchCommand($"""
             SELECT {AlertColumns} FROM pdm.alerts WHERE id IN (
                 SELECT DISTINCT ON (subject_kind, subject_id, rule_id) id FROM pdm.alerts
                 WHERE tenant_id = $1 AND {SubjectsMatch}
                 ORDER BY subject_kind, subject_id, rule_id, opened_at DESC, id DESC)
             ORDER BY subject_kind, subject_id, rule_id FOR UPDATE
-            """, tenantId, kinds, ids);
-        var latest = await ReadAllAsync(alerts, MapAlert, cancellationToken);
-        return new AlertSnapshot(ruleSet, states, latest);
+            """, tenantId, kinds, ids));
+        batch.BatchCommands.Add(BatchCommand(
+            "SELECT machine_id, kind, first_seen_by_device FROM pdm.machines WHERE tenant_id = $1 AND machine_id = ANY($2)",
+            tenantId, machineIds.ToArray()));
+
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var ruleSet = await reader.ReadAsync(cancellationToken) ? MapRuleSet(reader) : null;
+        await reader.NextResultAsync(cancellationToken);
+        var states = new Dictionary<AlertSubject, byte[]>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var state = reader.GetFieldValue<byte[]>(2);
+            if (state.Length > 0)
+            {
+                states[new AlertSubject(AlertSubject.ParseKind(reader.GetString(0)), reader.GetString(1))] = state;
+            }
+        }
+        await reader.NextResultAsync(cancellationToken);
+        var latest = new List<AlertRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            latest.Add(MapAlert(reader));
+        }
+        await reader.NextResultAsync(cancellationToken);
+        var machines = new Dictionary<string, AlertMachine>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            machines[reader.GetString(0)] = new AlertMachine(NullableString(reader, 1), NullableString(reader, 2));
+        }
+        return new AlertSnapshot(ruleSet, states, latest) { Machines = machines };
     }
 
     /// <summary>
     /// Writes an evaluation's or operator action's results on the caller's transaction: states upserted, alerts
-    /// inserted or updated by id, then events and outbox rows inserted. A second unresolved alert for a (subject,
+    /// inserted or updated by id, then events (each also in pdm.audit_log: actor, event type, <c>alert/{id}</c>) and
+    /// outbox rows inserted. A second unresolved alert for a (subject,
     /// rule) fails on the unique index (SQLSTATE 23505): the lifecycle must update the one there is.
     /// </summary>
     internal static async Task<AlertWriteResult> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
@@ -167,6 +233,12 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
             batch.BatchCommands.Add(BatchCommand("""
                 INSERT INTO pdm.alert_events (id, tenant_id, alert_id, type, at, actor, payload) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
                 """, e.Id, tenantId, e.AlertId, e.Type, e.At.ToUniversalTime(), e.Actor, e.PayloadJson));
+            // The audit log names who did it: the operator, "system" (auto-resolve) or the rules themselves.
+            batch.BatchCommands.Add(BatchCommand("""
+                INSERT INTO pdm.audit_log (tenant_id, at, actor, action, target, details)
+                VALUES ($1, $2, $3, $4, $5, jsonb_build_object('event', $6::text))
+                """, tenantId, e.At.ToUniversalTime(), e.Actor ?? RulesActor, e.Type, "alert/" + e.AlertId.ToString("D"),
+                e.Id.ToString("D")));
         }
         foreach (var o in write.Outbox)
         {

@@ -42,6 +42,9 @@ public readonly record struct IngestWriteResult(long ValuesInserted, long Values
 
     /// <summary>Alert events stored with the readings (when the write evaluated alert rules).</summary>
     public long AlertEvents { get; init; }
+
+    /// <summary>Outbox rows (notifying alert events) stored with the readings: what a publisher has to send after the commit.</summary>
+    public long AlertOutbox { get; init; }
 }
 
 /// <summary>

@@ -29,6 +29,9 @@ public sealed record PredictionRow
     public required string Models { get; init; }
 }
 
+/// <summary>Predictions stored, and what the alert evaluation in their transaction wrote (outbox rows to publish).</summary>
+public readonly record struct PredictionWriteResult(int Stored, AlertWriteResult Alerts);
+
 /// <summary>What the predictor concluded per machine: health, remaining useful life, risk.</summary>
 public sealed class PredictionStore(NpgsqlDataSource dataSource)
 {
@@ -37,26 +40,49 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource)
 
     /// <summary>Stores predictions of the tenant's machines; one already stored for the same machine and time is kept.</summary>
     /// <returns>How many were stored.</returns>
-    public async Task<int> WritePredictionsAsync(Guid tenantId, IReadOnlyList<PredictionRow> predictions, CancellationToken cancellationToken)
+    public async Task<int> WritePredictionsAsync(Guid tenantId, IReadOnlyList<PredictionRow> predictions, CancellationToken cancellationToken) =>
+        (await WritePredictionsAsync(tenantId, predictions, alert: null, cancellationToken)).Stored;
+
+    /// <summary>
+    /// Stores predictions of the tenant's machines and, when <paramref name="alert"/> is set, evaluates those machines'
+    /// alert rules in the same transaction (see <see cref="AlertStore.EvaluateTenantAsync"/>): predictions, alert
+    /// states, alerts, their events and outbox rows commit together or not at all. One already stored for the same
+    /// machine and time is kept.
+    /// </summary>
+    public async Task<PredictionWriteResult> WritePredictionsAsync(Guid tenantId, IReadOnlyList<PredictionRow> predictions,
+        TenantAlerter? alert, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(predictions);
         return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            var stored = 0;
-            foreach (var p in predictions)
+            var stored = await InsertAsync(connection, transaction, tenantId, predictions, cancellationToken);
+            if (alert is null || predictions.Count == 0)
             {
-                await using var command = Command(connection, transaction, """
-                    INSERT INTO pdm.predictions (tenant_id, machine_id, at, health, health_probabilities, rul_seconds, rul_p10_seconds,
-                        rul_p90_seconds, failure_probability_24h, failure_probability_48h, risk, explanation, models)
-                    VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
-                    ON CONFLICT (tenant_id, machine_id, at) DO NOTHING
-                    """, tenantId, p.MachineId, p.At.ToUniversalTime(), p.Health, p.HealthProbabilities.GetRawText(), p.RulSeconds,
-                    p.RulP10Seconds, p.RulP90Seconds, p.FailureProbability24h, p.FailureProbability48h, p.Risk,
-                    p.Explanation.GetRawText(), p.Models);
-                stored += await command.ExecuteNonQueryAsync(cancellationToken);
+                return new PredictionWriteResult(stored, default);
             }
-            return stored;
+            AlertSubject[] subjects = [.. predictions.Select(p => p.MachineId).Distinct(StringComparer.Ordinal).Select(AlertSubject.Machine)];
+            return new PredictionWriteResult(stored,
+                await AlertStore.EvaluateTenantAsync(connection, transaction, tenantId, subjects, alert, cancellationToken));
         }, cancellationToken);
+    }
+
+    private static async Task<int> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+        IReadOnlyList<PredictionRow> predictions, CancellationToken cancellationToken)
+    {
+        var stored = 0;
+        foreach (var p in predictions)
+        {
+            await using var command = Command(connection, transaction, """
+                INSERT INTO pdm.predictions (tenant_id, machine_id, at, health, health_probabilities, rul_seconds, rul_p10_seconds,
+                    rul_p90_seconds, failure_probability_24h, failure_probability_48h, risk, explanation, models)
+                VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
+                ON CONFLICT (tenant_id, machine_id, at) DO NOTHING
+                """, tenantId, p.MachineId, p.At.ToUniversalTime(), p.Health, p.HealthProbabilities.GetRawText(), p.RulSeconds,
+                p.RulP10Seconds, p.RulP90Seconds, p.FailureProbability24h, p.FailureProbability48h, p.Risk,
+                p.Explanation.GetRawText(), p.Models);
+            stored += await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return stored;
     }
 
     /// <summary>The machine's predictions, latest first.</summary>

@@ -102,7 +102,7 @@ public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingSto
         long inserted = 0;
         long duplicate = 0;
         long scored = 0;
-        long alertEvents = 0;
+        AlertWriteResult alerts = default;
         var machinesCreated = 0;
         var first = true;
         foreach (var group in batches.GroupBy(b => b.TenantId))
@@ -118,29 +118,36 @@ public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingSto
 
             var staged = await CopyValuesAsync(connection, CopyToStagingSql, tenantId: null,
                 group.SelectMany(b => b.Samples), cancellationToken);
-            if (staged == 0)
+            string[] machineIds = [];
+            if (staged > 0)
+            {
+                var rows = await InsertStagedAsync(connection, transaction, group.Key, cancellationToken);
+                inserted += rows;
+                duplicate += staged - rows;
+                machineIds = [.. group.SelectMany(b => b.Samples).Select(s => s.MachineId).Distinct(StringComparer.Ordinal)];
+                if (score is not null)
+                {
+                    scored += await ScoreStore.ScoreTenantAsync(connection, transaction, group.Key, machineIds, score, cancellationToken);
+                }
+            }
+            else if (alert is null)
             {
                 continue;
             }
-            var rows = await InsertStagedAsync(connection, transaction, group.Key, cancellationToken);
-            inserted += rows;
-            duplicate += staged - rows;
-            string[] machineIds = [.. group.SelectMany(b => b.Samples).Select(s => s.MachineId).Distinct(StringComparer.Ordinal)];
-            if (score is not null)
-            {
-                scored += await ScoreStore.ScoreTenantAsync(connection, transaction, group.Key, machineIds, score, cancellationToken);
-            }
             if (alert is not null)
             {
+                // A device whose messages were all rejected comes with no samples: its device rules are still evaluated.
                 AlertSubject[] subjects = [
                     .. machineIds.Select(AlertSubject.Machine),
                     .. group.Select(b => AlertSubject.Device(b.DeviceId)).Distinct()];
-                var written = await AlertStore.EvaluateTenantAsync(connection, transaction, group.Key, subjects, alert, cancellationToken);
-                alertEvents += written.Events;
+                alerts = alerts.Add(await AlertStore.EvaluateTenantAsync(connection, transaction, group.Key, subjects, alert, cancellationToken));
             }
         }
         await transaction.CommitAsync(cancellationToken);
-        return new IngestWriteResult(inserted, duplicate, machinesCreated) { ScoresInserted = scored, AlertEvents = alertEvents };
+        return new IngestWriteResult(inserted, duplicate, machinesCreated)
+        {
+            ScoresInserted = scored, AlertEvents = alerts.Events, AlertOutbox = alerts.Outbox,
+        };
     }
 
     /// <summary>

@@ -15,6 +15,7 @@ public sealed class FunctionAppLoaderTests : IDisposable
         ["IOTHUB_CONSUMER_GROUP"] = "ingest",
         ["DEADLETTER_REPLAY_SCHEDULE"] = "0 */10 * * * *",
         ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
+        ["ALERT_TICK_SCHEDULE"] = "0 */1 * * * *",
     };
 
     [Fact]

@@ -20,6 +20,7 @@ public static class AuthorizationTable
         RouteAccess.Host("POST /Ingest"),
         RouteAccess.Host("POST /ReplayDeadLetters"),
         RouteAccess.Host("POST /Predict"),
+        RouteAccess.Host("POST /AlertTick"),
 
         RouteAccess.Public("GET /api/health"),
 

@@ -47,6 +47,7 @@ public sealed class PipelineFixture : IAsyncLifetime
                 ["Pdm__Api__RequestsPerAddress"] = "1000000",
                 ["Pdm__Api__RequestsPerKey"] = "1000000",
                 ["PREDICT_SCHEDULE"] = "0 0 0 1 1 *",
+                ["ALERT_TICK_SCHEDULE"] = "0 0 0 1 1 *",
             },
             Mqtt = new MqttOptions
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Pdm.Alerts.Rules;
@@ -323,7 +324,7 @@ public static class AlertEvaluator
                     $"{count} of the last {rs.Filled} samples scored above the threshold {threshold:0.###} (score {score.Score:0.###}" +
                     (top.Length > 0 ? $"; top sensors: {top})" : ")"), [.. score.TopSensors.Select(s => s.Sensor)]);
             }
-            else
+            else if (rs.Firing)
             {
                 Clear(r, rs, at, $"{count} of the last {rs.Filled} samples above the threshold");
             }
@@ -396,7 +397,7 @@ public static class AlertEvaluator
                 var limits = $"{(r.Low is { } low ? N(low) : "−∞")}..{(r.High is { } high ? N(high) : "∞")}";
                 Fire(r, rs, at, severity, v, worse, $"{r.Sensor} {v:0.###} outside {limits}", [r.Sensor]);
             }
-            else
+            else if (rs.Firing)
             {
                 Clear(r, rs, at, $"{r.Sensor} {v:0.###} back inside the limits by {N(r.ClearBand)}");
             }
@@ -405,7 +406,7 @@ public static class AlertEvaluator
         private void Stuck(StuckSensorRule r, RuleState rs, MachineSample sample, DateTimeOffset at)
         {
             var tracks = rs.Sensors ??= new Dictionary<string, SensorTrack>(StringComparer.Ordinal);
-            var stuck = new List<string>();
+            List<string>? stuck = null;
             var longest = 0.0;
             foreach (var value in sample.Values)
             {
@@ -429,11 +430,11 @@ public static class AlertEvaluator
                 var minutes = (at - track.Since!.Value).TotalMinutes;
                 if (track.Repeats >= r.Samples && minutes >= r.Minutes)
                 {
-                    stuck.Add(value.Sensor);
+                    (stuck ??= []).Add(value.Sensor);
                     longest = Math.Max(longest, minutes);
                 }
             }
-            if (stuck.Count > 0)
+            if (stuck is not null)
             {
                 var which = string.Join(", ", stuck.Select(s => $"{s} at {tracks[s].Last:0.###} for {tracks[s].Repeats} samples"));
                 Fire(r, rs, at, r.Severity, stuck.Count, WorseWhen.Higher,
@@ -448,26 +449,34 @@ public static class AlertEvaluator
         private void Dropped(DroppedSensorRule r, RuleState rs, MachineSample sample, DateTimeOffset at)
         {
             var tracks = rs.Sensors ??= new Dictionary<string, SensorTrack>(StringComparer.Ordinal);
-            var present = new HashSet<string>(sample.Values.Select(v => v.Sensor), StringComparer.Ordinal);
-            foreach (var sensor in present.Where(s => !r.Ignore.Contains(s)))
+            // Every known sensor counts as missing once, then the ones in the sample start over (no per-sample set).
+            foreach (var track in tracks.Values)
             {
-                if (!tracks.TryGetValue(sensor, out var track))
+                track.Missing++;
+            }
+            foreach (var value in sample.Values)
+            {
+                if (r.Ignore.Contains(value.Sensor))
                 {
-                    tracks[sensor] = track = new SensorTrack();
+                    continue;
+                }
+                if (!tracks.TryGetValue(value.Sensor, out var track))
+                {
+                    tracks[value.Sensor] = track = new SensorTrack();
                 }
                 track.Missing = 0;
             }
-            var dropped = new List<string>();
+            List<string>? dropped = null;
             foreach (var (sensor, track) in tracks)
             {
-                if (!present.Contains(sensor) && ++track.Missing >= r.Samples)
+                if (track.Missing >= r.Samples)
                 {
-                    dropped.Add(sensor);
+                    (dropped ??= []).Add(sensor);
                 }
             }
-            dropped.Sort(StringComparer.Ordinal);
-            if (dropped.Count > 0)
+            if (dropped is not null)
             {
+                dropped.Sort(StringComparer.Ordinal);
                 Fire(r, rs, at, r.Severity, dropped.Count, WorseWhen.Higher,
                     $"missing from the last {r.Samples} or more samples: {string.Join(", ", dropped)}", dropped);
             }
@@ -575,6 +584,9 @@ public static class AlertEvaluator
 
     private static string N(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 
-    private static string Fingerprint(AlertRule rule) =>
-        Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(rule, AlertsJson.Default.AlertRule)), 0, 8);
+    // A rule set is parsed once and its rules reused by every evaluation, so each rule is hashed once.
+    private static readonly ConditionalWeakTable<AlertRule, string> Fingerprints = new();
+
+    private static string Fingerprint(AlertRule rule) => Fingerprints.GetValue(rule, r =>
+        Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(r, AlertsJson.Default.AlertRule)), 0, 8));
 }

@@ -95,6 +95,14 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
         /// <summary>Samples not later than their machine's last scored one (replays, late arrivals): not scored.</summary>
         public int Late { get; private set; }
 
+        /// <summary>
+        /// The score rows made for a tenant's samples by the last <see cref="Score"/> call (inside the write
+        /// transaction), so alert rules evaluated in that transaction see each sample's score.
+        /// </summary>
+        public IReadOnlyList<AnomalyScoreRow> ScoresOf(Guid tenantId) => _scores.GetValueOrDefault(tenantId) ?? [];
+
+        private readonly Dictionary<Guid, List<AnomalyScoreRow>> _scores = [];
+
         private ScoringWrite ScoreTenant(Guid tenantId, IReadOnlyDictionary<string, ScorerState> states)
         {
             var plan = _tenants[tenantId];
@@ -121,6 +129,7 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
             {
                 _owner._logger.MachineModelLearned(model.MachineId, model.Fingerprint);
             }
+            _scores[tenantId] = scores;
             return new ScoringWrite { Scores = scores, States = newStates, LearnedModels = learnedNow };
         }
     }
