@@ -262,9 +262,10 @@ public sealed class SubscriptionStore(NpgsqlDataSource dataSource)
     private static void Validate(WebhookSubscriptionSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
+        // mailto: (one or more addresses, comma separated) is the e-mail channel (migration 0008).
+        if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http" or "mailto"))
         {
-            throw new ArgumentException($"url: must be an absolute http(s) URL, got '{settings.Url}'.", nameof(settings));
+            throw new ArgumentException($"url: must be an absolute http(s) URL or a mailto: address, got '{settings.Url}'.", nameof(settings));
         }
         ArgumentNullException.ThrowIfNull(settings.Filters);
     }
