@@ -6,8 +6,10 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Pdm.Functions;
 using Pdm.Functions.Api;
+using Pdm.Functions.DeliverWebhook;
 using Pdm.Functions.Ingest;
 using Pdm.Functions.Predict;
+using Pdm.Functions.PublishAlerts;
 using Pdm.Functions.ReplayDeadLetters;
 using Pdm.ServiceDefaults;
 
@@ -58,6 +60,8 @@ var invocationLimit = new RequestBodyLimit(app.Services.GetRequiredService<IOpti
 app.MapGroup("").WithMetadata(invocationLimit).MapIngest();
 app.MapReplayDeadLetters();
 app.MapPredict();
+app.MapPublishAlerts();
+app.MapDeliverWebhook();
 app.MapApi();
 
 await app.RunAsync();

@@ -6,6 +6,9 @@ using Pdm.Ingest;
 using Pdm.Ingest.Scoring;
 using Pdm.AzureStorage;
 using Pdm.IotHub;
+using Pdm.Notifications;
+using Pdm.Notifications.Delivery;
+using Pdm.Webhooks;
 using Pdm.Prediction;
 using Pdm.Storage;
 
@@ -45,6 +48,28 @@ internal static class ServiceRegistration
         services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FleetPredictor>();
         services.AddSingleton<IDeviceIdentityRegistry>(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
+        services.AddPdmAlertDelivery();
+        return services;
+    }
+
+    /// <summary>
+    /// Alert delivery: the outbox publisher (PublishAlerts, and Ingest/Predict right after their commit), DeliverWebhook's
+    /// ordered per-subscription turns, the attempt log, and the e-mail channel when Pdm__Email__Host is set. The work
+    /// queue is the one DeliverWebhook/function.json triggers on (WEBHOOK_DELIVERY_QUEUE).
+    /// </summary>
+    private static IServiceCollection AddPdmAlertDelivery(this IServiceCollection services)
+    {
+        services.AddPdmWebhooks();
+        services.AddPdmOptionalEmail();
+        services.AddPdmDeliveryAttemptLog();
+        services.AddPdmWebhookDispatch();
+        services.AddOptions<WebhookDispatchOptions>().Configure<IConfiguration>((options, configuration) =>
+        {
+            if (configuration["WEBHOOK_DELIVERY_QUEUE"] is { Length: > 0 } queue)
+            {
+                options.Queue = queue;
+            }
+        });
         return services;
     }
 

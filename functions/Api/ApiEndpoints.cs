@@ -36,6 +36,7 @@ internal static class ApiEndpoints
         v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync);
         v1.MapGet("/rejects", ListRejectsAsync);
         v1.MapPredictions();
+        v1.MapDeliveries();
     }
 
     /// <summary>

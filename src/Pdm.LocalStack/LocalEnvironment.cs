@@ -40,5 +40,12 @@ public static class LocalEnvironment
             ["IOTHUB_CONSUMER_GROUP"] = "pdm-ingest",
             ["DEADLETTER_REPLAY_SCHEDULE"] = "*/15 * * * * *",
             ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
+            ["PUBLISH_ALERTS_SCHEDULE"] = "*/10 * * * * *",
+            ["WEBHOOK_DELIVERY_QUEUE"] = "webhook-deliveries",
+            // Encrypts webhook secrets in the local database only; Azure takes it from Key Vault (docs/webhooks.md).
+            ["Pdm__WebhookSecretKey"] = LocalWebhookSecretKey,
         };
+
+    /// <summary>A fixed key, so secrets stored by one local run still decrypt in the next. Never used outside the local stack.</summary>
+    public const string LocalWebhookSecretKey = "cGRtLWxvY2FsLXN0YWNrLXdlYmhvb2stc2VjcmV0LWs=";
 }

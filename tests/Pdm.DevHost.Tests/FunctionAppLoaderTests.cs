@@ -15,6 +15,8 @@ public sealed class FunctionAppLoaderTests : IDisposable
         ["IOTHUB_CONSUMER_GROUP"] = "ingest",
         ["DEADLETTER_REPLAY_SCHEDULE"] = "0 */10 * * * *",
         ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
+        ["PUBLISH_ALERTS_SCHEDULE"] = "*/10 * * * * *",
+        ["WEBHOOK_DELIVERY_QUEUE"] = "webhook-deliveries",
     };
 
     [Fact]

@@ -20,6 +20,8 @@ public static class AuthorizationTable
         RouteAccess.Host("POST /Ingest"),
         RouteAccess.Host("POST /ReplayDeadLetters"),
         RouteAccess.Host("POST /Predict"),
+        RouteAccess.Host("POST /PublishAlerts"),
+        RouteAccess.Host("POST /DeliverWebhook"),
 
         RouteAccess.Public("GET /api/health"),
 
@@ -41,6 +43,11 @@ public static class AuthorizationTable
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}/predictions", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/predictions", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/rejects", AnyTenantRole),
+
+        RouteAccess.Keyed("GET /api/v1/webhooks/{subscriptionId:guid}/deliveries", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/webhooks/dead-letters", AnyTenantRole),
+        RouteAccess.Keyed("POST /api/v1/webhooks/dead-letters/{deadLetterId:guid}/replay", [TenantAdmin]),
+        RouteAccess.Keyed("POST /api/v1/webhooks/dead-letters/replay", [TenantAdmin], () => new { }),
     ];
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];

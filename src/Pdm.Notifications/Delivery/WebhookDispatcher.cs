@@ -58,6 +58,7 @@ public sealed partial class WebhookDispatcher
     private readonly TimeSpan _lease;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private volatile bool _attemptTableReady;
 
     /// <param name="email">The e-mail channel; null when no SMTP relay is configured (e-mail deliveries then fail with that reason).</param>
     /// <param name="attemptTimeout">The longest one attempt may take (the client's and the e-mail sender's total timeouts).</param>
@@ -251,10 +252,18 @@ public sealed partial class WebhookDispatcher
 
     private WebhookAttemptResult Failure(string error) => new(WebhookAttemptOutcome.Failed, _time.GetUtcNow(), TimeSpan.Zero, Error: error);
 
-    private Task LogAttemptAsync(WebhookDeliveryRow head, int attempt, DeliveryChannel channel, WebhookAttemptResult result,
-        CancellationToken cancellationToken) =>
-        _attempts.AppendAsync(new DeliveryAttempt(head.TenantId.ToString("D"), head.SubscriptionId.ToString("D"), head.EventId, attempt, channel, result),
+    private async Task LogAttemptAsync(WebhookDeliveryRow head, int attempt, DeliveryChannel channel, WebhookAttemptResult result,
+        CancellationToken cancellationToken)
+    {
+        // Once per process: creating a table that exists is a no-op, and a fresh storage account has none.
+        if (!_attemptTableReady)
+        {
+            await _attempts.CreateTableIfNotExistsAsync(cancellationToken);
+            _attemptTableReady = true;
+        }
+        await _attempts.AppendAsync(new DeliveryAttempt(head.TenantId.ToString("D"), head.SubscriptionId.ToString("D"), head.EventId, attempt, channel, result),
             cancellationToken);
+    }
 }
 
 internal static partial class Log
