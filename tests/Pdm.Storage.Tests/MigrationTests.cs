@@ -22,10 +22,10 @@ public sealed class MigrationTests(PostgresFixture fixture)
             CancellationToken.None);
 
         Assert.Empty(report.Applied);
-        Assert.Equal(7, report.AlreadyApplied);
+        Assert.Equal(8, report.AlreadyApplied);
         Assert.Empty(report.UnknownApplied);
         Assert.Equal(0, report.PartitionsCreated);
-        Assert.Equal(7L, await fixture.ScalarAsync<long>(fixture.SuperuserConnectionString,
+        Assert.Equal(8L, await fixture.ScalarAsync<long>(fixture.SuperuserConnectionString,
             "SELECT count(*) FROM pdm.schema_migrations"));
     }
 
