@@ -93,12 +93,13 @@ public sealed class DeliveryRig : IAsyncDisposable
     /// Writes <paramref name="count"/> alert events to the outbox as the evaluation does (in its transaction, in order)
     /// and returns their envelope ids (the webhook-ids) in that order.
     /// </summary>
-    public async Task<IReadOnlyList<string>> WriteEventsAsync(int count, AlertSeverity severity = AlertSeverity.High)
+    public async Task<IReadOnlyList<string>> WriteEventsAsync(int count, AlertSeverity severity = AlertSeverity.High, Guid? tenantId = null)
     {
+        var tenant = tenantId ?? Tenant.Id;
         var envelopes = Enumerable.Range(0, count)
-            .Select(i => AlertEvents.Envelope(AlertEvents.VibrationZoneD(severity: severity) with { At = AlertEvents.T0.AddSeconds(i) }, Tenant.Id.ToString("D")))
+            .Select(i => AlertEvents.Envelope(AlertEvents.VibrationZoneD(severity: severity) with { At = AlertEvents.T0.AddSeconds(i) }, tenant.ToString("D")))
             .ToList();
-        await Fixture.Stores.Alerts.EvaluateAsync(Tenant.Id, [], (_, _) => new AlertWrite
+        await Fixture.Stores.Alerts.EvaluateAsync(tenant, [], (_, _) => new AlertWrite
         {
             Outbox = [.. envelopes.Select(e => new OutboxMessage(Guid.NewGuid(), e))],
         }, CancellationToken.None);
@@ -168,16 +169,28 @@ public sealed class DeliveryRig : IAsyncDisposable
 
     private async Task PumpAsync()
     {
+        // As the host: up to 16 messages in flight, and the next receive as soon as a slot is free, so one slow
+        // invocation does not hold up the messages behind it.
         var token = _stop.Token;
+        using var slots = new SemaphoreSlim(16, 16);
+        var running = new List<Task>();
         while (!token.IsCancellationRequested)
         {
-            var messages = (await _queue.ReceiveMessagesAsync(16, TimeSpan.FromSeconds(30), token)).Value;
+            await slots.WaitAsync(token);
+            var free = slots.CurrentCount + 1;
+            var messages = (await _queue.ReceiveMessagesAsync(free, TimeSpan.FromSeconds(30), token)).Value;
             if (messages.Length == 0)
             {
+                slots.Release();
                 await Task.Delay(50, token);
                 continue;
             }
-            await Task.WhenAll(messages.Select(async m =>
+            for (var i = 1; i < messages.Length; i++)
+            {
+                await slots.WaitAsync(token);
+            }
+            running.RemoveAll(t => t.IsCompleted);
+            running.AddRange(messages.Select(m => Task.Run(async () =>
             {
                 try
                 {
@@ -188,7 +201,12 @@ public sealed class DeliveryRig : IAsyncDisposable
                 {
                     _pumpErrors.Enqueue(ex);
                 }
-            }));
+                finally
+                {
+                    slots.Release();
+                }
+            }, CancellationToken.None)));
         }
+        await Task.WhenAll(running);
     }
 }

@@ -24,6 +24,7 @@ public sealed class TestReceiver : IAsyncDisposable
 {
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
     private readonly ConcurrentDictionary<string, int> _status = new();
+    private readonly ConcurrentDictionary<string, TimeSpan> _delay = new();
     private WebApplication? _app;
 
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
@@ -39,6 +40,9 @@ public sealed class TestReceiver : IAsyncDisposable
     /// <summary>What <c>/hook/{name}</c> answers from now on.</summary>
     public void Answer(string name, int status) => _status[name] = status;
 
+    /// <summary>How long <c>/hook/{name}</c> takes to answer from now on (a slow receiver).</summary>
+    public void Slow(string name, TimeSpan delay) => _delay[name] = delay;
+
     public static async Task<TestReceiver> StartAsync()
     {
         var receiver = new TestReceiver();
@@ -50,6 +54,10 @@ public sealed class TestReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(context.Request.Body);
             var body = await reader.ReadToEndAsync(context.RequestAborted);
+            if (receiver._delay.TryGetValue(name, out var delay))
+            {
+                await Task.Delay(delay, context.RequestAborted);
+            }
             var status = receiver._status.GetValueOrDefault(name, 200);
             var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
             receiver._received.Enqueue(new ReceivedRequest(context.Request.Path, headers, body, status));

@@ -193,6 +193,32 @@ public sealed class WebhookDeliveryTests(DeliveryFixture fixture)
     }
 
     [Fact]
+    public async Task A_slow_receiver_does_not_hold_up_another_tenants_deliveries()
+    {
+        await using var rig = await DeliveryRig.StartAsync(fixture);
+        var otherTenant = await fixture.Stores.Tenants.CreateTenantAsync($"delivery-other-{Guid.NewGuid():N}", CancellationToken.None);
+        var (slow, _) = await rig.SubscribeAsync(rig.Receiver.Url("slow"));
+        rig.Receiver.Slow("slow", TimeSpan.FromSeconds(3));
+        var (fast, _) = await rig.SubscribeAsync(rig.Receiver.Url("fast"), tenantId: otherTenant.Id);
+        await rig.WriteEventsAsync(5);
+        var fastEvents = await rig.WriteEventsAsync(20, tenantId: otherTenant.Id);
+
+        await rig.Publisher.PublishPendingAsync(CancellationToken.None);
+        var started = DateTimeOffset.UtcNow;
+        rig.StartPump();
+        await rig.WaitUntilAsync(() => rig.Receiver.Accepted("fast").Count >= 20, "the fast receiver's 20 events");
+
+        // The slow receiver's five take 15 s; the other tenant's twenty were all there long before.
+        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(5), $"took {DateTimeOffset.UtcNow - started}");
+        Assert.True(rig.Receiver.Accepted("slow").Count <= 2, $"{rig.Receiver.Accepted("slow").Count} slow deliveries already");
+        Assert.Equal(fastEvents, rig.Receiver.Accepted("fast").Select(r => r.WebhookId));
+        await rig.WaitUntilAsync(() => rig.Receiver.Accepted("slow").Count >= 5, "the slow receiver's five", TimeSpan.FromSeconds(40));
+        Assert.All(await rig.Deliveries.ListAsync(rig.Tenant.Id, slow.Id, CancellationToken.None), d => Assert.Equal(("delivered", 1), (d.State, d.Attempts)));
+        await fixture.Stores.Subscriptions.DeleteAsync(otherTenant.Id, fast.Id, CancellationToken.None);
+        rig.AssertPumpHealthy();
+    }
+
+    [Fact]
     public async Task An_email_subscription_gets_the_alert_at_the_SMTP_sink_and_its_attempt_is_logged_as_email()
     {
         await using var sink = new SmtpSink();
