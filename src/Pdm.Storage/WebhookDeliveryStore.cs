@@ -45,6 +45,8 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
 {
     // "pdm_pub!" as a 64-bit advisory lock key: one publisher at a time, so order_key follows publish order.
     private const long PublishLockKey = 0x70646D5F70756221;
+    private static readonly TimeSpan LockPatience = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LockRetryDelay = TimeSpan.FromMilliseconds(20);
 
     private const string DeliveryColumns =
         "id, order_key, tenant_id, subscription_id, event_id, body::text, state, attempts, next_attempt_at, last_error, created_at, delivered_at";
@@ -57,19 +59,41 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
     /// <paramref name="route"/> where each goes, and in ONE transaction inserts the delivery rows and marks the routed
     /// outbox rows published. A crash anywhere before the commit leaves both as they were; a row routed to no
     /// subscription is published with no deliveries. A row <paramref name="route"/> answers null for (not an envelope)
-    /// stays unpublished. Publishers run one at a time (a transaction-scoped advisory lock).
+    /// stays unpublished. Publishers run one at a time (a transaction-scoped advisory lock); one that waits longer than
+    /// a few seconds for it returns nothing claimed (the busy publisher, the next call or the timer publishes the rows).
     /// </summary>
     public async Task<OutboxPublishResult> PublishOutboxAsync(int limit, Func<OutboxRow, CancellationToken, Task<OutboxRouting?>> route,
         CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         ArgumentNullException.ThrowIfNull(route);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = Command(connection, transaction, "SELECT pg_advisory_xact_lock($1)", PublishLockKey))
+        // Wait for the lock without holding a connection: the holder needs more of the pool (route matches on its own
+        // connections), and waiters that each held one could exhaust it.
+        var deadline = DateTimeOffset.UtcNow + LockPatience;
+        NpgsqlConnection connection;
+        NpgsqlTransaction transaction;
+        while (true)
         {
-            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+            connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var lockCommand = Command(connection, transaction, "SELECT pg_try_advisory_xact_lock($1)", PublishLockKey))
+            {
+                if ((bool)(await lockCommand.ExecuteScalarAsync(cancellationToken))!)
+                {
+                    break;
+                }
+            }
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                // Another publisher has been busy all along; what it did not take, the next call or the timer takes.
+                return new OutboxPublishResult(0, 0, 0, []);
+            }
+            await Task.Delay(LockRetryDelay, cancellationToken);
         }
+        await using var ownedConnection = connection;
+        await using var ownedTransaction = transaction;
         await using var claim = Command(connection, transaction,
             "SELECT event_id, tenant_id, payload, created_at FROM pdm.claim_alert_outbox($1, NULL)", limit);
         var rows = await ReadAllAsync(claim, r => new OutboxRow(r.GetGuid(0), r.GetGuid(1), r.GetString(2),

@@ -248,6 +248,23 @@ public sealed class WebhookDeliveryTests(DeliveryFixture fixture)
     }
 
     [Fact]
+    public async Task Concurrent_publishers_make_each_delivery_once_in_outbox_order()
+    {
+        await using var rig = await DeliveryRig.StartAsync(fixture);
+        var (subscription, _) = await rig.SubscribeAsync(rig.Receiver.Url("many"));
+        var events = new List<string>();
+        for (var batch = 0; batch < 5; batch++)
+        {
+            events.AddRange(await rig.WriteEventsAsync(10));
+        }
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => rig.Publisher.PublishPendingAsync(CancellationToken.None))));
+
+        Assert.Equal(50, outcomes.Sum(o => o.Deliveries));
+        Assert.Equal(events, (await rig.Deliveries.ListAsync(rig.Tenant.Id, subscription.Id, CancellationToken.None)).Select(d => d.EventId));
+    }
+
+    [Fact]
     public async Task Only_subscriptions_whose_filters_match_get_a_delivery()
     {
         await using var rig = await DeliveryRig.StartAsync(fixture);
