@@ -187,9 +187,10 @@ public sealed partial class WebhookDispatcher
                         dead++;
                         continue;
                     }
+                    // The retry's message before the log: if the log's store fails now, the retry is still on its way.
                     await _deliveries.ScheduleRetryAsync(tenantId, head.Id, attempt, decision.Delay, error, cancellationToken);
-                    await LogAttemptAsync(head, attempt, channel, result, cancellationToken);
                     await _queue.EnqueueAsync(head with { Attempts = attempt }, decision.Delay, cancellationToken);
+                    await LogAttemptAsync(head, attempt, channel, result, cancellationToken);
                     _logger.DeliveryWillRetry(tenantId, subscriptionId, head.EventId, attempt, decision.Delay, error);
                     await _deliveries.ReleaseAsync(tenantId, subscriptionId, owner, cancellationToken);
                     return new TurnOutcome(TurnEnd.Retrying, delivered, dead);
