@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Pdm.Alerts.Persistence;
 using Pdm.Alerts.Rules;
 using Pdm.Notifications.Attempts;
 using Pdm.Notifications.Delivery;
@@ -90,20 +91,20 @@ public sealed class DeliveryRig : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes <paramref name="count"/> alert events to the outbox as the evaluation does (in its transaction, in order)
-    /// and returns their envelope ids (the webhook-ids) in that order.
+    /// Writes <paramref name="count"/> alert events to the outbox as the evaluation does (through <see cref="AlertRecords"/>,
+    /// in one transaction, in order) and returns their webhook-ids in that order.
     /// </summary>
     public async Task<IReadOnlyList<string>> WriteEventsAsync(int count, AlertSeverity severity = AlertSeverity.High, Guid? tenantId = null)
     {
         var tenant = tenantId ?? Tenant.Id;
-        var envelopes = Enumerable.Range(0, count)
-            .Select(i => AlertEvents.Envelope(AlertEvents.VibrationZoneD(severity: severity) with { At = AlertEvents.T0.AddSeconds(i) }, tenant.ToString("D")))
+        var events = Enumerable.Range(0, count)
+            .Select(i => AlertEvents.VibrationZoneD(severity: severity) with { Id = Guid.CreateVersion7(AlertEvents.T0.AddSeconds(i)), At = AlertEvents.T0.AddSeconds(i) })
             .ToList();
         await Fixture.Stores.Alerts.EvaluateAsync(tenant, [], (_, _) => new AlertWrite
         {
-            Outbox = [.. envelopes.Select(e => new OutboxMessage(Guid.NewGuid(), e))],
+            Outbox = [.. events.Select(e => AlertRecords.ToOutbox(tenant, e))],
         }, CancellationToken.None);
-        return [.. envelopes.Select(e => WebhookEvent.Deserialize(e).Id)];
+        return [.. events.Select(e => AlertRecords.WebhookId(e.Id))];
     }
 
     /// <summary>Starts playing the queue trigger: up to 16 messages at a time, as host.json's batchSize.</summary>
