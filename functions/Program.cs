@@ -7,8 +7,10 @@ using OpenTelemetry.Trace;
 using Pdm.Functions;
 using Pdm.Functions.AlertTick;
 using Pdm.Functions.Api;
+using Pdm.Functions.DeliverWebhook;
 using Pdm.Functions.Ingest;
 using Pdm.Functions.Predict;
+using Pdm.Functions.PublishAlerts;
 using Pdm.Functions.ReplayDeadLetters;
 using Pdm.ServiceDefaults;
 
@@ -60,6 +62,8 @@ app.MapGroup("").WithMetadata(invocationLimit).MapIngest();
 app.MapReplayDeadLetters();
 app.MapPredict();
 app.MapAlertTick();
+app.MapPublishAlerts();
+app.MapDeliverWebhook();
 app.MapApi();
 
 await app.RunAsync();

@@ -10,6 +10,9 @@ using Pdm.Ingest.Scoring;
 using Pdm.Alerts.Persistence;
 using Pdm.AzureStorage;
 using Pdm.IotHub;
+using Pdm.Notifications;
+using Pdm.Notifications.Delivery;
+using Pdm.Webhooks;
 using Pdm.Prediction;
 using Pdm.Storage;
 using Pdm.Webhooks;
@@ -54,24 +57,42 @@ internal static class ServiceRegistration
         services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FleetPredictor>();
         services.AddSingleton<IDeviceIdentityRegistry>(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
+        services.AddPdmWebhooks();
         services.AddAlertsApi();
+        services.AddPdmAlertDelivery();
         return services;
     }
 
     /// <summary>
-    /// What the alert and webhook routes need: the lifecycle operators act through (its policy from <c>Pdm:Alerts</c>),
-    /// the secret protector (<c>Pdm__WebhookSecretKey</c>) and host resolver of Pdm.Webhooks, and the subscription settings.
+    /// What the alert and webhook routes need besides Pdm.Webhooks: the lifecycle operators act through and the
+    /// subscription settings.
     /// </summary>
     private static IServiceCollection AddAlertsApi(this IServiceCollection services)
     {
-        services.AddPdmWebhooks();
-        services.AddOptions<AlertPolicy>().BindConfiguration("Pdm:Alerts")
-            .Validate(policy => policy.Validate() is null,
-                "Pdm:Alerts: QuietPeriod must not be negative, FlappingWindow must be at least QuietPeriod, MaxReopenings must not be negative.")
-            .ValidateOnStart();
-        services.TryAddSingleton(sp => new AlertLifecycle(sp.GetRequiredService<IOptions<AlertPolicy>>().Value));
+        // The same policy the evaluations use (AlertSettings, Pdm:Alerts).
+        services.TryAddSingleton(sp => new AlertLifecycle(sp.GetRequiredService<IOptions<AlertSettings>>().Value.ToPolicy()));
         services.AddOptions<WebhookSubscriptionOptions>().BindConfiguration(WebhookSubscriptionOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
+        return services;
+    }
+
+    /// <summary>
+    /// Alert delivery: the outbox publisher (PublishAlerts, and Ingest/Predict right after their commit), DeliverWebhook's
+    /// ordered per-subscription turns, the attempt log, and the e-mail channel when Pdm__Email__Host is set. The work
+    /// queue is the one DeliverWebhook/function.json triggers on (WEBHOOK_DELIVERY_QUEUE).
+    /// </summary>
+    private static IServiceCollection AddPdmAlertDelivery(this IServiceCollection services)
+    {
+        services.AddPdmOptionalEmail();
+        services.AddPdmDeliveryAttemptLog();
+        services.AddPdmWebhookDispatch();
+        services.AddOptions<WebhookDispatchOptions>().Configure<IConfiguration>((options, configuration) =>
+        {
+            if (configuration["WEBHOOK_DELIVERY_QUEUE"] is { Length: > 0 } queue)
+            {
+                options.Queue = queue;
+            }
+        });
         return services;
     }
 

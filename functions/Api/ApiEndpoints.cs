@@ -39,6 +39,7 @@ internal static class ApiEndpoints
         v1.MapAlertRules();
         v1.MapAlerts();
         v1.MapWebhookSubscriptions();
+        v1.MapDeliveries();
     }
 
     /// <summary>

@@ -9,15 +9,12 @@ using static Pdm.Functions.Api.MachineQuery;
 namespace Pdm.Functions.Api;
 
 /// <summary>
-/// Settings of webhook subscriptions made through the API (environment variables <c>Pdm__Webhooks__AllowLoopback</c>,
-/// <c>Pdm__Webhooks__SecretGracePeriod</c>); the delivery settings of the same section are Pdm.Webhooks'.
+/// Settings of webhook subscriptions made through the API (environment variable <c>Pdm__Webhooks__SecretGracePeriod</c>);
+/// the delivery settings of the same section, <c>AllowHttp</c> and <c>AllowLoopback</c> among them, are Pdm.Webhooks'.
 /// </summary>
 public sealed class WebhookSubscriptionOptions
 {
     public const string Section = "Pdm:Webhooks";
-
-    /// <summary>Development only: a subscription with allowLoopback may point at 127.0.0.0/8 or [::1] (never at private addresses).</summary>
-    public bool AllowLoopback { get; set; }
 
     /// <summary>How long the secret before a rotation still signs, so receivers can switch to the new one.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
@@ -185,7 +182,7 @@ internal static class SubscriptionEndpoints
             return (null, Problems.Invalid(badKind.Field, badKind.Reason));
         }
         var allowLoopback = request.AllowLoopback ?? false;
-        if (allowLoopback && !options.AllowLoopback)
+        if (allowLoopback && !delivery.AllowLoopback)
         {
             return (null, Problems.Invalid("allowLoopback",
                 "allowLoopback is for development receivers and needs the setting Pdm__Webhooks__AllowLoopback, which is off here"));

@@ -50,5 +50,7 @@ public static class LocalEnvironment
             ["DEADLETTER_REPLAY_SCHEDULE"] = "*/15 * * * * *",
             ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
             ["ALERT_TICK_SCHEDULE"] = "0 */1 * * * *",
+            ["PUBLISH_ALERTS_SCHEDULE"] = "*/10 * * * * *",
+            ["WEBHOOK_DELIVERY_QUEUE"] = "webhook-deliveries",
         };
 }

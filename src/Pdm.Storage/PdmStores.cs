@@ -28,6 +28,7 @@ public sealed class PdmStores : IAsyncDisposable
         Models = provider.GetRequiredService<ModelStore>();
         Alerts = provider.GetRequiredService<AlertStore>();
         Subscriptions = provider.GetRequiredService<SubscriptionStore>();
+        Deliveries = provider.GetRequiredService<WebhookDeliveryStore>();
     }
 
     /// <param name="connectionString">
@@ -57,6 +58,7 @@ public sealed class PdmStores : IAsyncDisposable
     public ModelStore Models { get; }
     public AlertStore Alerts { get; }
     public SubscriptionStore Subscriptions { get; }
+    public WebhookDeliveryStore Deliveries { get; }
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();
 }

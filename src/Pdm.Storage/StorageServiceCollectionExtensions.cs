@@ -37,6 +37,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<ModelStore>();
         services.AddSingleton<AlertStore>();
         services.AddSingleton<SubscriptionStore>();
+        services.AddSingleton<WebhookDeliveryStore>();
         return services;
     }
 

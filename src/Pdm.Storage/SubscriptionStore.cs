@@ -286,9 +286,18 @@ public sealed class SubscriptionStore(NpgsqlDataSource dataSource)
     private static void Validate(WebhookSubscriptionSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
+        // mailto: with one or more addresses, comma separated, is the e-mail channel (migration 0008).
+        if (settings.Url?.StartsWith("mailto:", StringComparison.Ordinal) == true)
         {
-            throw new ArgumentException($"url: must be an absolute http(s) URL, got '{settings.Url}'.", nameof(settings));
+            var addresses = settings.Url["mailto:".Length..].Split('?')[0].Split(',', StringSplitOptions.TrimEntries);
+            if (addresses.FirstOrDefault(a => !System.Net.Mail.MailAddress.TryCreate(Uri.UnescapeDataString(a), out _)) is { } bad)
+            {
+                throw new ArgumentException($"url: '{bad}' in '{settings.Url}' is not an e-mail address.", nameof(settings));
+            }
+        }
+        else if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
+        {
+            throw new ArgumentException($"url: must be an absolute http(s) URL or a mailto: address, got '{settings.Url}'.", nameof(settings));
         }
         ArgumentNullException.ThrowIfNull(settings.Filters);
     }

@@ -14,6 +14,12 @@ public sealed class WebhookDeliveryOptions
     /// <summary>Plain http endpoints are accepted (development only; production receivers use https).</summary>
     public bool AllowHttp { get; set; }
 
+    /// <summary>
+    /// Development only: a subscription that asks for it (<see cref="WebhookDeliveryRequest.AllowLoopback"/>) may reach
+    /// loopback addresses, never private or metadata ones. Off, no delivery reaches loopback whatever a subscription says.
+    /// </summary>
+    public bool AllowLoopback { get; set; }
+
     /// <summary>Time to open the TCP connection (the address check included).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -123,7 +129,8 @@ public sealed class WebhookDeliveryClient : IDisposable
             string? error = null, TimeSpan? retryAfter = null) =>
             new(outcome, attemptedAt, _time.GetElapsedTime(started), status, excerpt, truncated, error, retryAfter);
 
-        if (UrlRefusal(request.Url, request.AllowLoopback) is { } refusal)
+        var loopback = request.AllowLoopback && _options.AllowLoopback;
+        if (UrlRefusal(request.Url, loopback) is { } refusal)
         {
             return Result(WebhookAttemptOutcome.Refused, error: refusal);
         }
@@ -138,7 +145,7 @@ public sealed class WebhookDeliveryClient : IDisposable
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.TotalTimeout);
-        var client = request.AllowLoopback ? _loopbackAllowed : _publicOnly;
+        var client = loopback ? _loopbackAllowed : _publicOnly;
         try
         {
             using var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);

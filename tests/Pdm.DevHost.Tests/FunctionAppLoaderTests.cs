@@ -16,6 +16,8 @@ public sealed class FunctionAppLoaderTests : IDisposable
         ["DEADLETTER_REPLAY_SCHEDULE"] = "0 */10 * * * *",
         ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
         ["ALERT_TICK_SCHEDULE"] = "0 */1 * * * *",
+        ["PUBLISH_ALERTS_SCHEDULE"] = "*/10 * * * * *",
+        ["WEBHOOK_DELIVERY_QUEUE"] = "webhook-deliveries",
     };
 
     [Fact]

@@ -21,6 +21,8 @@ public static class AuthorizationTable
         RouteAccess.Host("POST /ReplayDeadLetters"),
         RouteAccess.Host("POST /Predict"),
         RouteAccess.Host("POST /AlertTick"),
+        RouteAccess.Host("POST /PublishAlerts"),
+        RouteAccess.Host("POST /DeliverWebhook"),
 
         RouteAccess.Public("GET /api/health"),
 
@@ -61,6 +63,11 @@ public static class AuthorizationTable
             () => new { url = "https://receiver.public.test/hooks/other", filters = new { severities = new[] { "HIGH" } } }),
         RouteAccess.Keyed("DELETE /api/v1/webhooks/{subscriptionId:guid}", [TenantAdmin]),
         RouteAccess.Keyed("POST /api/v1/webhooks/{subscriptionId:guid}/rotate-secret", [TenantAdmin]),
+
+        RouteAccess.Keyed("GET /api/v1/webhooks/{subscriptionId:guid}/deliveries", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/webhooks/dead-letters", AnyTenantRole),
+        RouteAccess.Keyed("POST /api/v1/webhooks/dead-letters/{deadLetterId:guid}/replay", [TenantAdmin]),
+        RouteAccess.Keyed("POST /api/v1/webhooks/dead-letters/replay", [TenantAdmin], () => new { }),
     ];
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];

@@ -165,6 +165,7 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
         "machineId" => tenantA.MachineId,
         "alertId" => (await AlertSeeds.OpenAsync(tenantA.Owner, fixture.TenantA, tenantA.MachineId, AlertSeeds.UniqueRuleId())).Id.ToString(),
         "subscriptionId" => (await SubscriptionSeeds.CreateAsync(fixture.Factory, fixture.TenantA)).Id.ToString(),
+        "deadLetterId" => (await tenantA.DeadLetterAsync()).ToString(),
         _ => throw new Xunit.Sdk.XunitException($"no value for path parameter '{name}': add one to {nameof(PathValueAsync)}"),
     };
 
@@ -220,6 +221,27 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
             Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
             Markers.Add(deviceId);
             return deviceId;
+        }
+
+        /// <summary>A webhook subscription of tenant A (its secret is a placeholder: nothing is delivered to it).</summary>
+        public async Task<Guid> SubscribeAsync()
+        {
+            var url = $"https://{AuthorizationTable.Unique("auth-a")}.example/hook";
+            var subscription = await Owner.Subscriptions.CreateAsync(_fixture.TenantA, new WebhookSubscriptionSettings { Url = url }, [1, 2, 3],
+                CancellationToken.None);
+            Markers.Add(url);
+            return subscription.Id;
+        }
+
+        /// <summary>A fresh dead letter of tenant A (a replay consumes it).</summary>
+        public async Task<Guid> DeadLetterAsync()
+        {
+            var eventId = AuthorizationTable.Unique("evt_authA").Replace('-', '_');
+            var payload = $$"""{"id":"{{eventId}}","type":"alert.opened"}""";
+            var deadLetter = await Owner.Subscriptions.AddDeadLetterAsync(_fixture.TenantA, await SubscribeAsync(), eventId, payload, 12, "HTTP 503",
+                CancellationToken.None);
+            Markers.Add(eventId);
+            return deadLetter.Id;
         }
     }
 }

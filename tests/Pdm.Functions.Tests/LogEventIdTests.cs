@@ -12,6 +12,7 @@ public class LogEventIdTests
         { "handler", 4000, 4099 },
         { "Pdm.Ingest", 4100, 4199 },
         { "Pdm.Prediction", 4200, 4299 },
+        { "Pdm.Notifications", 10200, 10299 },
         { "Pdm.Edge", 5000, 5399 },
         { "Pdm.Mqtt", 6000, 6099 },
         { "Pdm.IotHub", 6500, 6599 },

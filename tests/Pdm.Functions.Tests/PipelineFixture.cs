@@ -48,6 +48,9 @@ public sealed class PipelineFixture : IAsyncLifetime
                 ["Pdm__Api__RequestsPerKey"] = "1000000",
                 ["PREDICT_SCHEDULE"] = "0 0 0 1 1 *",
                 ["ALERT_TICK_SCHEDULE"] = "0 0 0 1 1 *",
+                // The delivery tests' receiver runs on this machine, over http.
+                ["Pdm__Webhooks__AllowHttp"] = "true",
+                ["Pdm__Webhooks__AllowLoopback"] = "true",
             },
             Mqtt = new MqttOptions
             {

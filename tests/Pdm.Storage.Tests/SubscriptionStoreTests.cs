@@ -150,6 +150,7 @@ public sealed class SubscriptionStoreTests(PostgresFixture fixture)
     [InlineData("pdm.alert_outbox")]
     [InlineData("pdm.webhook_subscriptions")]
     [InlineData("pdm.webhook_dead_letters")]
+    [InlineData("pdm.webhook_deliveries")]
     public async Task As_the_app_role_each_alert_table_shows_only_the_tenant_set_and_refuses_rows_of_another(string table)
     {
         var a = await fixture.NewTenantAsync("rls-alert-a");

@@ -12,6 +12,7 @@ public sealed class WebhookDeliveryClientTests(WebhookReceiver receiver) : IClas
     private static readonly WebhookDeliveryOptions DevelopmentOptions = new()
     {
         AllowHttp = true,
+        AllowLoopback = true,
         ConnectTimeout = TimeSpan.FromSeconds(2),
         TotalTimeout = TimeSpan.FromSeconds(5),
         ResponseExcerptBytes = 1024,
@@ -100,7 +101,7 @@ public sealed class WebhookDeliveryClientTests(WebhookReceiver receiver) : IClas
     [Fact]
     public async Task A_slow_receiver_times_out_as_a_failed_attempt()
     {
-        using var client = new WebhookDeliveryClient(new WebhookDeliveryOptions { AllowHttp = true, TotalTimeout = TimeSpan.FromSeconds(1) }, TimeProvider.System);
+        using var client = new WebhookDeliveryClient(new WebhookDeliveryOptions { AllowHttp = true, AllowLoopback = true, TotalTimeout = TimeSpan.FromSeconds(1) }, TimeProvider.System);
 
         var result = await client.DeliverAsync(Request(receiver.Url("/slow")), CancellationToken.None);
 
@@ -163,6 +164,19 @@ public sealed class WebhookDeliveryClientTests(WebhookReceiver receiver) : IClas
         Assert.Contains(reason, result.Error, StringComparison.Ordinal);
         Assert.Null(result.StatusCode);
         Assert.False(result.ShouldRetry);
+    }
+
+    [Fact]
+    public async Task A_request_asking_for_loopback_is_refused_unless_the_development_option_allows_it()
+    {
+        using var client = new WebhookDeliveryClient(new WebhookDeliveryOptions { AllowHttp = true }, TimeProvider.System);
+        var request = Request(receiver.Url("/ok"), allowLoopback: true);
+
+        var result = await client.DeliverAsync(request, CancellationToken.None);
+
+        Assert.Equal(WebhookAttemptOutcome.Refused, result.Outcome);
+        Assert.Contains("loopback", result.Error, StringComparison.Ordinal);
+        Assert.Empty(ReceivedFor(request));
     }
 
     [Fact]

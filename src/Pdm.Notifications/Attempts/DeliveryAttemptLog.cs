@@ -99,8 +99,9 @@ public sealed class DeliveryAttemptLog
         }
 
         var filter = RangeFilter(PartitionKey(tenant, subscriptionId), TimePrefix);
-        var sdkToken = continuationToken is null ? null : DecodeToken(continuationToken)
-            ?? throw new ArgumentException("Continuation token is not one this log handed out.", nameof(continuationToken));
+        // The SDK's token is the service's next partition and row keys (opaque, printable) joined by one space.
+        var sdkToken = continuationToken is null ? null : DecodeToken(continuationToken) is { } decoded && LooksLikeSdkToken(decoded) ? decoded
+            : throw new ArgumentException("Continuation token is not one this log handed out.", nameof(continuationToken));
         await foreach (var page in _table.QueryAsync<TableEntity>(filter, pageSize, cancellationToken: cancellationToken)
             .AsPages(sdkToken, pageSize))
         {
@@ -215,6 +216,9 @@ public sealed class DeliveryAttemptLog
 
     // The SDK's token is "next partition key + next row key"; callers get it as opaque base64url text.
     private static string EncodeToken(string sdkToken) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(sdkToken));
+
+    private static bool LooksLikeSdkToken(string token) =>
+        token.Split(' ') is [{ Length: > 0 } partition, { Length: > 0 } row] && $"{partition}{row}".All(c => c is > ' ' and <= '~');
 
     private static string? DecodeToken(string token)
     {

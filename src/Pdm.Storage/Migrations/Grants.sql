@@ -23,6 +23,7 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT ON pdm.alert_outbox TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pdm.webhook_subscriptions TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.webhook_dead_letters TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.webhook_deliveries TO %I', app_role);
     -- Platform-wide and read-only for the app: models are registered and promoted with the owner's connection.
     EXECUTE format('GRANT SELECT ON pdm.models TO %I', app_role);
     -- api_keys and the platform paths are reachable only through the SECURITY DEFINER functions.
