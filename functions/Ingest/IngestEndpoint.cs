@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Pdm.Functions.Invocation;
 using Pdm.Ingest;
+using Pdm.Notifications.Delivery;
 
 namespace Pdm.Functions.Ingest;
 
@@ -11,16 +12,17 @@ internal static class IngestEndpoint
     public const string BindingName = "events";
 
     public static void MapIngest(this IEndpointRouteBuilder app) =>
-        app.MapPost("/Ingest", async (HttpRequest request, IngestProcessor processor, CancellationToken cancellationToken) =>
+        app.MapPost("/Ingest", async (HttpRequest request, IngestProcessor processor, AlertPublisher publisher, CancellationToken cancellationToken) =>
         {
             using var invocation = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
             var events = EventHubBatch.Read(invocation.RootElement, BindingName);
             var outcome = await processor.ProcessAsync(events, cancellationToken);
+            var published = await publisher.PublishAfterCommitAsync(outcome.AlertOutbox, cancellationToken);
             var summary = outcome switch
             {
                 { DeadLetter: { } parked } => $"events={outcome.Events} parked as dead letter {parked}",
                 { Quarantined: { } quarantined } => $"events={outcome.Events} quarantined as {quarantined}",
-                _ => $"events={outcome.Events} samples={outcome.Samples} inserted={outcome.ValuesInserted} duplicates={outcome.ValuesDuplicate} rejected={outcome.RejectedMessages} alert_outbox={outcome.AlertOutbox}",
+                _ => $"events={outcome.Events} samples={outcome.Samples} inserted={outcome.ValuesInserted} duplicates={outcome.ValuesDuplicate} rejected={outcome.RejectedMessages} alert_outbox={outcome.AlertOutbox} published={published.Published}",
             };
             return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
         });

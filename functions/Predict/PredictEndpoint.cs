@@ -1,4 +1,5 @@
 using Pdm.Functions.Invocation;
+using Pdm.Notifications.Delivery;
 using Pdm.Prediction;
 
 namespace Pdm.Functions.Predict;
@@ -7,10 +8,11 @@ namespace Pdm.Functions.Predict;
 internal static class PredictEndpoint
 {
     public static void MapPredict(this IEndpointRouteBuilder app) =>
-        app.MapPost("/Predict", async (FleetPredictor predictor, CancellationToken cancellationToken) =>
+        app.MapPost("/Predict", async (FleetPredictor predictor, AlertPublisher publisher, CancellationToken cancellationToken) =>
         {
             var outcome = await predictor.RunAsync(cancellationToken);
-            var summary = $"predicted machines={outcome.Predicted} failed={outcome.Failed} tenants={outcome.Tenants} alert_outbox={outcome.AlertOutbox}";
+            var published = await publisher.PublishAfterCommitAsync(outcome.AlertOutbox, cancellationToken);
+            var summary = $"predicted machines={outcome.Predicted} failed={outcome.Failed} tenants={outcome.Tenants} alert_outbox={outcome.AlertOutbox} published={published.Published}";
             return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
         });
 }

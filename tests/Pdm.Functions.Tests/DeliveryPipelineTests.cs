@@ -21,7 +21,7 @@ public sealed class DeliveryPipelineTests(PipelineFixture pipeline)
         var tenant = await pipeline.CreateTenantAsync("deliver");
         await using var receiver = await TestReceiver.StartAsync();
         await using var stores = PdmStores.Create(pipeline.Database.AppConnectionString);
-        var protector = new AesGcmWebhookSecretProtector(new WebhookSecretKeyOptions { WebhookSecretKey = LocalEnvironment.LocalWebhookSecretKey });
+        var protector = new AesGcmWebhookSecretProtector(new WebhookSecretKeyOptions { WebhookSecretKey = LocalEnvironment.LocalWebhookSecretKey(pipeline.Database.Name) });
         var created = await stores.Subscriptions.CreateAsync(tenant.Id,
             new WebhookSubscriptionSettings { Url = receiver.Url("pipeline"), AllowLoopback = true }, [0], CancellationToken.None);
         var secret = WebhookSecret.Generate();

@@ -91,6 +91,28 @@ public sealed partial class AlertPublisher(
         return kicked;
     }
 
+    /// <summary>
+    /// Publishes right after a commit that wrote <paramref name="outboxRows"/> outbox rows, so alerts leave within
+    /// the invocation that raised them. A failure here loses nothing (the rows stay in the outbox for the PublishAlerts
+    /// timer), so it is logged, not thrown: the caller's own work is already committed.
+    /// </summary>
+    public async Task<PublishOutcome> PublishAfterCommitAsync(long outboxRows, CancellationToken cancellationToken)
+    {
+        if (outboxRows == 0)
+        {
+            return PublishOutcome.None;
+        }
+        try
+        {
+            return await PublishPendingAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.PublishAfterCommitFailed(outboxRows, ex.Message);
+            return PublishOutcome.None;
+        }
+    }
+
     /// <summary>The timer's run: publish what is pending, then re-kick what was lost.</summary>
     public async Task<PublishOutcome> RunAsync(CancellationToken cancellationToken)
     {
@@ -184,4 +206,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 10202, Level = LogLevel.Warning,
         Message = "Subscription {SubscriptionId} of tenant {TenantId} had an overdue delivery {EventId} and no worker: work message sent again")]
     public static partial void OverdueSubscriptionKicked(this ILogger logger, Guid tenantId, Guid subscriptionId, string eventId);
+
+    [LoggerMessage(EventId = 10216, Level = LogLevel.Warning,
+        Message = "Publishing {Rows} alert events right after their commit failed; the PublishAlerts timer publishes them: {Reason}")]
+    public static partial void PublishAfterCommitFailed(this ILogger logger, long rows, string reason);
 }
