@@ -68,11 +68,14 @@ internal static class DemoCommand
                 line => Console.WriteLine($"    {line}"), cancellationToken);
         }
 
-        Step("Starting the function app under the dev host (Ingest, Predict, Api, ReplayDeadLetters)");
+        Step("Starting the function app under the dev host (Ingest, Predict, AlertTick, PublishAlerts, DeliverWebhook, Api, ReplayDeadLetters)");
         var settings = new Dictionary<string, string>(LocalEnvironment.FunctionAppSettings(e, database))
         {
             // Predict shrinks its 24 h and 48 h horizons by this factor, since the demo's machines wear out that much faster.
             ["Pdm__Predict__TimeScale"] = TwinTimeScale.ToString(CultureInfo.InvariantCulture),
+            // The demo's webhook receiver listens on 127.0.0.1 over http: development settings, never for production.
+            ["Pdm__Webhooks__AllowHttp"] = "true",
+            ["Pdm__Webhooks__AllowLoopback"] = "true",
         };
         await using var host = await FunctionsDevHost.StartAsync(new DevHostOptions
         {
@@ -91,6 +94,11 @@ internal static class DemoCommand
             new { name = "demo operator", role = "tenant-admin" }, cancellationToken), cancellationToken);
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tenantKey.Key);
         var gateway = await ReadAsync<RegisteredDevice>(await api.PostAsJsonAsync("api/v1/devices", new { deviceId = GatewayId }, cancellationToken), cancellationToken);
+
+        var webhookLog = Path.Combine(CliPaths.LocalState, "logs", "webhooks.log");
+        await using var receiver = await WebhookReceiver.StartAsync(webhookLog, cancellationToken);
+        await SubscribeReceiverAsync(api, receiver, cancellationToken);
+        Step($"Alerts go to a webhook receiver on {receiver.Url} that verifies every signature; it writes each event to {CliPaths.Relative(webhookLog)}");
 
         var fleet = FleetSimulator.CreateTwin(definition, new TwinOptions { Mode = TwinMode.Accelerated }, RepairPause,
             loggerFactory.CreateLogger("Pdm.Simulator.Twin"));
@@ -115,6 +123,9 @@ internal static class DemoCommand
             Try the API while it runs, with the demo tenant's key:
               curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/machines
               curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/machines/EG_M001/readings?limit=5"
+              curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/alerts?status=open"
+            Watch alerts arrive as signed webhooks (the twins wear out in about 10 minutes):
+              tail -f {CliPaths.Relative(webhookLog)}     or open {new Uri(receiver.Url, "/")}
             Edit {CliPaths.Relative(configFile)} (for example pollIntervalMs) and the module applies it without a restart;
             its status is in {CliPaths.Relative(statusFile)}, its log in .pdm/local/logs/edge-module.log.
             Press Ctrl-C to stop. Full log: {CliPaths.Relative(logFile)}
@@ -145,7 +156,7 @@ internal static class DemoCommand
                 ? $"  |  scored {now.Scores - (scoresAtStart?.Scores ?? 0)}, {now.Anomalies - (scoresAtStart?.Anomalies ?? 0)} anomalous"
                 : "";
             Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  edge: {(edge.HasExited ? "restarting" : status?.Summary ?? "starting")}"
-                + $"  |  delivered {host.Stats.EventsDelivered} events  |  stored {stored} readings{scored}   ");
+                + $"  |  delivered {host.Stats.EventsDelivered} events  |  stored {stored} readings{scored}  |  alerts received {receiver.Received}   ");
         }
         Console.WriteLine();
         // The PLCs run until stop is cancelled: cancel it here too, so a failure does not wait for --duration or Ctrl-C.
@@ -172,6 +183,23 @@ internal static class DemoCommand
         var tenants = await ReadAsync<List<TenantInfo>>(await api.GetAsync("api/v1/tenants", cancellationToken), cancellationToken);
         return tenants.FirstOrDefault(t => t.Name == TenantName)
             ?? await ReadAsync<TenantInfo>(await api.PostAsJsonAsync("api/v1/tenants", new { name = TenantName }, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Subscribes the demo tenant to this run's receiver, after removing the subscriptions of earlier runs (their
+    /// receivers are gone, and their deliveries would only retry for a day).
+    /// </summary>
+    private static async Task SubscribeReceiverAsync(HttpClient api, WebhookReceiver receiver, CancellationToken cancellationToken)
+    {
+        const string description = "pdm demo receiver";
+        foreach (var old in (await ReadAsync<List<Subscription>>(await api.GetAsync("api/v1/webhooks", cancellationToken), cancellationToken))
+            .Where(s => s.Description == description))
+        {
+            (await api.DeleteAsync($"api/v1/webhooks/{old.Id}", cancellationToken)).EnsureSuccessStatusCode();
+        }
+        var created = await ReadAsync<Subscription>(await api.PostAsJsonAsync("api/v1/webhooks",
+            new { url = receiver.Url, description, allowLoopback = true }, cancellationToken), cancellationToken);
+        receiver.UseSecret(created.Secret!);
     }
 
     private static async Task<long> TryCountAsync(ReadingStore readings, Guid tenant)
@@ -202,4 +230,5 @@ internal static class DemoCommand
     private sealed record TenantInfo(Guid Id, string Name);
     private sealed record CreatedKey(Guid Id, string Key);
     private sealed record RegisteredDevice(string DeviceId, string PrimaryKey);
+    private sealed record Subscription(Guid Id, string? Description, string? Secret);
 }

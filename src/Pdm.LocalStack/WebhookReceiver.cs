@@ -28,13 +28,15 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentDictionary<string, bool> _seen = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _latest = new();
     private readonly Lock _write = new();
+    private readonly Action<string>? _onEvent;
     private volatile StandardWebhook? _verifier;
     private int _refused;
 
-    private WebhookReceiver(WebApplication app, string logFile, Uri url)
+    private WebhookReceiver(WebApplication app, string logFile, Uri url, Action<string>? onEvent)
     {
         _app = app;
         _logFile = logFile;
+        _onEvent = onEvent;
         Url = url;
     }
 
@@ -50,7 +52,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>The subscription's secret (<c>whsec_…</c>), known once the subscription is created.</summary>
     public void UseSecret(string secret) => _verifier = new StandardWebhook(secret);
 
-    public static async Task<WebhookReceiver> StartAsync(string logFile, CancellationToken cancellationToken)
+    /// <param name="onEvent">Called with the body of each verified event, once per webhook-id, as it arrives.</param>
+    public static async Task<WebhookReceiver> StartAsync(string logFile, CancellationToken cancellationToken, Action<string>? onEvent = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logFile))!);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -63,7 +66,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = MaxBodyBytes;
         });
         var app = builder.Build();
-        var receiver = new WebhookReceiver(app, logFile, new Uri($"http://127.0.0.1:{port}/alerts"));
+        var receiver = new WebhookReceiver(app, logFile, new Uri($"http://127.0.0.1:{port}/alerts"), onEvent);
         app.MapPost("/alerts", (Delegate)receiver.ReceiveAsync);
         app.MapGet("/", () => Results.Text(string.Join('\n', receiver._latest.Reverse()) + '\n'));
         await app.StartAsync(cancellationToken);
@@ -87,6 +90,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
         }
         if (_seen.TryAdd(id, true))
         {
+            _onEvent?.Invoke(body);
             Write($"{Now()}  {Describe(body)}  [{id}]");
         }
         return Results.NoContent();
