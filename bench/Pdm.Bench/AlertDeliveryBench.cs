@@ -32,7 +32,16 @@ internal static class AlertDeliveryBench
     public static async Task<AlertDeliveryResult> RunAsync(int latencyAlerts, int burstAlerts, Action<string> progress,
         CancellationToken cancellationToken)
     {
+        // The state (servers, logs) stays when the measurement fails, for its logs.
         var state = Path.Combine(BenchPaths.RepoRoot, ".pdm", $"bench-{Environment.ProcessId}");
+        var result = await MeasureAsync(state, latencyAlerts, burstAlerts, progress, cancellationToken);
+        BenchCommand.TryDelete(state);
+        return result;
+    }
+
+    private static async Task<AlertDeliveryResult> MeasureAsync(string state, int latencyAlerts, int burstAlerts, Action<string> progress,
+        CancellationToken cancellationToken)
+    {
         using var logs = new FileLoggerProvider(Path.Combine(state, "bench.log"));
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
         {
@@ -62,9 +71,8 @@ internal static class AlertDeliveryBench
             api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
             using (var rules = new StringContent(RuleSet, System.Text.Encoding.UTF8, "application/json"))
             {
-                using var put = new HttpRequestMessage(HttpMethod.Put, "api/v1/alert-rules") { Content = rules };
-                put.Headers.TryAddWithoutValidation("If-Match", "*");
-                (await api.SendAsync(put, cancellationToken)).EnsureSuccessStatusCode();
+                // A new tenant has no rule set yet, so no If-Match.
+                (await api.PutAsync("api/v1/alert-rules", rules, cancellationToken)).EnsureSuccessStatusCode();
             }
             var subscription = await api.PostAsJsonAsync("api/v1/webhooks",
                 new { url = receiver.Url, description = "bench receiver", allowLoopback = true }, cancellationToken);
@@ -102,7 +110,6 @@ internal static class AlertDeliveryBench
             }
 
             latencies.Sort();
-            BenchCommand.TryDelete(state);
             return new AlertDeliveryResult(Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies.Count,
                 burstAlerts / seconds, burstAlerts);
         }
