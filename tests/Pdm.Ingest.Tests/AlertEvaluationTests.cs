@@ -145,7 +145,8 @@ public sealed class AlertEvaluationTests(RegistryFixture fixture) : IDisposable
         var outbox = await OutboxAsync(tenant);
         Assert.Equal(notifying, outbox.Select(o => o.EventId).Order().ToList());
         Assert.All(outbox, o => Assert.Contains($"\"id\":\"{AlertRecords.WebhookId(o.EventId)}\"", o.Payload, StringComparison.Ordinal));
-        Assert.True(outboxRows + tick.Outbox <= outbox.Count && outboxRows > 0, $"ingest said {outboxRows} outbox rows, tick {tick.Outbox}, stored {outbox.Count}");
+        // The ticker runs for every tenant in the database (other tests' too), so only ingest's count is this tenant's.
+        Assert.True(outboxRows > 0 && outboxRows <= outbox.Count, $"ingest said {outboxRows} outbox rows, stored {outbox.Count}");
         var audit = await AuditAsync(tenant);
         Assert.Equal(events.Count, audit.Count);
         Assert.Contains(audit, a => a is { Action: "alert.opened", Actor: AlertStore.RulesActor });
