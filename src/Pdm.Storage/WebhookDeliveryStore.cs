@@ -34,7 +34,11 @@ public sealed record OutboxPublishResult(int Claimed, int Published, int Deliver
 /// <param name="Head">The oldest pending delivery, or null when none is pending.</param>
 /// <param name="Due">The head may be attempted now (its retry delay has passed).</param>
 /// <param name="DueIn">Time until the head is due (zero when due).</param>
-public sealed record DeliveryTurn(bool LeaseHeld, WebhookDeliveryRow? Head, bool Due, TimeSpan DueIn);
+/// <param name="Behind">Due pending deliveries after the head, in order (as many as the turn asked for).</param>
+public sealed record DeliveryTurn(bool LeaseHeld, WebhookDeliveryRow? Head, bool Due, TimeSpan DueIn)
+{
+    public IReadOnlyList<WebhookDeliveryRow> Behind { get; init; } = [];
+}
 
 /// <summary>
 /// Per-subscription, ordered webhook and e-mail deliveries (migration 0008): the outbox publisher turns outbox rows into
@@ -176,9 +180,11 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Takes (or renews) the subscription's delivery lease for <paramref name="lease"/> and reads its oldest pending
-    /// delivery. Not held when another worker's lease is live, or the subscription is disabled or gone.
+    /// delivery, with up to <paramref name="behind"/> due ones after it. Not held when another worker's lease is live,
+    /// or the subscription is disabled or gone.
     /// </summary>
-    public Task<DeliveryTurn> TakeTurnAsync(Guid tenantId, Guid subscriptionId, Guid owner, TimeSpan lease, CancellationToken cancellationToken) =>
+    public Task<DeliveryTurn> TakeTurnAsync(Guid tenantId, Guid subscriptionId, Guid owner, TimeSpan lease, CancellationToken cancellationToken,
+        int behind = 0) =>
         dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var take = Command(connection, transaction, """
@@ -195,14 +201,20 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
                 FROM pdm.webhook_deliveries
                 WHERE subscription_id = $1 AND state = 'pending'
                 ORDER BY order_key
-                LIMIT 1
-                """, subscriptionId);
+                LIMIT $2
+                """, subscriptionId, 1 + behind);
             await using var reader = await head.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
                 return new DeliveryTurn(true, null, false, TimeSpan.Zero);
             }
-            return new DeliveryTurn(true, MapDelivery(reader), reader.GetBoolean(12), reader.GetFieldValue<TimeSpan>(13));
+            var turn = new DeliveryTurn(true, MapDelivery(reader), reader.GetBoolean(12), reader.GetFieldValue<TimeSpan>(13));
+            var next = new List<WebhookDeliveryRow>();
+            while (await reader.ReadAsync(cancellationToken) && reader.GetBoolean(12))
+            {
+                next.Add(MapDelivery(reader));
+            }
+            return turn with { Behind = next };
         }, cancellationToken);
 
     /// <summary>
@@ -231,6 +243,14 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
             UPDATE pdm.webhook_deliveries SET state = 'delivered', attempts = $2, delivered_at = now(), last_error = NULL
             WHERE id = $1 AND state = 'pending'
             """, cancellationToken, deliveryId, attempts);
+
+    /// <summary>Deliveries that reached their receiver, in one statement: each is done after its number of attempts.</summary>
+    public Task MarkDeliveredAsync(Guid tenantId, IReadOnlyList<(Guid Id, int Attempts)> delivered, CancellationToken cancellationToken) =>
+        UpdateAsync(tenantId, """
+            UPDATE pdm.webhook_deliveries w SET state = 'delivered', attempts = d.attempts, delivered_at = now(), last_error = NULL
+            FROM unnest($1::uuid[], $2::integer[]) AS d (id, attempts)
+            WHERE w.id = d.id AND w.state = 'pending'
+            """, cancellationToken, delivered.Select(d => d.Id).ToArray(), delivered.Select(d => d.Attempts).ToArray());
 
     /// <summary>The delivery failed and waits <paramref name="delay"/> before its next attempt; the subscription's later deliveries wait behind it.</summary>
     public Task ScheduleRetryAsync(Guid tenantId, Guid deliveryId, int attempts, TimeSpan delay, string error, CancellationToken cancellationToken) =>

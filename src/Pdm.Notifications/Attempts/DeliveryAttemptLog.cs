@@ -44,6 +44,9 @@ public sealed class DeliveryAttemptLog
     /// <summary>The most a page may ask for: one Table query returns at most 1000 entities.</summary>
     public const int MaxPageSize = 1000;
 
+    /// <summary>Azure Table storage's limit on the operations of one entity-group transaction.</summary>
+    private const int MaxRowsPerTransaction = 100;
+
     private const string TimePrefix = "t|";
     private const string EventPrefix = "e|";
 
@@ -67,22 +70,53 @@ public sealed class DeliveryAttemptLog
     public async Task AppendAsync(DeliveryAttempt attempt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attempt);
+        try
+        {
+            await _table.SubmitTransactionAsync(Rows(attempt), cancellationToken);
+        }
+        catch (TableTransactionFailedException ex) when (ex.ErrorCode == TableErrorCode.EntityAlreadyExists)
+        {
+            // The same keys mean the same attempt (same instant, event and number): it is already logged.
+        }
+    }
+
+    /// <summary>
+    /// Appends several attempts of one subscription in as few entity-group transactions as the service allows (100
+    /// rows, so 50 attempts, each); a group that finds one of its attempts already logged is appended one by one.
+    /// </summary>
+    public async Task AppendAsync(IReadOnlyList<DeliveryAttempt> attempts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attempts);
+        if (attempts.Select(a => (a.Tenant, a.SubscriptionId)).Distinct().Count() > 1)
+        {
+            throw new ArgumentException("Attempts appended together must be of one subscription (one partition).", nameof(attempts));
+        }
+        foreach (var group in attempts.Chunk(MaxRowsPerTransaction / 2))
+        {
+            try
+            {
+                await _table.SubmitTransactionAsync([.. group.SelectMany(Rows)], cancellationToken);
+            }
+            catch (TableTransactionFailedException ex) when (ex.ErrorCode == TableErrorCode.EntityAlreadyExists)
+            {
+                foreach (var attempt in group)
+                {
+                    await AppendAsync(attempt, cancellationToken);
+                }
+            }
+        }
+    }
+
+    /// <summary>An attempt's two rows: by time and by event.</summary>
+    private static TableTransactionAction[] Rows(DeliveryAttempt attempt)
+    {
         Validate(attempt);
         var partition = PartitionKey(attempt.Tenant, attempt.SubscriptionId);
         var inverted = InvertedTicks(attempt.Result.AttemptedAt);
         var number = attempt.Attempt.ToString("D4", CultureInfo.InvariantCulture);
         var byTime = ToEntity(attempt, partition, $"{TimePrefix}{inverted}|{attempt.EventId}|{number}");
         var byEvent = ToEntity(attempt, partition, $"{EventPrefix}{attempt.EventId}|{number}|{inverted}");
-        try
-        {
-            await _table.SubmitTransactionAsync(
-                [new TableTransactionAction(TableTransactionActionType.Add, byTime), new TableTransactionAction(TableTransactionActionType.Add, byEvent)],
-                cancellationToken);
-        }
-        catch (TableTransactionFailedException ex) when (ex.ErrorCode == TableErrorCode.EntityAlreadyExists)
-        {
-            // The same keys mean the same attempt (same instant, event and number): it is already logged.
-        }
+        return [new TableTransactionAction(TableTransactionActionType.Add, byTime), new TableTransactionAction(TableTransactionActionType.Add, byEvent)];
     }
 
     /// <summary>The subscription's attempts, newest first, <paramref name="pageSize"/> at a time.</summary>

@@ -46,6 +46,9 @@ public sealed partial class WebhookDispatcher
     // Past the longest attempt, so a lease never runs out under a live worker.
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(30);
 
+    // Deliveries read behind the head per database turn: one attempt-log transaction holds 50 attempts.
+    private const int MaxBehind = 49;
+
     private readonly WebhookDeliveryStore _deliveries;
     private readonly SubscriptionStore _subscriptions;
     private readonly DeliveryWorkSender _queue;
@@ -125,7 +128,9 @@ public sealed partial class WebhookDispatcher
         WebhookSubscriptionRow? subscription = null;
         while (true)
         {
-            var turn = await _deliveries.TakeTurnAsync(tenantId, subscriptionId, owner, _lease, cancellationToken);
+            var taken = _time.GetTimestamp();
+            var turn = await _deliveries.TakeTurnAsync(tenantId, subscriptionId, owner, _lease, cancellationToken,
+                behind: Math.Max(0, Math.Min(MaxBehind, _options.DeliveriesPerTurn - delivered - dead - 1)));
             if (!turn.LeaseHeld)
             {
                 subscription ??= await _subscriptions.GetAsync(tenantId, subscriptionId, cancellationToken);
@@ -157,44 +162,66 @@ public sealed partial class WebhookDispatcher
             {
                 return new TurnOutcome(TurnEnd.Disabled, delivered, dead);
             }
-            var attempt = head.Attempts + 1;
-            var (channel, result) = await AttemptAsync(subscription, head, cancellationToken);
-            switch (result.Outcome)
+
+            // The head, then the due deliveries behind it, in order while they succeed. Successes are recorded together
+            // (one database statement, one attempt-log transaction): a crash before that sends them again, with the same
+            // webhook-id, which receivers dedupe. New attempts stop well inside the lease.
+            var succeeded = new List<(WebhookDeliveryRow Row, int Attempt, DeliveryChannel Channel, WebhookAttemptResult Result)>();
+            (WebhookDeliveryRow Row, DeliveryChannel Channel, WebhookAttemptResult Result)? failure = null;
+            foreach (var row in (WebhookDeliveryRow[])[head, .. turn.Behind])
             {
-                case WebhookAttemptOutcome.Delivered:
-                    await _deliveries.MarkDeliveredAsync(tenantId, head.Id, attempt, cancellationToken);
-                    await LogAttemptAsync(head, attempt, channel, result, cancellationToken);
-                    delivered++;
-                    continue;
-
-                case WebhookAttemptOutcome.Gone:
-                    var reason = $"Receiver answered 410 Gone at {result.AttemptedAt:O}; subscription disabled";
-                    await _deliveries.DisableAsync(tenantId, subscriptionId, reason, cancellationToken);
-                    await _deliveries.DeadLetterAsync(tenantId, head.Id, attempt, result.Error ?? reason, cancellationToken);
-                    await LogAttemptAsync(head, attempt, channel, result, cancellationToken);
-                    _logger.SubscriptionGone(tenantId, subscriptionId, head.EventId);
-                    await _deliveries.ReleaseAsync(tenantId, subscriptionId, owner, cancellationToken);
-                    return new TurnOutcome(TurnEnd.Gone, delivered, dead + 1);
-
-                default:
-                    var error = result.Error ?? result.Outcome.ToString();
-                    var decision = _schedule.AfterFailedAttempt(attempt, Random.Shared);
-                    if (decision.DeadLetter)
-                    {
-                        await _deliveries.DeadLetterAsync(tenantId, head.Id, attempt, error, cancellationToken);
-                        await LogAttemptAsync(head, attempt, channel, result, cancellationToken);
-                        _logger.DeliveryDeadLettered(tenantId, subscriptionId, head.EventId, attempt, error);
-                        dead++;
-                        continue;
-                    }
-                    // The retry's message before the log: if the log's store fails now, the retry is still on its way.
-                    await _deliveries.ScheduleRetryAsync(tenantId, head.Id, attempt, decision.Delay, error, cancellationToken);
-                    await _queue.EnqueueAsync(head with { Attempts = attempt }, decision.Delay, cancellationToken);
-                    await LogAttemptAsync(head, attempt, channel, result, cancellationToken);
-                    _logger.DeliveryWillRetry(tenantId, subscriptionId, head.EventId, attempt, decision.Delay, error);
-                    await _deliveries.ReleaseAsync(tenantId, subscriptionId, owner, cancellationToken);
-                    return new TurnOutcome(TurnEnd.Retrying, delivered, dead);
+                if (succeeded.Count > 0 && (_time.GetElapsedTime(taken) >= LeaseMargin || _time.GetElapsedTime(started) >= _options.TurnBudget))
+                {
+                    break;
+                }
+                var outcome = await AttemptAsync(subscription, row, cancellationToken);
+                if (outcome.Result.Outcome != WebhookAttemptOutcome.Delivered)
+                {
+                    failure = (row, outcome.Channel, outcome.Result);
+                    break;
+                }
+                succeeded.Add((row, row.Attempts + 1, outcome.Channel, outcome.Result));
             }
+            if (succeeded.Count > 0)
+            {
+                await _deliveries.MarkDeliveredAsync(tenantId, [.. succeeded.Select(d => (d.Row.Id, d.Attempt))], cancellationToken);
+                await LogAttemptsAsync([.. succeeded.Select(d => Attempt(d.Row, d.Attempt, d.Channel, d.Result))], cancellationToken);
+                delivered += succeeded.Count;
+            }
+            if (failure is not { } f)
+            {
+                continue;
+            }
+            var (failed, channel, result) = f;
+
+            var attempt = failed.Attempts + 1;
+            if (result.Outcome == WebhookAttemptOutcome.Gone)
+            {
+                var reason = $"Receiver answered 410 Gone at {result.AttemptedAt:O}; subscription disabled";
+                await _deliveries.DisableAsync(tenantId, subscriptionId, reason, cancellationToken);
+                await _deliveries.DeadLetterAsync(tenantId, failed.Id, attempt, result.Error ?? reason, cancellationToken);
+                await LogAttemptsAsync([Attempt(failed, attempt, channel, result)], cancellationToken);
+                _logger.SubscriptionGone(tenantId, subscriptionId, failed.EventId);
+                await _deliveries.ReleaseAsync(tenantId, subscriptionId, owner, cancellationToken);
+                return new TurnOutcome(TurnEnd.Gone, delivered, dead + 1);
+            }
+            var error = result.Error ?? result.Outcome.ToString();
+            var decision = _schedule.AfterFailedAttempt(attempt, Random.Shared);
+            if (decision.DeadLetter)
+            {
+                await _deliveries.DeadLetterAsync(tenantId, failed.Id, attempt, error, cancellationToken);
+                await LogAttemptsAsync([Attempt(failed, attempt, channel, result)], cancellationToken);
+                _logger.DeliveryDeadLettered(tenantId, subscriptionId, failed.EventId, attempt, error);
+                dead++;
+                continue;
+            }
+            // The retry's message before the log: if the log's store fails now, the retry is still on its way.
+            await _deliveries.ScheduleRetryAsync(tenantId, failed.Id, attempt, decision.Delay, error, cancellationToken);
+            await _queue.EnqueueAsync(failed with { Attempts = attempt }, decision.Delay, cancellationToken);
+            await LogAttemptsAsync([Attempt(failed, attempt, channel, result)], cancellationToken);
+            _logger.DeliveryWillRetry(tenantId, subscriptionId, failed.EventId, attempt, decision.Delay, error);
+            await _deliveries.ReleaseAsync(tenantId, subscriptionId, owner, cancellationToken);
+            return new TurnOutcome(TurnEnd.Retrying, delivered, dead);
         }
     }
 
@@ -253,8 +280,10 @@ public sealed partial class WebhookDispatcher
 
     private WebhookAttemptResult Failure(string error) => new(WebhookAttemptOutcome.Failed, _time.GetUtcNow(), TimeSpan.Zero, Error: error);
 
-    private async Task LogAttemptAsync(WebhookDeliveryRow head, int attempt, DeliveryChannel channel, WebhookAttemptResult result,
-        CancellationToken cancellationToken)
+    private static DeliveryAttempt Attempt(WebhookDeliveryRow row, int attempt, DeliveryChannel channel, WebhookAttemptResult result) =>
+        new(row.TenantId.ToString("D"), row.SubscriptionId.ToString("D"), row.EventId, attempt, channel, result);
+
+    private async Task LogAttemptsAsync(IReadOnlyList<DeliveryAttempt> attempts, CancellationToken cancellationToken)
     {
         // Once per process: creating a table that exists is a no-op, and a fresh storage account has none.
         if (!_attemptTableReady)
@@ -262,8 +291,7 @@ public sealed partial class WebhookDispatcher
             await _attempts.CreateTableIfNotExistsAsync(cancellationToken);
             _attemptTableReady = true;
         }
-        await _attempts.AppendAsync(new DeliveryAttempt(head.TenantId.ToString("D"), head.SubscriptionId.ToString("D"), head.EventId, attempt, channel, result),
-            cancellationToken);
+        await _attempts.AppendAsync(attempts, cancellationToken);
     }
 }
 

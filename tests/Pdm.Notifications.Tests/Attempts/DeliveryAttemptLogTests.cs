@@ -31,6 +31,22 @@ public sealed class DeliveryAttemptLogTests(AttemptsAzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Attempts_appended_together_are_all_kept_once_even_when_some_were_logged_before()
+    {
+        var log = await NewLogAsync();
+        var attempts = Enumerable.Range(0, 60).Select(i => Attempt("acme", "sub-1", $"evt_{i:D2}", 1, T0.AddSeconds(i))).ToList();
+        await log.AppendAsync(attempts[10], default);
+
+        // 60 attempts are two entity-group transactions; the first finds attempt 10 there and goes one by one.
+        await log.AppendAsync(attempts, default);
+        await log.AppendAsync(attempts, default);
+
+        var page = await log.ReadSubscriptionAsync("acme", "sub-1", 100, null, default);
+        Assert.Equal(attempts.Select(a => a.EventId).Reverse(), page.Attempts.Select(a => a.EventId));
+        await Assert.ThrowsAsync<ArgumentException>(() => log.AppendAsync([attempts[0], Attempt("acme", "sub-2", "evt_x", 1, T0)], default));
+    }
+
+    [Fact]
     public async Task Every_field_of_an_attempt_round_trips()
     {
         var log = await NewLogAsync();
