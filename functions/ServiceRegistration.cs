@@ -27,6 +27,7 @@ internal static class ServiceRegistration
         services.AddPdmStorage(sp => sp.GetRequiredService<IOptions<PdmOptions>>().Value.Database);
         // AzureWebJobsStorage as the host reads it: a connection string locally, the identity form in Azure.
         services.AddSingleton(sp => StorageClients.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
+        services.AddOptions<FaultSettings>().BindConfiguration(FaultSettings.Section);
         services.AddOptions<IngestSettings>().BindConfiguration(IngestSettings.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IDeadLetterStore>(sp => new BlobDeadLetterStore(
             Container(sp, sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer),

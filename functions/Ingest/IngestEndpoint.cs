@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Pdm.Functions.Invocation;
 using Pdm.Ingest;
 using Pdm.Notifications.Delivery;
@@ -12,11 +13,16 @@ internal static class IngestEndpoint
     public const string BindingName = "events";
 
     public static void MapIngest(this IEndpointRouteBuilder app) =>
-        app.MapPost("/Ingest", async (HttpRequest request, IngestProcessor processor, AlertPublisher publisher, CancellationToken cancellationToken) =>
+        app.MapPost("/Ingest", async (HttpRequest request, IngestProcessor processor, AlertPublisher publisher, IOptions<FaultSettings> faults,
+            CancellationToken cancellationToken) =>
         {
             using var invocation = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
             var events = EventHubBatch.Read(invocation.RootElement, BindingName);
             var outcome = await processor.ProcessAsync(events, cancellationToken);
+            if (outcome.AlertOutbox > 0 && faults.Value.CrashAfterAlertCommit)
+            {
+                Environment.FailFast("Pdm__Faults__CrashAfterAlertCommit: dying after the commit, before the publish (crash test)");
+            }
             var published = await publisher.PublishAfterCommitAsync(outcome.AlertOutbox, cancellationToken);
             var summary = outcome switch
             {
