@@ -105,6 +105,7 @@ public static class AlertEvaluator
     {
         private readonly List<(AlertRule Rule, RuleState State)> _rules = [];
         private readonly List<RuleTrigger> _triggers = [];
+        private readonly Dictionary<RuleState, Func<string>> _summaries = new(ReferenceEqualityComparer.Instance);
 
         public Run(IReadOnlyList<AlertRule> rules, AlertEvaluationState state, DateTimeOffset? at)
         {
@@ -195,7 +196,7 @@ public static class AlertEvaluator
                         {
                             var severity = r.Escalate is { } e && e.States.Contains(p.Health) ? e.Severity : r.Severity;
                             Fire(r, rs, at, severity, HealthRank(p.Health), WorseWhen.Higher,
-                                $"predicted health {p.Health} (risk {Upper(p.Risk)}: {p.RiskReason})");
+                                () => $"predicted health {p.Health} (risk {Upper(p.Risk)}: {p.RiskReason})");
                         }
                         else
                         {
@@ -207,7 +208,7 @@ public static class AlertEvaluator
                         if (probability >= r.Probability || (rs.Firing && probability >= r.EffectiveClearBelow))
                         {
                             var severity = r.Escalate is { } e && probability >= e.Probability ? e.Severity : r.Severity;
-                            Fire(r, rs, at, severity, probability, WorseWhen.Higher, $"{text} (rule: ≥ {N(r.Probability)})");
+                            Fire(r, rs, at, severity, probability, WorseWhen.Higher, () => $"{text} (rule: ≥ {N(r.Probability)})");
                         }
                         else
                         {
@@ -219,7 +220,7 @@ public static class AlertEvaluator
                         if (hours < r.Hours || (rs.Firing && hours < r.EffectiveClearAboveHours))
                         {
                             var severity = r.Escalate is { } e && hours < e.Hours ? e.Severity : r.Severity;
-                            Fire(r, rs, at, severity, hours, WorseWhen.Lower, $"{rul} (rule: below {N(r.Hours)} h)");
+                            Fire(r, rs, at, severity, hours, WorseWhen.Lower, () => $"{rul} (rule: below {N(r.Hours)} h)");
                         }
                         else
                         {
@@ -244,7 +245,7 @@ public static class AlertEvaluator
                     if (minutes > r.AfterMinutes && (rs.Firing || !deviceOffline))
                     {
                         Fire(r, rs, now, r.Severity, minutes, WorseWhen.Higher,
-                            $"no sample for {minutes:0} min (last at {last:u}; rule: {N(r.AfterMinutes)} min)");
+                            () => $"no sample for {minutes:0} min (last at {last:u}; rule: {N(r.AfterMinutes)} min)");
                     }
                 }
             }
@@ -265,7 +266,7 @@ public static class AlertEvaluator
                         if (minutes > r.AfterMinutes)
                         {
                             Fire(r, rs, now, r.Severity, minutes, WorseWhen.Higher,
-                                $"no message from the device for {minutes:0} min (last at {last:u}; rule: {N(r.AfterMinutes)} min)");
+                                () => $"no message from the device for {minutes:0} min (last at {last:u}; rule: {N(r.AfterMinutes)} min)");
                         }
                         else
                         {
@@ -299,18 +300,25 @@ public static class AlertEvaluator
             }
         }
 
-        public AlertEvaluation Finish() => new(_triggers, [.. _rules.Where(r => r.State.Firing).Select(r => new FiringRule
+        public AlertEvaluation Finish()
         {
-            RuleId = r.Rule.Id,
-            RuleKind = r.Rule.Kind,
-            Since = r.State.Since!.Value,
-            LastSeen = r.State.Seen!.Value,
-            Severity = r.State.Severity!.Value,
-            Value = r.State.Value ?? 0,
-            Peak = r.State.Peak ?? 0,
-            Worse = r.State.Worse ?? WorseWhen.Higher,
-            Explanation = Explain(r.State.Summary ?? "", r.State.On),
-        })], State);
+            foreach (var rs in _summaries.Keys.ToList())
+            {
+                Summary(rs);
+            }
+            return new(_triggers, [.. _rules.Where(r => r.State.Firing).Select(r => new FiringRule
+            {
+                RuleId = r.Rule.Id,
+                RuleKind = r.Rule.Kind,
+                Since = r.State.Since!.Value,
+                LastSeen = r.State.Seen!.Value,
+                Severity = r.State.Severity!.Value,
+                Value = r.State.Value ?? 0,
+                Peak = r.State.Peak ?? 0,
+                Worse = r.State.Worse ?? WorseWhen.Higher,
+                Explanation = Explain(r.State.Summary ?? "", r.State.On),
+            })], State);
+        }
 
         private void Anomaly(AnomalyScoreRule r, RuleState rs, ScoreSnapshot score, DateTimeOffset at)
         {
@@ -319,10 +327,13 @@ public static class AlertEvaluator
             if (count >= r.Window.N || (rs.Firing && count > r.Window.EffectiveClearAt))
             {
                 var severity = r.Escalate is { } e && count >= e.N ? e.Severity : r.Severity;
-                var top = string.Join(", ", score.TopSensors.Select(s => $"{s.Sensor} {s.Contribution:0.00}"));
-                Fire(r, rs, at, severity, score.Score, WorseWhen.Higher,
-                    $"{count} of the last {rs.Filled} samples scored above the threshold {threshold:0.###} (score {score.Score:0.###}" +
-                    (top.Length > 0 ? $"; top sensors: {top})" : ")"), [.. score.TopSensors.Select(s => s.Sensor)]);
+                var filled = rs.Filled;
+                Fire(r, rs, at, severity, score.Score, WorseWhen.Higher, () =>
+                {
+                    var top = string.Join(", ", score.TopSensors.Select(s => $"{s.Sensor} {s.Contribution:0.00}"));
+                    return $"{count} of the last {filled} samples scored above the threshold {threshold:0.###} (score {score.Score:0.###}" +
+                        (top.Length > 0 ? $"; top sensors: {top})" : ")");
+                }, [.. score.TopSensors.Select(s => s.Sensor)]);
             }
             else if (rs.Firing)
             {
@@ -361,7 +372,7 @@ public static class AlertEvaluator
                 var severity = r.Escalate is { } e && zone >= VibrationZoneText.Parse(e.Zone) ? e.Severity : r.Severity;
                 var what = worst is { } w ? $"{w.Sensor} {w.Value:0.00} mm/s" : "vibration";
                 Fire(r, rs, at, severity, worst?.Value ?? (double)zone, WorseWhen.Higher,
-                    $"{what}: ISO 10816 zone {zone}", worst is { } ws ? [ws.Sensor] : []);
+                    () => $"{what}: ISO 10816 zone {zone}", worst is { } ws ? [ws.Sensor] : []);
             }
             else if (rs.Firing)
             {
@@ -395,7 +406,7 @@ public static class AlertEvaluator
                 var worse = rs.Firing ? rs.Worse ?? WorseWhen.Higher : v > r.High ? WorseWhen.Higher : WorseWhen.Lower;
                 var severity = r.Escalate is { } e && (v < e.Low || v > e.High) ? e.Severity : r.Severity;
                 var limits = $"{(r.Low is { } low ? N(low) : "−∞")}..{(r.High is { } high ? N(high) : "∞")}";
-                Fire(r, rs, at, severity, v, worse, $"{r.Sensor} {v:0.###} outside {limits}", [r.Sensor]);
+                Fire(r, rs, at, severity, v, worse, () => $"{r.Sensor} {v:0.###} outside {limits}", [r.Sensor]);
             }
             else if (rs.Firing)
             {
@@ -436,9 +447,9 @@ public static class AlertEvaluator
             }
             if (stuck is not null)
             {
-                var which = string.Join(", ", stuck.Select(s => $"{s} at {tracks[s].Last:0.###} for {tracks[s].Repeats} samples"));
+                var snapshot = stuck.Select(s => (Sensor: s, tracks[s].Last, tracks[s].Repeats)).ToList();
                 Fire(r, rs, at, r.Severity, stuck.Count, WorseWhen.Higher,
-                    $"stuck: {which} (longest {longest:0} min)", stuck);
+                    () => $"stuck: {string.Join(", ", snapshot.Select(t => $"{t.Sensor} at {t.Last:0.###} for {t.Repeats} samples"))} (longest {longest:0} min)", stuck);
             }
             else
             {
@@ -478,7 +489,7 @@ public static class AlertEvaluator
             {
                 dropped.Sort(StringComparer.Ordinal);
                 Fire(r, rs, at, r.Severity, dropped.Count, WorseWhen.Higher,
-                    $"missing from the last {r.Samples} or more samples: {string.Join(", ", dropped)}", dropped);
+                    () => $"missing from the last {r.Samples} or more samples: {string.Join(", ", dropped)}", dropped);
             }
             else
             {
@@ -507,7 +518,7 @@ public static class AlertEvaluator
             if (rejected >= r.MinRejected && share > r.MaxShare)
             {
                 Fire(r, rs, at, r.Severity, share, WorseWhen.Higher,
-                    $"{rejected} of {total} messages rejected in the last {r.WindowMinutes} min ({share:P1}; rule: above {r.MaxShare:P1})");
+                    () => $"{rejected} of {total} messages rejected in the last {r.WindowMinutes} min ({share:P1}; rule: above {r.MaxShare:P1})");
             }
             else
             {
@@ -515,26 +526,40 @@ public static class AlertEvaluator
             }
         }
 
+        /// <param name="summary">
+        /// Made only when it is needed (a trigger, or the state at the end of the evaluation): a rule that keeps firing is
+        /// seen with every sample, and formatting its text each time was most of the evaluator's time.
+        /// </param>
         private void Fire(AlertRule rule, RuleState rs, DateTimeOffset at, AlertSeverity severity, double value,
-            WorseWhen worse, string summary, List<string>? sensors = null)
+            WorseWhen worse, Func<string> summary, List<string>? sensors = null)
         {
             rs.Kind = rule.Kind;
             rs.Seen = at;
             rs.Value = value;
-            rs.Summary = summary;
+            _summaries[rs] = summary;
             rs.On = sensors is { Count: > 0 } ? sensors : null;
             if (!rs.Firing)
             {
                 (rs.Firing, rs.Since, rs.Severity, rs.Peak, rs.Worse) = (true, at, severity, value, worse);
-                Emit(rule.Id, rule.Kind, TriggerKind.Fired, at, rs, summary);
+                Emit(rule.Id, rule.Kind, TriggerKind.Fired, at, rs, Summary(rs));
                 return;
             }
             rs.Peak = worse == WorseWhen.Higher ? Math.Max(rs.Peak ?? value, value) : Math.Min(rs.Peak ?? value, value);
             if (severity > rs.Severity)
             {
                 rs.Severity = severity;
-                Emit(rule.Id, rule.Kind, TriggerKind.Escalated, at, rs, summary);
+                Emit(rule.Id, rule.Kind, TriggerKind.Escalated, at, rs, Summary(rs));
             }
+        }
+
+        /// <summary>The rule's latest summary, made now if it is still pending.</summary>
+        private string Summary(RuleState rs)
+        {
+            if (_summaries.Remove(rs, out var pending))
+            {
+                rs.Summary = pending();
+            }
+            return rs.Summary ?? "";
         }
 
         private void Clear(AlertRule rule, RuleState rs, DateTimeOffset at, string summary)
@@ -543,6 +568,7 @@ public static class AlertEvaluator
             {
                 return;
             }
+            _summaries.Remove(rs);
             Emit(rule.Id, rule.Kind, TriggerKind.Cleared, at, rs, "cleared: " + summary);
             (rs.Firing, rs.Since, rs.Seen, rs.Severity, rs.Value, rs.Peak, rs.Worse, rs.Summary, rs.On) =
                 (false, null, null, null, null, null, null, null, null);
