@@ -6,6 +6,7 @@ using System.Text.Json;
 using Pdm.Alerts;
 using Pdm.Alerts.Lifecycle;
 using Pdm.Alerts.Persistence;
+using Pdm.Alerts.Rules;
 using Pdm.Storage;
 using static Pdm.Functions.Api.MachineQuery;
 
@@ -20,8 +21,8 @@ internal static class AlertEndpoints
 {
     private const int MaxAlerts = 1000;
     private const int MaxCommentLength = 2000;
-    private static readonly string[] Statuses = ["open", "acknowledged", "resolved"];
-    private static readonly string[] Severities = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+    private static readonly string[] Statuses = [.. AlertRecords.Names<AlertStatus>()];
+    private static readonly string[] Severities = [.. AlertRecords.Names<AlertSeverity>()];
 
     public static void MapAlerts(this RouteGroupBuilder v1)
     {

@@ -2,6 +2,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using Pdm.Alerts.Persistence;
+using Pdm.Alerts.Rules;
 using Pdm.Storage;
 using Pdm.Webhooks;
 using static Pdm.Functions.Api.MachineQuery;
@@ -32,10 +34,8 @@ internal static class SubscriptionEndpoints
     private const int MaxSubscriptionsPerTenant = 100;
     private const int MaxFilterValues = 100;
     private const int MaxDescriptionLength = 200;
-    private static readonly string[] Severities = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
-
-    /// <summary>The event types that notify (updates and comments never leave the platform).</summary>
-    private static readonly string[] EventTypes = ["alert.opened", "alert.escalated", "alert.acknowledged", "alert.resolved", "alert.reopened"];
+    private static readonly string[] Severities = [.. AlertRecords.Names<AlertSeverity>()];
+    private static readonly string[] EventTypes = [.. AlertRecords.NotifyingEventTypes];
 
     public static void MapWebhookSubscriptions(this RouteGroupBuilder v1)
     {

@@ -129,6 +129,13 @@ public static class AlertRecords
         return (ToWrite(tenantId, change.Alert is { } alert ? [alert] : [], change.Events), null);
     }
 
+    /// <summary>The JSON names of every value of <typeparamref name="T"/>, in declaration order.</summary>
+    public static IReadOnlyList<string> Names<T>() where T : struct, Enum => [.. Enum.GetValues<T>().Select(Text)];
+
+    /// <summary>The event types subscribers are told about ("alert.opened", …); updates and comments never leave the platform.</summary>
+    public static IReadOnlyList<string> NotifyingEventTypes { get; } =
+        [.. Enum.GetValues<AlertEventType>().Where(AlertEvent.IsNotifying).Select(Text)];
+
     /// <summary>The JSON name of an enum value ("HIGH", "open", "alert.opened").</summary>
     public static string Text<T>(T value) where T : struct, Enum =>
         JsonSerializer.Serialize(value, typeof(T), AlertsJson.Default).Trim('"');

@@ -13,11 +13,7 @@ public sealed class AttemptsAzuriteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var executable = AzuriteServer.FindExecutable(RepoPaths.Root)
-            ?? throw new InvalidOperationException($"Azurite is not installed under {RepoPaths.Root}/.pdm/tools: run scripts/setup.sh first.");
-        _server = new AzuriteServer(_stateDirectory, executable, FreePort.Pick(), FreePort.Pick(), FreePort.Pick());
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await _server.StartAsync(timeout.Token);
+        _server = await TestAzurite.StartAsync(_stateDirectory);
         Clients = StorageClients.FromConnectionString(_server.ConnectionString);
     }
 

@@ -27,10 +27,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
         await DatabaseMigrator.MigrateAsync(connections.OwnerConnectionString, new MigrationOptions(), timeout.Token);
         Stores = PdmStores.Create(connections.AppConnectionString);
 
-        var azurite = AzuriteServer.FindExecutable(RepoPaths.Root)
-            ?? throw new InvalidOperationException($"Azurite is not installed under {RepoPaths.Root}/.pdm/tools: run scripts/setup.sh first.");
-        _azurite = new AzuriteServer(Path.Combine(_stateDirectory, "azurite"), azurite, FreePort.Pick(), FreePort.Pick(), FreePort.Pick());
-        await _azurite.StartAsync(timeout.Token);
+        _azurite = await TestAzurite.StartAsync(Path.Combine(_stateDirectory, "azurite"));
         Storage = StorageClients.FromConnectionString(_azurite.ConnectionString);
     }
 
