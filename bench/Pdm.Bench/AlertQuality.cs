@@ -121,7 +121,7 @@ internal static class AlertQuality
     private static LifeResult RunLife(RunToFailureOptions options, int number, RuleSet ruleSet, AlertLifecycle lifecycle, int batchSize)
     {
         var unit = RunToFailureExporter.Unit(options, number);
-        var sensors = MachineProfile.SensorsOf(unit.Kind).Select(s => s.Sensor).Order(StringComparer.Ordinal).ToArray();
+        var sensors = MachineAnomalyTracker.ScoredSensors(MachineProfile.SensorsOf(unit.Kind).Select(s => s.Sensor).Order(StringComparer.Ordinal));
         // The machine's vibration class as its operator would set it (ISO 10816 tables differ fourfold between classes).
         var tracker = MachineAnomalyTracker.WarmingUp(sensors, (ulong)number, new AnomalyOptions { IsoZones = GroundTruth.ZonesOf(unit.Kind) },
             MachineAnomalyTracker.DefaultWarmupSamples, TimeSpan.FromDays(1));

@@ -5,8 +5,9 @@ namespace Pdm.Telemetry;
 /// <summary>
 /// A sensor the platform knows: the unit its values are stored in and the range a real machine can produce.
 /// Values outside <see cref="Min"/>..<see cref="Max"/> are faults of the sensor or the gateway, not readings.
+/// A <see cref="Cumulative"/> sensor is a running total (a counter or a meter) that only grows until it is reset.
 /// </summary>
-public sealed record SensorDefinition(string Name, string Unit, double Min, double Max, string Description)
+public sealed record SensorDefinition(string Name, string Unit, double Min, double Max, string Description, bool Cumulative = false)
 {
     public bool IsInRange(double value) => value >= Min && value <= Max;
 }
@@ -35,13 +36,13 @@ public static class SensorCatalog
         new("humidity", "%", 0, 100, "Relative humidity"),
         new("pressure", "bar", 0, 1000, "Pressure (gauge)"),
         new("precision", "um", 0, 1000, "Positioning or machining deviation"),
-        new("test_cycles", "count", 0, 1e9, "Completed test cycles"),
+        new("test_cycles", "count", 0, 1e9, "Completed test cycles", Cumulative: true),
         new("packaging_speed", "packs/min", 0, 10000, "Packs produced per minute"),
         new("flow", "m3/h", 0, 10000, "Volumetric flow"),
         new("current", "A", 0, 5000, "Electric current"),
         new("voltage", "V", 0, 50000, "Electric voltage"),
         new("power", "kW", 0, 100000, "Active electric power"),
-        new("energy", "kWh", 0, 1e12, "Energy meter reading"),
+        new("energy", "kWh", 0, 1e12, "Energy meter reading", Cumulative: true),
         new("torque", "Nm", -100000, 100000, "Shaft torque"),
         new("noise", "dB", 0, 200, "Sound pressure level"),
     ];
@@ -61,6 +62,9 @@ public static class SensorCatalog
     /// <summary>Lookup without allocating a string; the decoder uses it on every value.</summary>
     public static bool TryGet(ReadOnlySpan<char> name, [NotNullWhen(true)] out SensorDefinition? definition) =>
         BySpan.TryGetValue(name, out definition);
+
+    /// <summary>Whether the sensor is a known running total (<see cref="SensorDefinition.Cumulative"/>).</summary>
+    public static bool IsCumulative(string name) => ByName.TryGetValue(name, out var definition) && definition.Cumulative;
 
     /// <summary>Whether <paramref name="name"/> is lower snake case: <c>^[a-z][a-z0-9_]{0,62}$</c>.</summary>
     public static bool IsValidName(ReadOnlySpan<char> name)

@@ -191,3 +191,52 @@ public class TwinDetectionTests
         Assert.True(Rate(worn, t => t.Item.Score.IsAnomaly) >= 0.99);
     }
 }
+
+/// <summary>Running totals (a tester's cycle count) and the warm-up: a level that only grows is never normal.</summary>
+public class CumulativeSensorTests
+{
+    private static readonly string[] TesterSensors =
+        [.. Pdm.Simulator.MachineProfile.SensorsOf(Pdm.Simulator.MachineKind.QualityTester).Select(s => s.Sensor).Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public void Scored_sensors_leave_out_running_totals_unless_nothing_else_is_left()
+    {
+        Assert.Equal(["precision"], MachineAnomalyTracker.ScoredSensors(TesterSensors));
+        Assert.Equal(["power"], MachineAnomalyTracker.ScoredSensors(["energy", "power"]));
+        Assert.Equal(["energy", "test_cycles"], MachineAnomalyTracker.ScoredSensors(["energy", "test_cycles"]));
+        Assert.Equal(["my_custom_total"], MachineAnomalyTracker.ScoredSensors(["my_custom_total"]));
+    }
+
+    /// <summary>Two days of a healthy tester, a sample a minute: with the cycle count the warm-up never ends.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_tester_learns_a_model_only_without_its_cycle_count(bool leaveOutTotals)
+    {
+        var run = RunToFailureExporter.Run(new RunToFailureOptions
+        {
+            Machines = 1,
+            Kinds = [Pdm.Simulator.MachineKind.QualityTester],
+            Twin = new TwinOptions { Mode = TwinMode.Nominal, MeanTimeToFailure = TimeSpan.FromDays(3650) },
+            Interval = TimeSpan.FromMinutes(1),
+            Seed = 4,
+        }, 1).Take(2 * 1440);
+        var sensors = leaveOutTotals ? MachineAnomalyTracker.ScoredSensors(TesterSensors) : TesterSensors;
+        var tracker = MachineAnomalyTracker.WarmingUp(sensors, seed: 3);
+        var values = new double[sensors.Length];
+        foreach (var sample in run)
+        {
+            foreach (var v in sample.Values)
+            {
+                var i = Array.IndexOf(sensors, v.Sensor);
+                if (i >= 0)
+                {
+                    values[i] = v.Value;
+                }
+            }
+            tracker.Score(values, sample.Timestamp.ToUnixTimeSeconds());
+        }
+
+        Assert.Equal(leaveOutTotals, !tracker.IsWarmingUp);
+    }
+}

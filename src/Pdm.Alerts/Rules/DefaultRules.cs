@@ -11,7 +11,7 @@ public static class DefaultRules
           "version": 1,
           "rules": [
             { "id": "anomaly", "kind": "anomaly_score", "severity": "MEDIUM",
-              "window": { "n": 24, "m": 30, "clearAt": 6 }, "escalate": { "n": 28, "severity": "HIGH" } },
+              "window": { "n": 48, "m": 60, "clearAt": 12 }, "escalate": { "n": 56, "severity": "HIGH" } },
             { "id": "vibration", "kind": "iso_zone", "severity": "HIGH", "zone": "C",
               "window": { "n": 8, "m": 10 }, "clearSamples": 120,
               "escalate": { "zone": "D", "severity": "CRITICAL" } },

@@ -1,3 +1,5 @@
+using Pdm.Telemetry;
+
 namespace Pdm.Analytics.Anomaly;
 
 /// <summary>
@@ -42,6 +44,19 @@ public sealed class MachineAnomalyTracker
         Sensors = sensors;
         _scorer = scorer;
         _warmup = warmup;
+    }
+
+    /// <summary>
+    /// The sensors a warming-up tracker should score: all but running totals (<see cref="SensorCatalog.IsCumulative"/>),
+    /// unless nothing else is left. A level that only grows is never "normal": with a counter among its sensors every
+    /// warm-up window looked unlike the one before it and the machine never got a learned model.
+    /// </summary>
+    public static string[] ScoredSensors(IEnumerable<string> sensors)
+    {
+        ArgumentNullException.ThrowIfNull(sensors);
+        string[] all = [.. sensors];
+        string[] levels = [.. all.Where(s => !SensorCatalog.IsCumulative(s))];
+        return levels.Length > 0 ? levels : all;
     }
 
     /// <summary>Scores with the full ensemble of a trained model from the first sample.</summary>

@@ -143,7 +143,7 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
     {
         var (reference, tracker) = match is not null ? (match.Reference, MachineAnomalyTracker.ForModel(match.Model))
             : learned is not null ? (Learned, MachineAnomalyTracker.ForModel(learned))
-            : (Baseline, MachineAnomalyTracker.WarmingUp(state?.Model == Baseline ? state.Sensors : sensors,
+            : (Baseline, MachineAnomalyTracker.WarmingUp(state?.Model == Baseline ? state.Sensors : MachineAnomalyTracker.ScoredSensors(sensors),
                 WarmupSeed(machineId), warmupSamples: warmup.Samples, minimumSpan: warmup.MinimumSpan));
         if (state is not null)
         {
