@@ -9,7 +9,8 @@ public class AlertLifecycleTests
 {
     private readonly AlertLifecycle _lifecycle = new(new AlertPolicy
     {
-        QuietPeriod = TimeSpan.FromMinutes(15), FlappingWindow = TimeSpan.FromHours(1), MaxReopenings = 2,
+        QuietPeriod = TimeSpan.FromMinutes(15), ConditionQuietPeriod = TimeSpan.FromMinutes(15), FlappingWindow = TimeSpan.FromHours(1),
+        MaxReopenings = 2,
     });
 
     private static RuleTrigger Trigger(TriggerKind kind, int minute, AlertSeverity severity = AlertSeverity.Medium,
@@ -41,6 +42,27 @@ public class AlertLifecycleTests
 
     private static string Types(IEnumerable<AlertEvent> events) =>
         string.Join(" ", events.Select(e => e.Type.ToString().ToLowerInvariant() + (e.Notifies ? "!" : "")));
+
+    [Fact]
+    public void Condition_alerts_wait_for_the_condition_quiet_period_other_alerts_for_the_short_one()
+    {
+        var lifecycle = new AlertLifecycle(new AlertPolicy());
+        Alert Cleared(string ruleKind)
+        {
+            var fired = lifecycle.Apply(null, RuleSubject.Machine, "m1", Trigger(TriggerKind.Fired, 0) with { RuleKind = ruleKind }).Alert;
+            return lifecycle.Apply(fired, RuleSubject.Machine, "m1", Trigger(TriggerKind.Cleared, 1) with { RuleKind = ruleKind }).Alert!;
+        }
+
+        foreach (var condition in new[] { "iso_zone", "anomaly_score" })
+        {
+            var alert = Cleared(condition);
+            Assert.Equal(TimeSpan.FromHours(6), lifecycle.Policy.QuietPeriodOf(alert));
+            Assert.Equal(AlertStatus.Open, lifecycle.Tick(alert, At(60 + (5 * 3600))).Alert!.Status);
+            Assert.Equal(AlertStatus.Resolved, lifecycle.Tick(alert, At(60 + (6 * 3600))).Alert!.Status);
+        }
+        var silent = Cleared("machine_silent");
+        Assert.Equal(AlertStatus.Resolved, lifecycle.Tick(silent, At(60 + (15 * 60))).Alert!.Status);
+    }
 
     [Fact]
     public void A_repeat_updates_the_open_alert_and_a_higher_severity_escalates_it_never_down()

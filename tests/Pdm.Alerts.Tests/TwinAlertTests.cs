@@ -61,7 +61,7 @@ public class TwinAlertTests
         var rules = DefaultRules.Create().ResolveForMachine(profile.MachineId, "CentrifugalPump").Rules;
         var lifecycle = new AlertLifecycle(new AlertPolicy
         {
-            QuietPeriod = TimeSpan.FromMinutes(2), FlappingWindow = TimeSpan.FromMinutes(10),
+            QuietPeriod = TimeSpan.FromMinutes(2), ConditionQuietPeriod = TimeSpan.FromMinutes(2), FlappingWindow = TimeSpan.FromMinutes(10),
         });
         var alerts = new Dictionary<string, Alert>(StringComparer.Ordinal);
         var events = new List<AlertEvent>();

@@ -51,7 +51,7 @@ public sealed class AlertEvaluationTests(RegistryFixture fixture) : IDisposable
     {
         var tenant = await NewTenantAsync();
         var device = await NewDeviceAsync(tenant);
-        var evaluations = Evaluations(new AlertPolicy { QuietPeriod = TimeSpan.FromMinutes(2), FlappingWindow = TimeSpan.FromMinutes(10) });
+        var evaluations = Evaluations(new AlertPolicy { QuietPeriod = TimeSpan.FromMinutes(2), ConditionQuietPeriod = TimeSpan.FromMinutes(2), FlappingWindow = TimeSpan.FromMinutes(10) });
         // A new machine without a registry model, warming up on its first minutes (the pump breaks after 20 minutes).
         var processor = Processor(evaluations, new AnomalyWarmupOptions { Samples = 240, MinimumSpan = TimeSpan.FromMinutes(4) });
         var profile = FleetDefinition.Pump(1);

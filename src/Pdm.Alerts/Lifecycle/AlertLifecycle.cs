@@ -9,6 +9,13 @@ public sealed record AlertPolicy
     /// <summary>How long a rule must stay clear before its alert resolves itself.</summary>
     public TimeSpan QuietPeriod { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// The quiet period of alerts on a machine's condition (anomaly score, ISO zone). A worn machine does not heal: its
+    /// scores bounce around the threshold for days while the wear grows, and with the short quiet period each bounce
+    /// was a new alert. Longer, the first alert stays open until the machine has really been quiet (repaired).
+    /// </summary>
+    public TimeSpan ConditionQuietPeriod { get; init; } = TimeSpan.FromHours(6);
+
     /// <summary>A resolved alert whose rule fires again within this window is reopened, not opened anew.</summary>
     public TimeSpan FlappingWindow { get; init; } = TimeSpan.FromHours(1);
 
@@ -19,9 +26,20 @@ public sealed record AlertPolicy
     /// <summary>Null when usable, else the field and why.</summary>
     public string? Validate() =>
         QuietPeriod < TimeSpan.Zero ? "quietPeriod must not be negative"
+        : ConditionQuietPeriod < TimeSpan.Zero ? "conditionQuietPeriod must not be negative"
         : FlappingWindow < QuietPeriod ? "flappingWindow must be at least quietPeriod"
         : MaxReopenings < 0 ? "maxReopenings must not be negative"
         : null;
+
+    /// <summary>How long <paramref name="alert"/>'s rule must stay clear before it resolves itself.</summary>
+    public TimeSpan QuietPeriodOf(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var quiet = alert.RuleKind is AnomalyScoreRule.KindName or IsoZoneRule.KindName ? ConditionQuietPeriod : QuietPeriod;
+        return alert.Flapping ? Max(quiet, FlappingWindow) : quiet;
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }
 
 /// <summary>The alert after a change (null when there is none) and the events the change produced, in order.
@@ -208,7 +226,7 @@ public sealed class AlertLifecycle
         {
             return AlertChange.None(alert);
         }
-        var quiet = alert.Flapping ? Policy.FlappingWindow : Policy.QuietPeriod;
+        var quiet = Policy.QuietPeriodOf(alert);
         if (now - cleared < quiet)
         {
             return AlertChange.None(alert);
