@@ -4,8 +4,9 @@ using Pdm.Analytics.Trees;
 namespace Pdm.Analytics.Health;
 
 /// <summary>
-/// A machine's recent samples as a time x sensor table: time in seconds on the readings' clock (any origin,
-/// increasing), one column per sensor the machine sent, NaN where a sample lacks a sensor.
+/// A machine's recent samples as a time x sensor table: time in seconds of machine time (any origin, increasing;
+/// the readings' clock times the time scale of a compressed twin), one column per sensor the machine sent, NaN
+/// where a sample lacks a sensor.
 /// </summary>
 public sealed class MachineWindow
 {

@@ -83,15 +83,15 @@ public sealed class MachinePredictorTests
     }
 
     [Fact]
-    public void Failure_probabilities_use_the_horizons_divided_by_the_time_scale()
+    public void Failure_probabilities_are_for_24_and_48_hours_of_the_window_time()
     {
         var model = Blended.Value;
 
-        var prediction = MachinePredictor.Predict(Window(), null, model, AnomalyPicture.None, timeScale: 3600);
+        var prediction = MachinePredictor.Predict(Window(), null, model, AnomalyPicture.None);
 
         var rul = prediction.RulSeconds!.Value;
-        Assert.Equal(model.FailureProbability(rul, 24), prediction.FailureProbability24h);
-        Assert.Equal(model.FailureProbability(rul, 48), prediction.FailureProbability48h);
+        Assert.Equal(model.FailureProbability(rul, 24 * 3600), prediction.FailureProbability24h);
+        Assert.Equal(model.FailureProbability(rul, 48 * 3600), prediction.FailureProbability48h);
         Assert.Equal(model.Uncertainty.Quantile(rul, 0.1), prediction.RulP10Seconds);
         Assert.Equal(model.Uncertainty.Quantile(rul, 0.9), prediction.RulP90Seconds);
         Assert.True(prediction.RulP10Seconds <= prediction.RulP90Seconds);
