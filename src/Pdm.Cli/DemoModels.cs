@@ -87,13 +87,14 @@ internal static class DemoModels
     }
 
     /// <summary>
-    /// The remaining-life fit of one kind: machine time, condition features, capped at twice the mean life so the
-    /// whole wear-out phase is uncapped.
+    /// The remaining-life fit of one kind: machine time, condition features, capped at a third of the mean life (10
+    /// days). A healthy machine's remaining life cannot be read from its condition, so the model says "at least the
+    /// cap" and spends its trees on the wear-out phase, where the 24 h and 48 h probabilities are decided.
     /// </summary>
     public static RulFitSettings RulSettings(string trainFile, PlantOptions plant) => new()
     {
         TrainFile = trainFile,
-        Cap = 2 * plant.MeanLife.TotalSeconds,
+        Cap = plant.MeanLife.TotalSeconds / 3,
         Ignore = ["wear", "state"],
         Features = ConditionFeatures,
     };
