@@ -139,12 +139,9 @@ public sealed partial class FleetPredictor
     private TimeSpan OnReadingsClock(TimeSpan machineTime) => TimeSpan.FromSeconds(machineTime.TotalSeconds / _options.TimeScale);
 
     /// <summary>The samples with their times in seconds of machine time, the time the models were trained on.</summary>
-    private static MachineWindow ToWindow(MachineSamples samples, double timeScale)
-    {
-        var origin = samples.Timestamps[0];
-        var time = samples.Timestamps.Select(t => (t - origin).TotalSeconds * timeScale).ToArray();
-        return new MachineWindow(samples.MachineId, time, samples.Sensors, new FeatureMatrix(samples.Values, samples.Sensors.Count));
-    }
+    private static MachineWindow ToWindow(MachineSamples samples, double timeScale) =>
+        MachineWindow.FromReadingsClock(samples.MachineId, samples.Timestamps, samples.Sensors,
+            new FeatureMatrix(samples.Values, samples.Sensors.Count), timeScale);
 
     private static partial class Log
     {

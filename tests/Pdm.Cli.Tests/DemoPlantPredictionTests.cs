@@ -80,18 +80,27 @@ public sealed class DemoPlantPredictionTests(ITestOutputHelper output) : IDispos
         var rows = last - first + 1;
         var sensors = samples[0].Machine.Sensors.Select(s => s.Sensor).ToList();
         var values = new FeatureMatrix(rows, sensors.Count);
-        var time = new double[rows];
         for (var r = 0; r < rows; r++)
         {
-            var sample = samples[first + r];
-            time[r] = (sample.Timestamp - samples[first].Timestamp).TotalSeconds * Plant.Compression;
             for (var c = 0; c < sensors.Count; c++)
             {
-                values[r, c] = sample.Values[c].Value;
+                values[r, c] = samples[first + r].Values[c].Value;
             }
         }
-        return new MachineWindow(samples[0].Machine.MachineId, time, sensors, values);
+        return MachineWindow.FromReadingsClock(samples[0].Machine.MachineId, [.. samples.Skip(first).Take(rows).Select(s => s.Timestamp)],
+            sensors, values, Plant.Compression);
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
+
+public sealed class DemoPlantStatusTests
+{
+    [Fact]
+    public void The_status_shows_machine_time_compression_and_the_plant_census()
+    {
+        var status = DemoCommand.PlantStatus(TimeSpan.FromHours(31.2), new PlantCensus(Healthy: 6, Degrading: 1, Failed: 1, Replacements: 4));
+
+        Assert.Equal("plant day 2 07:12 (x1440)  |  6 healthy, 1 degrading, 1 failed, 4 replaced", status);
+    }
 }

@@ -30,6 +30,24 @@ public sealed class MachineWindow
         _columns = sensors.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i, StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// A window from samples stamped on the readings' clock: times from the first sample, in seconds, times
+    /// <paramref name="timeScale"/> (machine time per second of that clock; 1 for real machines).
+    /// </summary>
+    public static MachineWindow FromReadingsClock(string machineId, IReadOnlyList<DateTimeOffset> timestamps, IReadOnlyList<string> sensors,
+        FeatureMatrix values, double timeScale)
+    {
+        ArgumentNullException.ThrowIfNull(timestamps);
+        if (!(timeScale > 0) || double.IsInfinity(timeScale))
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeScale), timeScale, "The time scale must be a positive number.");
+        }
+
+        var origin = timestamps.Count > 0 ? timestamps[0] : default;
+        var time = timestamps.Select(t => (t - origin).TotalSeconds * timeScale).ToArray();
+        return new MachineWindow(machineId, time, sensors, values);
+    }
+
     public string MachineId { get; }
 
     public ReadOnlySpan<double> Time => _time;

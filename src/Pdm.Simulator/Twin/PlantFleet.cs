@@ -18,7 +18,7 @@ public sealed record PlantOptions
     /// <summary>The mean of the machines' Weibull lives (machine time).</summary>
     public TimeSpan MeanLife { get; init; } = TimeSpan.FromDays(30);
 
-    /// <summary>Above 1: wear-out, lives bunch around the mean (2.5: most between 10 and 55 days for a 30-day mean).</summary>
+    /// <summary>Above 1: wear-out, lives bunch around the mean (2.5: 90 % between 10 and 52 days for a 30-day mean).</summary>
     public double WeibullShape { get; init; } = 2.5;
 
     /// <summary>
