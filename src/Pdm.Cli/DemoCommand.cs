@@ -25,12 +25,15 @@ internal static class DemoCommand
     private const string TenantName = "demo";
     private const string GatewayId = "demo-gateway-01";
 
-    /// <summary>How long a broken machine stays broken before it is replaced by a new one.</summary>
-    private static readonly TimeSpan RepairPause = TimeSpan.FromSeconds(30);
+    /// <summary>The demo plant's time scale: lives of about 30 machine days, one wall minute is one machine day (docs/demo.md).</summary>
+    private static readonly PlantOptions Plant = new();
 
-    /// <summary>How much faster the Accelerated twin lives than a real machine (27 h / 20 min = 81).</summary>
-    private static readonly int TwinTimeScale = (int)Math.Round(
-        TwinOptions.MeanTimeToFailureOf(TwinMode.Nominal) / TwinOptions.MeanTimeToFailureOf(TwinMode.Accelerated));
+    /// <summary>
+    /// Predict every 10 s (four machine hours), so a machine's last machine day before failure gets several
+    /// predictions; and its anomaly picture over the last eight machine hours (20 samples at the default interval).
+    /// </summary>
+    private const string PredictSchedule = "*/10 * * * * *";
+    private static readonly TimeSpan AnomalyWindow = TimeSpan.FromHours(8);
 
     public static Command Create()
     {
@@ -58,21 +61,24 @@ internal static class DemoCommand
         await using var stack = await LocalServers.StartAsync(CliPaths.LocalState, CliPaths.RepoRoot, cancellationToken);
         var database = await stack.PrepareDatabaseAsync(CliPaths.LocalDatabaseName, cancellationToken);
         var e = stack.Endpoints;
-        var definition = FleetDefinition.CreateDefault(seed: 7, pumpCount: pumps);
+        var definition = PlantFleet.Layout(seed: 7, pumpCount: pumps);
 
         var modelsFolder = Path.Combine(CliPaths.LocalState, "models");
-        Step($"Default models from the digital twin: anomaly, rul and state per machine kind (training data in {CliPaths.Relative(modelsFolder)})");
+        Step($"Default models from the digital twin on the plant's time scale: anomaly, rul and state per machine kind (training data in {CliPaths.Relative(modelsFolder)})");
         await using (var models = await ModelRegistryAccess.OpenAsync(database.OwnerConnectionString, e.StorageConnectionString, cancellationToken))
         {
-            await DemoModels.EnsureAsync(models!.Registry, definition.Machines.Select(m => m.Kind), modelsFolder,
+            await DemoModels.EnsureAsync(models!.Registry, definition.Machines.Select(m => m.Kind), modelsFolder, Plant, interval,
                 line => Console.WriteLine($"    {line}"), cancellationToken);
         }
 
         Step("Starting the function app under the dev host (Ingest, Predict, AlertTick, PublishAlerts, DeliverWebhook, Api, ReplayDeadLetters)");
         var settings = new Dictionary<string, string>(LocalEnvironment.FunctionAppSettings(e, database))
         {
-            // Predict shrinks its 24 h and 48 h horizons by this factor, since the demo's machines wear out that much faster.
-            ["Pdm__Predict__TimeScale"] = TwinTimeScale.ToString(CultureInfo.InvariantCulture),
+            // Predict reads the readings' clock as machine time at this factor: remaining life and the 24 h / 48 h horizons
+            // are the machines' time, as the models were trained.
+            ["Pdm__Predict__TimeScale"] = Plant.Compression.ToString(CultureInfo.InvariantCulture),
+            ["Pdm__Predict__AnomalyWindow"] = AnomalyWindow.ToString("c", CultureInfo.InvariantCulture),
+            ["PREDICT_SCHEDULE"] = PredictSchedule,
             // The demo's webhook receiver listens on 127.0.0.1 over http: development settings, never for production.
             ["Pdm__Webhooks__AllowHttp"] = "true",
             ["Pdm__Webhooks__AllowLoopback"] = "true",
@@ -100,11 +106,14 @@ internal static class DemoCommand
         await SubscribeReceiverAsync(api, receiver, cancellationToken);
         Step($"Alerts go to a webhook receiver on {receiver.Url} that verifies every signature; it writes each event to {CliPaths.Relative(webhookLog)}");
 
-        var fleet = FleetSimulator.CreateTwin(definition, new TwinOptions { Mode = TwinMode.Accelerated }, RepairPause,
-            loggerFactory.CreateLogger("Pdm.Simulator.Twin"));
-        using var plcs = PlcFleet.StartTcp(fleet);
+        var machines = PlantFleet.Create(definition, Plant, loggerFactory.CreateLogger("Pdm.Simulator.Twin"));
+        using var plcs = PlcFleet.StartTcp(new FleetSimulator(machines));
         Step($"Simulated PLCs: {plcs.Machines.Count} Modbus TCP slaves on 127.0.0.1 (register map: docs/plc-simulator.md); "
-            + $"digital twins that break in about {TwinOptions.MeanTimeToFailureOf(TwinMode.Accelerated).TotalMinutes:0} min and are replaced {RepairPause.TotalSeconds:0} s later");
+            + $"digital twins that live about {Plant.MeanLife.TotalDays:0} days of machine time, installed at staggered ages, "
+            + $"replaced {Plant.RepairTime.TotalHours:0} machine hours after they break");
+        Step($"Time scale: the machines run {Plant.Compression:0} times faster than the wall clock: 1 s is "
+            + $"{Plant.ToMachine(TimeSpan.FromSeconds(1)).TotalMinutes:0} machine minutes, 1 min is {Plant.ToMachine(TimeSpan.FromMinutes(1)).TotalHours:0} machine hours; "
+            + "telemetry keeps wall-clock timestamps, remaining life and the 24 h / 48 h horizons are machine time (docs/demo.md)");
         var plcRun = plcs.RunAsync(interval, TimeProvider.System, stop.Token);
 
         var edgeDirectory = Path.Combine(CliPaths.LocalState, "edge");
@@ -119,12 +128,12 @@ internal static class DemoCommand
 
         Console.WriteLine($"""
 
-            Machines: {string.Join(", ", plcs.Machines.Select(m => m.Profile.MachineId))}.
+            Machines: {string.Join(", ", plcs.Machines.Select(m => $"{m.Profile.MachineId} {m.Profile.Name} ({m.Profile.Location})"))}.
             Try the API while it runs, with the demo tenant's key:
               curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/machines
               curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/machines/EG_M001/readings?limit=5"
               curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/alerts?status=open"
-            Watch alerts arrive as signed webhooks (the twins wear out in about 10 minutes):
+            Watch alerts arrive as signed webhooks (one machine or another fails every few minutes):
               tail -f {CliPaths.Relative(webhookLog)}     or open {new Uri(receiver.Url, "/")}
             Edit {CliPaths.Relative(configFile)} (for example pollIntervalMs) and the module applies it without a restart;
             its status is in {CliPaths.Relative(statusFile)}, its log in .pdm/local/logs/edge-module.log.
@@ -136,6 +145,7 @@ internal static class DemoCommand
         var scoresAtStart = await scores.TryCountAsync();
         var clock = Stopwatch.StartNew();
         var watch = new DemoWatch(stack.FindStoppedServer, edge, () => host.Stats, new RestartBudget(3, TimeSpan.FromMinutes(5), TimeProvider.System));
+        var naming = new MachineNaming(db.Machines, tenant.Id, definition);
         var failed = false;
         while (!stop.IsCancellationRequested)
         {
@@ -153,10 +163,12 @@ internal static class DemoCommand
             var status = EdgeStatus.TryRead(statusFile);
             var stored = await TryCountAsync(db.Readings, tenant.Id) - readingsAtStart;
             var scored = await scores.TryCountAsync() is { } now
-                ? $"  |  scored {now.Scores - (scoresAtStart?.Scores ?? 0)}, {now.Anomalies - (scoresAtStart?.Anomalies ?? 0)} anomalous"
+                ? $", scored {now.Scores - (scoresAtStart?.Scores ?? 0)} ({now.Anomalies - (scoresAtStart?.Anomalies ?? 0)} anomalous)"
                 : "";
-            Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  edge: {(edge.HasExited ? "restarting" : status?.Summary ?? "starting")}"
-                + $"  |  delivered {host.Stats.EventsDelivered} events  |  stored {stored} readings{scored}  |  alerts received {receiver.Received}   ");
+            await naming.TryNameAsync();
+            Console.Write($"\r  {clock.Elapsed:hh\\:mm\\:ss}  {PlantStatus(Plant.ToMachine(clock.Elapsed), PlantFleet.Census(machines))}"
+                + $"  |  alerts received {receiver.Received}  |  edge: {(edge.HasExited ? "restarting" : status?.Summary ?? "starting")}"
+                + $"  |  delivered {host.Stats.EventsDelivered} events, stored {stored} readings{scored}   ");
         }
         Console.WriteLine();
         // The PLCs run until stop is cancelled: cancel it here too, so a failure does not wait for --duration or Ctrl-C.
@@ -225,6 +237,11 @@ internal static class DemoCommand
     }
 
     private static void Step(string text) => Console.WriteLine($"• {text}");
+
+    /// <summary>"plant day 3 07:12 (×1440)  |  6 healthy, 1 degrading, 1 failed, 4 replaced": what a viewer of the plant needs.</summary>
+    internal static string PlantStatus(TimeSpan machineTime, PlantCensus census) => string.Create(CultureInfo.InvariantCulture,
+        $"plant day {machineTime.Days + 1} {machineTime:hh\\:mm} (x{Plant.Compression:0})  |  {census.Healthy} healthy, "
+        + $"{census.Degrading} degrading, {census.Failed} failed, {census.Replacements} replaced");
 
 
     private sealed record TenantInfo(Guid Id, string Name);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Pdm.Analytics.Rul;
 using Pdm.Prediction;
 using Pdm.Simulator;
 using Pdm.Simulator.Twin;
@@ -12,11 +13,15 @@ internal sealed record DefaultModelOutcome(string Name, int? Version, bool Train
 
 /// <summary>
 /// The demo's default models, per machine kind of its fleet: <c>anomaly-&lt;kind&gt;</c> (fitted on the healthy rows),
-/// <c>rul-&lt;kind&gt;</c> and <c>state-&lt;kind&gt;</c>, trained from seeded twin run-to-failure data in Accelerated mode
-/// (the mode the demo's PLCs run in, at the demo's 1 s poll interval) and put in production. The columns are the
-/// kind's sensor names, so the function app matches each model to the live machines of that kind. The training CSVs
-/// are kept under .pdm/local/models; a model whose production version was trained on the same bytes is not trained
-/// again, so repeated demos do not pile up versions.
+/// <c>rul-&lt;kind&gt;</c> and <c>state-&lt;kind&gt;</c>, trained from seeded twin run-to-failure data on the demo plant's
+/// time scale (<see cref="PlantOptions"/>, sampled at the demo's poll interval, so a row is as far from the next in
+/// machine time as a live sample is) and put in production. The remaining-life and state models see machine time
+/// (Predict multiplies the readings' clock by the same factor) and only the condition: no age and no drift from a
+/// unit's first rows, because Predict's window holds two machine days of a life that started weeks earlier. The
+/// anomaly model sees the readings' clock, as ingest scores on it. The columns are the kind's sensor names, so the
+/// function app matches each model to the live machines of that kind. The training CSVs are kept under
+/// .pdm/local/models; a model whose production version was trained on the same bytes is not trained again, so
+/// repeated demos do not pile up versions.
 /// </summary>
 internal static class DemoModels
 {
@@ -27,10 +32,10 @@ internal static class DemoModels
     private const int UnitsPerKind = 6;
     private const int Seed = 2026;
 
-    // Remaining life is in seconds here; twice the mean Accelerated life keeps the whole wear-out phase uncapped.
     private const double NormalShareOfBoundaryBC = 0.8;
 
-    private static readonly double RulCap = 2 * TwinOptions.MeanTimeToFailureOf(TwinMode.Accelerated).TotalSeconds;
+    /// <summary>Condition only: what Predict's two-day window can tell of a machine installed weeks ago.</summary>
+    private static readonly RulFeatureOptions ConditionFeatures = new() { IncludeAge = false, IncludeBaselineDelta = false };
 
     /// <summary>The kind as used in model names: CentrifugalPump → centrifugal-pump.</summary>
     public static string KindName(MachineKind kind)
@@ -53,29 +58,54 @@ internal static class DemoModels
     /// <paramref name="report"/> gets one line per model, from any thread.
     /// </summary>
     public static async Task<IReadOnlyList<DefaultModelOutcome>> EnsureAsync(ModelRegistry registry, IEnumerable<MachineKind> kinds, string folder,
-        Action<string> report, CancellationToken cancellationToken)
+        PlantOptions plant, TimeSpan pollInterval, Action<string> report, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(plant);
         ArgumentNullException.ThrowIfNull(report);
         var distinct = kinds.Distinct().Order().ToArray();
         var outcomes = new IReadOnlyList<DefaultModelOutcome>[distinct.Length];
         await Parallel.ForEachAsync(Enumerable.Range(0, distinct.Length),
             new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
-            async (i, token) => outcomes[i] = await EnsureKindAsync(registry, distinct[i], Path.Combine(folder, KindName(distinct[i])), report, token));
+            async (i, token) => outcomes[i] = await EnsureKindAsync(registry, distinct[i], Path.Combine(folder, KindName(distinct[i])),
+                TrainingOptions(distinct[i], plant, pollInterval), plant, report, token));
         return [.. outcomes.SelectMany(o => o)];
     }
 
-    private static async Task<IReadOnlyList<DefaultModelOutcome>> EnsureKindAsync(ModelRegistry registry, MachineKind kind, string folder,
-        Action<string> report, CancellationToken cancellationToken)
+    /// <summary>The run-to-failure data the models of <paramref name="kind"/> are trained on: the plant's twins, sampled as live.</summary>
+    public static RunToFailureOptions TrainingOptions(MachineKind kind, PlantOptions plant, TimeSpan pollInterval)
     {
-        Directory.CreateDirectory(folder);
-        var options = new RunToFailureOptions
+        ArgumentNullException.ThrowIfNull(plant);
+        return new RunToFailureOptions
         {
             Machines = UnitsPerKind,
             Kinds = [kind],
-            Twin = new TwinOptions { Mode = TwinMode.Accelerated },
+            Twin = plant.Twin,
+            Interval = pollInterval,
             Seed = Seed,
         };
+    }
+
+    /// <summary>
+    /// The remaining-life fit of one kind: machine time, condition features, capped at a third of the mean life (10
+    /// days). A healthy machine's remaining life cannot be read from its condition, so the model says "at least the
+    /// cap" and spends its trees on the wear-out phase, where the 24 h and 48 h probabilities are decided.
+    /// </summary>
+    public static RulFitSettings RulSettings(string trainFile, PlantOptions plant) => new()
+    {
+        TrainFile = trainFile,
+        Cap = plant.MeanLife.TotalSeconds / 3,
+        Ignore = ["wear", "state"],
+        Features = ConditionFeatures,
+    };
+
+    public static StateFitSettings StateSettings(string trainFile) =>
+        new() { TrainFile = trainFile, Ignore = ["wear", "rul"], Features = ConditionFeatures };
+
+    private static async Task<IReadOnlyList<DefaultModelOutcome>> EnsureKindAsync(ModelRegistry registry, MachineKind kind, string folder,
+        RunToFailureOptions options, PlantOptions plant, Action<string> report, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(folder);
         var runs = Path.Combine(folder, "run-to-failure.csv");
         var healthy = Path.Combine(folder, "healthy.csv");
         await WriteRunsAsync(runs, options, cancellationToken);
@@ -85,8 +115,8 @@ internal static class DemoModels
         [
             // The kind's own ISO table, as the twin judges it: the default table would call a healthy mill's vibration zone C.
             new AnomalyFitSettings { TrainFile = healthy, TimeColumn = "time", IsoZones = GroundTruth.ZonesOf(kind) },
-            new RulFitSettings { TrainFile = runs, Cap = RulCap, Ignore = ["wear", "state"] },
-            new StateFitSettings { TrainFile = runs, Ignore = ["wear", "rul"] },
+            RulSettings(runs, plant),
+            StateSettings(runs),
         ];
         var outcomes = new List<DefaultModelOutcome>(settings.Length);
         foreach (var setting in settings)
@@ -121,7 +151,7 @@ internal static class DemoModels
     private static string KeyMetric(FittedModel fitted) => fitted.Kind switch
     {
         ModelKinds.Anomaly => string.Create(CultureInfo.InvariantCulture, $"threshold {fitted.Metrics["threshold"]:0.00}, training FPR {fitted.Metrics["training_fpr"]:P1}"),
-        ModelKinds.Rul => string.Create(CultureInfo.InvariantCulture, $"out-of-fold RMSE {fitted.Metrics["oof_rmse"]:0} s"),
+        ModelKinds.Rul => string.Create(CultureInfo.InvariantCulture, $"out-of-fold RMSE {fitted.Metrics["oof_rmse"] / 3600:0} h of machine time"),
         _ => string.Create(CultureInfo.InvariantCulture, $"training accuracy {fitted.Metrics["training_accuracy"]:P1}"),
     };
 
@@ -134,8 +164,8 @@ internal static class DemoModels
     /// <summary>
     /// <c>time,&lt;sensors&gt;</c> of every unit's HEALTHY rows: normal operation for the anomaly model. Only rows whose
     /// true severity is well inside zone B count: late in the healthy phase the noisy readings already touch zone C,
-    /// which the model's ISO check rightly flags. Units follow one another with an hour's gap, which the model treats
-    /// as a new stretch rather than a jump.
+    /// which the model's ISO check rightly flags. The time is the readings' clock, which ingest scores on. Units follow
+    /// one another with an hour's gap, which the model treats as a new stretch rather than a jump.
     /// </summary>
     private static async Task WriteHealthyAsync(string path, RunToFailureOptions options, CancellationToken cancellationToken)
     {
@@ -148,9 +178,11 @@ internal static class DemoModels
         for (var number = 1; number <= options.Machines; number++)
         {
             var end = offset;
+            DateTimeOffset? first = null;
             foreach (var sample in RunToFailureExporter.Run(options, number).TakeWhile(s => s.Truth.Severity < normalSeverity))
             {
-                end = offset + sample.Truth.Elapsed.TotalSeconds;
+                first ??= sample.Timestamp;
+                end = offset + (sample.Timestamp - first.Value).TotalSeconds;
                 line.Clear().Append(end.ToString(CultureInfo.InvariantCulture));
                 foreach (var value in sample.Values)
                 {

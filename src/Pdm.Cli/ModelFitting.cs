@@ -54,6 +54,10 @@ internal sealed record RulFitSettings : FitSettings
     public double Cap { get; init; } = 125;
     public int Seed { get; init; } = 1;
     public IReadOnlyList<string> Ignore { get; init; } = [];
+
+    /// <summary>The features derived from the columns; null: the model's defaults.</summary>
+    public RulFeatureOptions? Features { get; init; }
+
     public override string Kind => ModelKinds.Rul;
 }
 
@@ -64,6 +68,10 @@ internal sealed record StateFitSettings : FitSettings
     public string? TimeColumn { get; init; } = "time";
     public int Seed { get; init; } = 1;
     public IReadOnlyList<string> Ignore { get; init; } = [];
+
+    /// <summary>The features derived from the columns; null: the model's defaults.</summary>
+    public RulFeatureOptions? Features { get; init; }
+
     public override string Kind => ModelKinds.State;
 }
 
@@ -149,6 +157,7 @@ internal static class ModelFitting
         }
         var clock = Stopwatch.StartNew();
         var options = new RulModelOptions { Cap = settings.Cap };
+        options = settings.Features is { } features ? options with { Features = features } : options;
         if (data.Units.Count < options.Folds)
         {
             ModelCommand.Fail(settings.TrainFile, [$"{data.Units.Count} units: at least {options.Folds} run-to-failure units are needed"]);
@@ -187,7 +196,7 @@ internal static class ModelFitting
         StateModel model;
         try
         {
-            model = StateModel.Fit(data.Units, data.Labels!, settings.Seed, data.FeatureNames);
+            model = StateModel.Fit(data.Units, data.Labels!, settings.Seed, data.FeatureNames, settings.Features);
         }
         catch (ArgumentException exception)
         {

@@ -97,7 +97,7 @@ public sealed partial class FleetPredictor
         IReadOnlyList<ProductionModel<RulModel>> rulModels, IReadOnlyList<ProductionModel<StateModel>> stateModels,
         CancellationToken cancellationToken)
     {
-        var history = TimeSpan.FromSeconds(_options.History.TotalSeconds / _options.TimeScale);
+        var history = OnReadingsClock(_options.History);
         var samples = await _readings.ReadMachineSamplesAsync(tenantId, machineId, now - history, now, _options.MaxSamples, cancellationToken);
         if (samples is null)
         {
@@ -105,11 +105,13 @@ public sealed partial class FleetPredictor
         }
 
         var last = samples.Timestamps[^1];
-        var anomalies = await _scores.SummarizeAnomalyScoresAsync(tenantId, machineId, now - _options.RecentWindow, now, cancellationToken);
+        var anomalyWindow = OnReadingsClock(_options.AnomalyWindow);
+        anomalyWindow = anomalyWindow < _options.RecentWindow ? anomalyWindow : _options.RecentWindow;
+        var anomalies = await _scores.SummarizeAnomalyScoresAsync(tenantId, machineId, now - anomalyWindow, now, cancellationToken);
         var rul = ProductionModelSet.BestFor(rulModels, samples.Sensors);
         var state = ProductionModelSet.BestFor(stateModels, samples.Sensors);
-        var prediction = MachinePredictor.Predict(ToWindow(samples), state?.Model, rul?.Model,
-            new AnomalyPicture(anomalies.Scores, anomalies.Anomalies, VibrationZoneText.Parse(anomalies.WorstZone)), _options.TimeScale);
+        var prediction = MachinePredictor.Predict(ToWindow(samples, _options.TimeScale), state?.Model, rul?.Model,
+            new AnomalyPicture(anomalies.Scores, anomalies.Anomalies, VibrationZoneText.Parse(anomalies.WorstZone)));
 
         // Stamped with the latest sample it used: a run without new data stores nothing new.
         var row = new PredictionRow
@@ -133,12 +135,13 @@ public sealed partial class FleetPredictor
 
     private static string RiskName(RiskLevel risk) => risk.ToString().ToUpperInvariant();
 
-    private static MachineWindow ToWindow(MachineSamples samples)
-    {
-        var origin = samples.Timestamps[0];
-        var time = samples.Timestamps.Select(t => (t - origin).TotalSeconds).ToArray();
-        return new MachineWindow(samples.MachineId, time, samples.Sensors, new FeatureMatrix(samples.Values, samples.Sensors.Count));
-    }
+    /// <summary>A span of machine time as the span of the readings' clock in which it passes.</summary>
+    private TimeSpan OnReadingsClock(TimeSpan machineTime) => TimeSpan.FromSeconds(machineTime.TotalSeconds / _options.TimeScale);
+
+    /// <summary>The samples with their times in seconds of machine time, the time the models were trained on.</summary>
+    private static MachineWindow ToWindow(MachineSamples samples, double timeScale) =>
+        MachineWindow.FromReadingsClock(samples.MachineId, samples.Timestamps, samples.Sensors,
+            new FeatureMatrix(samples.Values, samples.Sensors.Count), timeScale);
 
     private static partial class Log
     {

@@ -11,12 +11,15 @@ public enum MachineKind
     CentrifugalPump,
 }
 
-/// <summary>One simulated machine: its id (as sent in telemetry), a display name and its kind.</summary>
+/// <summary>One simulated machine: its id (as sent in telemetry), a display name, its kind and where it stands.</summary>
 public sealed record MachineProfile
 {
     public required string MachineId { get; init; }
     public required string Name { get; init; }
     public required MachineKind Kind { get; init; }
+
+    /// <summary>Where the machine stands on the plant floor ("Line 1 / Machining"); null when nobody said.</summary>
+    public string? Location { get; init; }
 
     /// <summary>The sensors this machine reports, in the order its samples list them.</summary>
     public IReadOnlyList<SensorChannel> Sensors => SensorsOf(Kind);

@@ -2,6 +2,7 @@ using Pdm.Analytics.Anomaly;
 using Pdm.Analytics.Health;
 using Pdm.Analytics.Rul;
 using Pdm.Simulator;
+using Pdm.Simulator.Twin;
 using Pdm.Storage;
 
 namespace Pdm.Cli.Tests;
@@ -26,8 +27,8 @@ public sealed class DemoModelsTests(RegistryStackFixture stack)
         var lines = new List<string>();
 
         var first = await DemoModels.EnsureAsync(stack.Registry, [MachineKind.CentrifugalPump, MachineKind.CentrifugalPump], folder,
-            line => { lock (lines) { lines.Add(line); } }, CancellationToken.None);
-        var second = await DemoModels.EnsureAsync(stack.Registry, [MachineKind.CentrifugalPump], folder, _ => { }, CancellationToken.None);
+            new PlantOptions(), TimeSpan.FromSeconds(1), line => { lock (lines) { lines.Add(line); } }, CancellationToken.None);
+        var second = await DemoModels.EnsureAsync(stack.Registry, [MachineKind.CentrifugalPump], folder, new PlantOptions(), TimeSpan.FromSeconds(1), _ => { }, CancellationToken.None);
 
         Assert.Equal(["anomaly-centrifugal-pump", "rul-centrifugal-pump", "state-centrifugal-pump"], first.Select(o => o.Name));
         Assert.All(first, o => Assert.True(o.Trained));

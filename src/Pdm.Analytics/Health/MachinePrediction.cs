@@ -52,8 +52,8 @@ public sealed record PredictionExplanation
 
 /// <summary>
 /// Health, remaining useful life and failure probabilities of one machine at one time, with their explanation.
-/// Times are seconds on the readings' clock; the 24 h and 48 h horizons are in machine time (see
-/// <see cref="MachinePredictor.Predict"/> for the time scale).
+/// Times are seconds of machine time, the window's time, like the 24 h and 48 h horizons (see
+/// <see cref="MachinePredictor.Predict"/>).
 /// </summary>
 public sealed record MachinePrediction
 {

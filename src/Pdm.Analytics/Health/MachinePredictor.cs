@@ -14,9 +14,10 @@ namespace Pdm.Analytics.Health;
 /// <item>Current life: a machine that broke and was replaced starts a new life, and the models were trained on
 /// lives from new. With a state model, the samples after the last one it classifies BROKEN (when the machine is
 /// running again) are the current life; otherwise the whole window is.</item>
-/// <item>RUL in seconds of the readings' clock, with the 10 % and 90 % quantiles of the model's validation
-/// residuals; failure probabilities within 24 h and 48 h of machine time, that is 24 h / timeScale on the
-/// readings' clock (a twin that runs 81 times faster than the machine it mimics has timeScale 81).</item>
+/// <item>RUL in seconds of the window's time, with the 10 % and 90 % quantiles of the model's validation
+/// residuals, and the failure probabilities within 24 h and 48 h of that time. The window's time is machine time:
+/// for a compressed twin the caller converts the readings' clock first (see FleetPredictor), so the models, trained
+/// on machine time, and the horizons mean what they say.</item>
 /// <item>Risk: <see cref="AssessRisk"/>. Without a RUL model the probabilities are null and the risk rests on health,
 /// zone and anomaly share alone.</item>
 /// </list>
@@ -32,18 +33,13 @@ public static class MachinePredictor
     private const double Hour = 3600;
 
     public static MachinePrediction Predict(MachineWindow window, StateModel? stateModel, RulModel? rulModel,
-        AnomalyPicture anomalies, double timeScale = 1)
+        AnomalyPicture anomalies)
     {
         ArgumentNullException.ThrowIfNull(window);
         ArgumentNullException.ThrowIfNull(anomalies);
         if (window.Length == 0)
         {
             throw new ArgumentException($"Machine {window.MachineId}: the window has no samples.", nameof(window));
-        }
-
-        if (!(timeScale > 0) || double.IsInfinity(timeScale))
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeScale), timeScale, "The time scale must be a positive number.");
         }
 
         var lifeStart = stateModel is null ? 0 : CurrentLifeStart(stateModel.Predict(window.ToUnit(stateModel.Features.InputNames)).States);
@@ -75,8 +71,8 @@ public static class MachinePredictor
             rul = explanation.Prediction;
             p10 = rulModel.Uncertainty.Quantile(explanation.Prediction, 0.1);
             p90 = rulModel.Uncertainty.Quantile(explanation.Prediction, 0.9);
-            p24 = rulModel.FailureProbability(explanation.Prediction, 24 * Hour / timeScale);
-            p48 = rulModel.FailureProbability(explanation.Prediction, 48 * Hour / timeScale);
+            p24 = rulModel.FailureProbability(explanation.Prediction, 24 * Hour);
+            p48 = rulModel.FailureProbability(explanation.Prediction, 48 * Hour);
             rulAttribution = new RulAttribution(explanation.ExpectedValue, explanation.RawPrediction,
                 SensorAttribution.BySensor(rulModel.Features, explanation.Contributions));
         }

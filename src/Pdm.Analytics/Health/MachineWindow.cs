@@ -4,8 +4,9 @@ using Pdm.Analytics.Trees;
 namespace Pdm.Analytics.Health;
 
 /// <summary>
-/// A machine's recent samples as a time x sensor table: time in seconds on the readings' clock (any origin,
-/// increasing), one column per sensor the machine sent, NaN where a sample lacks a sensor.
+/// A machine's recent samples as a time x sensor table: time in seconds of machine time (any origin, increasing;
+/// the readings' clock times the time scale of a compressed twin), one column per sensor the machine sent, NaN
+/// where a sample lacks a sensor.
 /// </summary>
 public sealed class MachineWindow
 {
@@ -27,6 +28,24 @@ public sealed class MachineWindow
         Sensors = sensors;
         Values = values;
         _columns = sensors.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// A window from samples stamped on the readings' clock: times from the first sample, in seconds, times
+    /// <paramref name="timeScale"/> (machine time per second of that clock; 1 for real machines).
+    /// </summary>
+    public static MachineWindow FromReadingsClock(string machineId, IReadOnlyList<DateTimeOffset> timestamps, IReadOnlyList<string> sensors,
+        FeatureMatrix values, double timeScale)
+    {
+        ArgumentNullException.ThrowIfNull(timestamps);
+        if (!(timeScale > 0) || double.IsInfinity(timeScale))
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeScale), timeScale, "The time scale must be a positive number.");
+        }
+
+        var origin = timestamps.Count > 0 ? timestamps[0] : default;
+        var time = timestamps.Select(t => (t - origin).TotalSeconds * timeScale).ToArray();
+        return new MachineWindow(machineId, time, sensors, values);
     }
 
     public string MachineId { get; }

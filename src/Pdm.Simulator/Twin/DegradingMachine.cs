@@ -7,7 +7,7 @@ namespace Pdm.Simulator.Twin;
 /// as they were) and overlays degradation on the sensors wear affects:
 /// <list type="bullet">
 /// <item>Time to failure T is drawn once from a Weibull distribution whose mean is the mode's (seeded).</item>
-/// <item>Wear w = (t / T)^2: slow at first, faster towards failure; w = 1 at T.</item>
+/// <item>Wear w = (t / T)^k (k: <see cref="TwinOptions.WearExponent"/>, 2 by default): slow at first, faster towards failure; w = 1 at T.</item>
 /// <item>Vibration severity = healthy level × exp(a·w), with a chosen so the severity at failure is 1.4 × the
 /// kind's C/D boundary: it leaves zone A/B, crosses C and ends in D. Every vibration sensor (one axis or three) is
 /// scaled the same way and gets extra noise growing with wear (impacts of a damaged bearing).</item>
@@ -21,10 +21,12 @@ namespace Pdm.Simulator.Twin;
 /// </list>
 /// The ground truth state comes from the zone of the noise-free severity (<see cref="GroundTruth"/>), so it
 /// only ever moves forward. After failure wear stays at 1 and the values at their failure level.
+/// The machine lives on its own clock: <see cref="TwinOptions.TimeScale"/> machine seconds pass per second of the
+/// times it is stepped with, and it may be installed already part-way through its life (<c>startAge</c>), as the
+/// machines of a running plant are.
 /// </summary>
 public sealed class DegradingMachine : IMachineModel
 {
-    private const double WearExponent = 2;
     private const double FailureSeverityOverCD = 1.4;
     private const double FrictionHeatingCelsius = 20;
     private const double FrictionCurrentShare = 0.15;
@@ -38,26 +40,46 @@ public sealed class DegradingMachine : IMachineModel
     private readonly Random _random;
     private readonly double _healthySeverity;
     private readonly double _growth;
+    private readonly double _timeScale;
+    private readonly double _wearExponent;
+    private readonly TimeSpan _startAge;
     private DateTimeOffset? _start;
     private TimeSpan _elapsed;
 
-    public DegradingMachine(MachineProfile profile, int seed, TwinOptions? options = null)
+    /// <param name="startAge">The share of its own life (0 to below 1) the machine has already run when first stepped.</param>
+    public DegradingMachine(MachineProfile profile, int seed, TwinOptions? options = null, double startAge = 0)
     {
         ArgumentNullException.ThrowIfNull(profile);
         options ??= new TwinOptions();
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.WeibullShape, 0, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.EffectiveMeanTimeToFailure, TimeSpan.Zero, nameof(options));
+        if (!(options.TimeScale > 0) || double.IsInfinity(options.TimeScale))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.TimeScale, "The time scale must be a positive number.");
+        }
+        if (!(options.WearExponent > 0) || double.IsInfinity(options.WearExponent))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.WearExponent, "The wear exponent must be a positive number.");
+        }
+        if (!(startAge >= 0 && startAge < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(startAge), startAge, "The start age is a share of the life: from 0 to below 1.");
+        }
         _foundation = MachineModels.Create(profile, seed);
         _random = new Random(unchecked(seed ^ TwinStreamSalt));
         Boundaries = GroundTruth.ZonesOf(profile.Kind);
         _healthySeverity = HealthySeverity(profile.Kind);
         _growth = Math.Log(FailureSeverityOverCD * Boundaries.BoundaryCD / _healthySeverity);
         TimeToFailure = Weibull.Sample(_random, options.EffectiveMeanTimeToFailure, options.WeibullShape);
+        _timeScale = options.TimeScale;
+        _wearExponent = options.WearExponent;
+        _startAge = TimeToFailure * startAge;
+        _elapsed = _startAge;
     }
 
     public MachineProfile Profile => _foundation.Profile;
 
-    /// <summary>This machine's Weibull draw: the time from its first step until it breaks.</summary>
+    /// <summary>This machine's Weibull draw: its machine time from new until it breaks.</summary>
     public TimeSpan TimeToFailure { get; }
 
     public IsoZoneBoundaries Boundaries { get; }
@@ -66,14 +88,16 @@ public sealed class DegradingMachine : IMachineModel
 
     /// <summary>
     /// Advances to <paramref name="now"/> (the first call sets the start; an earlier time counts as no time passing)
-    /// and returns the values in profile sensor order with the truth behind them.
+    /// and returns the values in profile sensor order with the truth behind them. <see cref="TwinTruth.Elapsed"/> and
+    /// the remaining life are machine time; the sample's timestamp is <paramref name="now"/>.
     /// </summary>
     public TwinSample Step(DateTimeOffset now)
     {
         _start ??= now;
-        _elapsed = TimeSpan.FromTicks(Math.Max(_elapsed.Ticks, (now - _start.Value).Ticks));
-        var foundation = _foundation.Advance(now);
-        var wear = Math.Min(1, Math.Pow(_elapsed / TimeToFailure, WearExponent));
+        var machineTime = (now - _start.Value) * _timeScale;
+        _elapsed = TimeSpan.FromTicks(Math.Max(_elapsed.Ticks, (_startAge + machineTime).Ticks));
+        var foundation = _foundation.Advance(_start.Value + machineTime);
+        var wear = Math.Min(1, Math.Pow(_elapsed / TimeToFailure, _wearExponent));
         var growth = Math.Exp(_growth * wear);
         var friction = (growth - 1) / (Math.Exp(_growth) - 1);
         var values = new SensorValue[foundation.Count];

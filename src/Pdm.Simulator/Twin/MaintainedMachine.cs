@@ -9,6 +9,8 @@ namespace Pdm.Simulator.Twin;
 /// breaks, stays broken for <see cref="RepairTime"/> (reporting its failure-level values, as a stopped machine's last
 /// readings would) and is then replaced by a new one with no wear and its own Weibull life. Each life's seed follows
 /// from the position's seed and the life's number, so the same seed gives the same lives in the same order.
+/// The repair time is machine time (<see cref="TwinOptions.TimeScale"/>); the first machine may start part-way
+/// through its life, the replacements start new.
 /// </summary>
 public sealed partial class MaintainedMachine : IMachineModel
 {
@@ -17,7 +19,9 @@ public sealed partial class MaintainedMachine : IMachineModel
     private readonly ILogger _logger;
     private DateTimeOffset? _brokenAt;
 
-    public MaintainedMachine(MachineProfile profile, int seed, TwinOptions options, TimeSpan repairTime, ILogger? logger = null)
+    /// <param name="startAge">The share of its life the first machine has already run (see <see cref="DegradingMachine"/>).</param>
+    public MaintainedMachine(MachineProfile profile, int seed, TwinOptions options, TimeSpan repairTime, ILogger? logger = null,
+        double startAge = 0)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(options);
@@ -26,7 +30,7 @@ public sealed partial class MaintainedMachine : IMachineModel
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         RepairTime = repairTime;
-        Current = new DegradingMachine(profile, seed, options);
+        Current = new DegradingMachine(profile, seed, options, startAge);
     }
 
     public MachineProfile Profile => Current.Profile;
@@ -37,15 +41,21 @@ public sealed partial class MaintainedMachine : IMachineModel
     /// <summary>How many times a broken machine was replaced by a new one.</summary>
     public int Replacements { get; private set; }
 
-    /// <summary>How long a broken machine stays in place before its replacement runs.</summary>
+    /// <summary>How long (machine time) a broken machine stays in place before its replacement runs.</summary>
     public TimeSpan RepairTime { get; }
+
+    /// <summary>
+    /// The truth of the latest step; null before the first. Replaced whole on every step, so another thread (a status
+    /// line) may read it while the simulator runs.
+    /// </summary>
+    public TwinTruth? LastTruth { get; private set; }
 
     public IReadOnlyList<SensorValue> Advance(DateTimeOffset now) => Step(now).Values;
 
     /// <summary>Advances the installed machine to <paramref name="now"/>, first replacing it when it has been broken long enough.</summary>
     public TwinSample Step(DateTimeOffset now)
     {
-        if (_brokenAt is { } brokenAt && now - brokenAt >= RepairTime)
+        if (_brokenAt is { } brokenAt && (now - brokenAt) * _options.TimeScale >= RepairTime)
         {
             Replacements++;
             Current = new DegradingMachine(Profile, LifeSeed(_seed, Replacements), _options);
@@ -58,6 +68,7 @@ public sealed partial class MaintainedMachine : IMachineModel
             _brokenAt = now;
             Log.MachineBroke(_logger, Profile.MachineId, sample.Truth.Elapsed, RepairTime);
         }
+        LastTruth = sample.Truth;
         return sample;
     }
 

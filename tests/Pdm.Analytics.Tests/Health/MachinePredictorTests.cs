@@ -83,15 +83,28 @@ public sealed class MachinePredictorTests
     }
 
     [Fact]
-    public void Failure_probabilities_use_the_horizons_divided_by_the_time_scale()
+    public void A_window_from_the_readings_clock_counts_machine_seconds_from_its_first_sample()
+    {
+        var start = new DateTimeOffset(2026, 12, 7, 8, 0, 0, TimeSpan.Zero);
+        DateTimeOffset[] stamps = [start, start.AddSeconds(1), start.AddSeconds(2.5)];
+
+        var window = MachineWindow.FromReadingsClock("m3", stamps, ["rising"], new FeatureMatrix([1.0, 2.0, 3.0], 1), timeScale: 1440);
+
+        Assert.Equal([0, 1440, 3600], window.Time.ToArray());
+        Assert.Equal([0, 1, 2.5], MachineWindow.FromReadingsClock("m3", stamps, ["rising"], new FeatureMatrix([1.0, 2.0, 3.0], 1), 1).Time.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => MachineWindow.FromReadingsClock("m3", stamps, ["rising"], new FeatureMatrix([1.0, 2.0, 3.0], 1), 0));
+    }
+
+    [Fact]
+    public void Failure_probabilities_are_for_24_and_48_hours_of_the_window_time()
     {
         var model = Blended.Value;
 
-        var prediction = MachinePredictor.Predict(Window(), null, model, AnomalyPicture.None, timeScale: 3600);
+        var prediction = MachinePredictor.Predict(Window(), null, model, AnomalyPicture.None);
 
         var rul = prediction.RulSeconds!.Value;
-        Assert.Equal(model.FailureProbability(rul, 24), prediction.FailureProbability24h);
-        Assert.Equal(model.FailureProbability(rul, 48), prediction.FailureProbability48h);
+        Assert.Equal(model.FailureProbability(rul, 24 * 3600), prediction.FailureProbability24h);
+        Assert.Equal(model.FailureProbability(rul, 48 * 3600), prediction.FailureProbability48h);
         Assert.Equal(model.Uncertainty.Quantile(rul, 0.1), prediction.RulP10Seconds);
         Assert.Equal(model.Uncertainty.Quantile(rul, 0.9), prediction.RulP90Seconds);
         Assert.True(prediction.RulP10Seconds <= prediction.RulP90Seconds);
