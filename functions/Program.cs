@@ -65,6 +65,7 @@ app.MapAlertTick();
 app.MapPublishAlerts();
 app.MapDeliverWebhook();
 app.MapApi();
+app.MapDashboard();
 
 await app.RunAsync();
 

@@ -25,6 +25,9 @@ public static class AuthorizationTable
         RouteAccess.Host("POST /DeliverWebhook"),
 
         RouteAccess.Public("GET /api/health"),
+        // The dashboard's files: public, the page signs in with an API key of its own (sessionStorage).
+        RouteAccess.Public("GET /api/dashboard"),
+        RouteAccess.Public("GET /api/dashboard/{**path}"),
 
         RouteAccess.Keyed("POST /api/v1/tenants", [PlatformAdmin], () => new { name = Unique("auth-tenant") }),
         RouteAccess.Keyed("GET /api/v1/tenants", [PlatformAdmin, .. AnyTenantRole]),
