@@ -22,8 +22,9 @@ internal static class DashboardEndpoints
     public static void MapDashboard(this IEndpointRouteBuilder app)
     {
         var files = DashboardFiles.Load(Path.Combine(AppContext.BaseDirectory, "dashboard"));
-        // Relative links in the page resolve against the folder, so the page is always served with the slash.
-        app.MapGet(Prefix, () => TypedResults.Redirect(Prefix + "/", permanent: true));
+        // The page names its files by absolute path: hosts differ in whether they keep a trailing slash (the dev host
+        // drops it), so both forms serve the page.
+        app.MapGet(Prefix, (HttpContext http) => files.Serve(null, http));
         app.MapGet(Prefix + "/{**path}", (string? path, HttpContext http) => files.Serve(path, http));
     }
 }
