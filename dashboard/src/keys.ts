@@ -18,7 +18,7 @@ export function keysPage(root: HTMLElement, session: Session): Page {
   const list = h("section", { "aria-label": "API keys" });
   const created = h("div", { "aria-live": "polite" });
   const name = h("input", { id: "key-name", type: "text", required: true, maxlength: 100, autocomplete: "off" });
-  const role = h("select", { id: "key-role" }, ...roleNames.slice(1).map((r) => h("option", { value: r }, r)));
+  const role = h("select", { id: "key-role" }, ...roleNames.slice(1).map((r) => h("option", { value: r, selected: r === "tenant-reader" }, r)));
   const error = h("p", { class: "error", role: "alert" });
   const form = h("form", { class: "inline-form", "aria-label": "New API key" },
     h("label", { for: "key-name" }, "Name (who uses it)"), name,

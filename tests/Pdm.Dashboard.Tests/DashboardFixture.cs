@@ -78,6 +78,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             new { name = "maintenance manager", role = "tenant-admin" }))).Key;
         await SeedPlantAsync(owner);
 
+        Assertions.SetDefaultExpectTimeout(20_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
