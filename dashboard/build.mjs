@@ -37,7 +37,7 @@ if (!script || !style) {
   throw new Error(`esbuild wrote ${outputs.join(", ")}: expected one .js and one .css`);
 }
 const page = await readFile(path.join(root, "src", "index.html"), "utf8");
-// Absolute paths: the page is served both as /api/dashboard and /api/dashboard/ (see functions/Api/DashboardEndpoints.cs).
+// Absolute paths: the page is served both as /api/dashboard and /api/dashboard/ (see functions/Api/DashboardPages.cs).
 const served = "/api/dashboard/";
 await writeFile(path.join(dist, "index.html"), page.replace("{{script}}", served + script).replace("{{style}}", served + style));
 console.log(`dashboard: ${outputs.join(", ")}, index.html`);
