@@ -95,6 +95,8 @@ export async function get<T>(path: string): Promise<{ body: T; changed: boolean 
   const cached = cache.get(path);
   const response = await check(await send("GET", path, requireKey(), undefined, cached ? { "If-None-Match": cached.etag } : {}));
   if (response.status === 304 && cached) {
+    // Read the (empty) body to its end: a response left unread is torn down as an aborted load.
+    await response.arrayBuffer();
     return { body: cached.body as T, changed: false };
   }
   const body = (await response.json()) as T;

@@ -80,6 +80,8 @@ export function machinePage(root: HTMLElement, session: Session, machineId: stri
     charts = [];
     chartArea.replaceChildren();
     const markers = alertMarkers(series);
+    // The chosen range, not the data's extent: "24 h" shows 24 hours even when the machine only sent the last 20 minutes.
+    const span: [number, number] = [Date.parse(series.from) / 1000, Date.parse(series.to) / 1000];
     const zoom = (u: uPlot): void => {
       if (u.select.width < 4) {
         return;
@@ -105,7 +107,7 @@ export function machinePage(root: HTMLElement, session: Session, machineId: stri
         width: chartWidth(chartArea),
         height: 180,
         cursor: { sync: { key: machineId }, drag: { x: true, y: false, setScale: false } },
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: () => span } },
         axes: [{}, { label: `${sensor.sensor}${unit}`, size: 60 }],
         series: [
           {},
@@ -118,7 +120,7 @@ export function machinePage(root: HTMLElement, session: Session, machineId: stri
       }, [x, sensor.points.map((p) => p[2]), sensor.points.map((p) => p[3]), sensor.points.map((p) => p[1])], figure));
     }
     const scoreFigure = h("figure", { class: "chart", "data-sensor": "anomaly-score", role: "group", "aria-label": `Anomaly score: ${series.scores.length} points` },
-      h("figcaption", {}, "Anomaly score", h("span", { class: "unit" }, " (0–1, red: anomalous)")));
+      h("figcaption", {}, "Anomaly score", h("span", { class: "unit" }, " (red: anomalous)")));
     chartArea.append(scoreFigure);
     if (series.scores.length === 0) {
       scoreFigure.append(h("p", { class: "empty" }, "No anomaly scores in this range."));
@@ -128,7 +130,7 @@ export function machinePage(root: HTMLElement, session: Session, machineId: stri
         width: chartWidth(chartArea),
         height: 150,
         cursor: { sync: { key: machineId }, drag: { x: true, y: false, setScale: false } },
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: () => span } },
         axes: [{}, { label: "score", size: 60 }],
         series: [
           {},
