@@ -12,6 +12,8 @@ using Pdm.Functions.Ingest;
 using Pdm.Functions.Predict;
 using Pdm.Functions.PublishAlerts;
 using Pdm.Functions.ReplayDeadLetters;
+using Pdm.Functions.Retention;
+using Pdm.Functions.Rollup;
 using Pdm.ServiceDefaults;
 
 [assembly: InternalsVisibleTo("Pdm.Functions.Tests")]
@@ -64,7 +66,10 @@ app.MapPredict();
 app.MapAlertTick();
 app.MapPublishAlerts();
 app.MapDeliverWebhook();
+app.MapRollup();
+app.MapRetention();
 app.MapApi();
+app.MapDashboardPages();
 
 await app.RunAsync();
 

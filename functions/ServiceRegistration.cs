@@ -7,6 +7,8 @@ using Pdm.Analytics.Anomaly;
 using Pdm.AzureStorage;
 using Pdm.Functions.Api;
 using Pdm.Functions.Ingest;
+using Pdm.Functions.Retention;
+using Pdm.Functions.Rollup;
 using Pdm.Ingest;
 using Pdm.Ingest.Scoring;
 using Pdm.IotHub;
@@ -60,6 +62,9 @@ internal static class ServiceRegistration
         services.AddPdmWebhooks();
         services.AddAlertsApi();
         services.AddPdmAlertDelivery();
+        services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RollupOptions>().BindConfiguration(RollupOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         return services;
     }
 

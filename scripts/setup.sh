@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs, only when it is missing: Debian packages (PostgreSQL 15, Mosquitto,
-# libmodbus, socat), and from npm into .pdm/tools Azurite, jsmodbus (the Modbus tests' independent peer) and
-# standardwebhooks (the webhook tests' independent signature verifier). Safe to run any number of times.
+# libmodbus, socat, chromium for the dashboard's browser tests), and from npm into .pdm/tools Azurite, jsmodbus (the
+# Modbus tests' independent peer) and standardwebhooks (the webhook tests' independent signature verifier). Safe to
+# run any number of times.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quiet=${1:-}
 say() { [ "$quiet" = "--quiet" ] || echo "setup: $*"; }
 
-packages=(postgresql-15 mosquitto mosquitto-clients libmodbus5 socat zip)
+packages=(postgresql-15 mosquitto mosquitto-clients libmodbus5 socat zip chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

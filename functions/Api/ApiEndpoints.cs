@@ -40,6 +40,7 @@ internal static class ApiEndpoints
         v1.MapAlerts();
         v1.MapWebhookSubscriptions();
         v1.MapDeliveries();
+        v1.MapDashboard();
     }
 
     /// <summary>

@@ -130,6 +130,7 @@ internal static class DemoCommand
 
             Machines: {string.Join(", ", plcs.Machines.Select(m => $"{m.Profile.MachineId} {m.Profile.Name} ({m.Profile.Location})"))}.
             Try the API while it runs, with the demo tenant's key:
+              open {host.BaseAddress}api/dashboard/ in a browser (the dashboard) and sign in with the key
               curl -H "Authorization: Bearer {tenantKey.Key}" {host.BaseAddress}api/v1/machines
               curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/machines/EG_M001/readings?limit=5"
               curl -H "Authorization: Bearer {tenantKey.Key}" "{host.BaseAddress}api/v1/alerts?status=open"

@@ -29,6 +29,9 @@ public sealed class PdmStores : IAsyncDisposable
         Alerts = provider.GetRequiredService<AlertStore>();
         Subscriptions = provider.GetRequiredService<SubscriptionStore>();
         Deliveries = provider.GetRequiredService<WebhookDeliveryStore>();
+        Rollups = provider.GetRequiredService<RollupStore>();
+        Retention = provider.GetRequiredService<RetentionStore>();
+        Dashboard = provider.GetRequiredService<DashboardStore>();
     }
 
     /// <param name="connectionString">
@@ -58,6 +61,9 @@ public sealed class PdmStores : IAsyncDisposable
     public ModelStore Models { get; }
     public AlertStore Alerts { get; }
     public SubscriptionStore Subscriptions { get; }
+    public RollupStore Rollups { get; }
+    public RetentionStore Retention { get; }
+    public DashboardStore Dashboard { get; }
     public WebhookDeliveryStore Deliveries { get; }
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();

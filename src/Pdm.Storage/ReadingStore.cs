@@ -124,6 +124,10 @@ public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingSto
                 var rows = await InsertStagedAsync(connection, transaction, group.Key, cancellationToken);
                 inserted += rows;
                 duplicate += staged - rows;
+                if (rows > 0)
+                {
+                    await RollupStore.NotePendingAsync(connection, transaction, group.Key, group.SelectMany(b => b.Samples), cancellationToken);
+                }
                 machineIds = [.. group.SelectMany(b => b.Samples).Select(s => s.MachineId).Distinct(StringComparer.Ordinal)];
                 if (score is not null)
                 {

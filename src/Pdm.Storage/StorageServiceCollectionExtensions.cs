@@ -38,6 +38,9 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<AlertStore>();
         services.AddSingleton<SubscriptionStore>();
         services.AddSingleton<WebhookDeliveryStore>();
+        services.AddSingleton<RollupStore>();
+        services.AddSingleton<RetentionStore>();
+        services.AddSingleton<DashboardStore>();
         return services;
     }
 

@@ -17,6 +17,8 @@ public sealed class FunctionAppLoaderTests : IDisposable
         ["PREDICT_SCHEDULE"] = "0 */1 * * * *",
         ["ALERT_TICK_SCHEDULE"] = "0 */1 * * * *",
         ["PUBLISH_ALERTS_SCHEDULE"] = "*/10 * * * * *",
+        ["ROLLUP_SCHEDULE"] = "*/15 * * * * *",
+        ["RETENTION_SCHEDULE"] = "0 17 3 * * *",
         ["WEBHOOK_DELIVERY_QUEUE"] = "webhook-deliveries",
     };
 

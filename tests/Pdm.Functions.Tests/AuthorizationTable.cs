@@ -23,8 +23,13 @@ public static class AuthorizationTable
         RouteAccess.Host("POST /AlertTick"),
         RouteAccess.Host("POST /PublishAlerts"),
         RouteAccess.Host("POST /DeliverWebhook"),
+        RouteAccess.Host("POST /Rollup"),
+        RouteAccess.Host("POST /Retention"),
 
         RouteAccess.Public("GET /api/health"),
+        // The dashboard's files: public, the page signs in with an API key of its own (sessionStorage).
+        RouteAccess.Public("GET /api/dashboard"),
+        RouteAccess.Public("GET /api/dashboard/{**path}"),
 
         RouteAccess.Keyed("POST /api/v1/tenants", [PlatformAdmin], () => new { name = Unique("auth-tenant") }),
         RouteAccess.Keyed("GET /api/v1/tenants", [PlatformAdmin, .. AnyTenantRole]),
@@ -44,6 +49,8 @@ public static class AuthorizationTable
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}/predictions", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/predictions", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/rejects", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/fleet", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/machines/{machineId}/series", AnyTenantRole),
 
         RouteAccess.Keyed("GET /api/v1/alert-rules", AnyTenantRole),
         // Sent without If-Match: that succeeds only while tenants A and B have no rule set, so no other test may save

@@ -12,6 +12,10 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT ON pdm.rejected_messages TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.audit_log TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.anomaly_scores TO %I', app_role);
+    -- Ingest notes pending spans; the Rollup timer claims them through pdm.claim_rollup_pending and keeps the rollups.
+    EXECUTE format('GRANT INSERT ON pdm.rollup_pending TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.reading_rollups_1m, pdm.reading_rollups_1h, '
+        'pdm.score_rollups_1m, pdm.score_rollups_1h, pdm.machine_activity TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.scorer_states TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.machine_anomaly_models TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.predictions TO %I', app_role);

@@ -1,0 +1,101 @@
+using System.Collections.Frozen;
+using System.Security.Cryptography;
+
+namespace Pdm.Functions.Api;
+
+/// <summary>
+/// The dashboard's files (built from ../dashboard into the app's dashboard/ folder) under <c>/api/dashboard/</c>, the
+/// Api function's route; its data comes from <see cref="DashboardEndpoints"/> and the rest of the API. The page signs in
+/// with an API key of its own, so the files themselves are public. They are read once at start: a path can only name
+/// a file that was there, so nothing outside the folder can be reached.
+/// </summary>
+internal static class DashboardPages
+{
+    public const string Prefix = "/api/dashboard";
+
+    /// <summary>
+    /// Scripts and styles only from this origin, no inline code, data only from the API: what the page needs and no
+    /// more. uPlot sets sizes through the CSSOM, which style-src does not govern.
+    /// </summary>
+    public const string ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        + "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    public static void MapDashboardPages(this IEndpointRouteBuilder app)
+    {
+        var files = DashboardFiles.Load(Path.Combine(AppContext.BaseDirectory, "dashboard"));
+        // The page names its files by absolute path: hosts differ in whether they keep a trailing slash (the dev host
+        // drops it), so both forms serve the page.
+        app.MapGet(Prefix, (HttpContext http) => files.Serve(null, http));
+        app.MapGet(Prefix + "/{**path}", (string? path, HttpContext http) => files.Serve(path, http));
+    }
+}
+
+/// <summary>The built dashboard in memory, each file with its content type and an ETag of its bytes.</summary>
+internal sealed class DashboardFiles
+{
+    private const string Index = "index.html";
+
+    private static readonly FrozenDictionary<string, string> ContentTypes = new Dictionary<string, string>
+    {
+        [".html"] = "text/html; charset=utf-8",
+        [".js"] = "text/javascript; charset=utf-8",
+        [".css"] = "text/css; charset=utf-8",
+        [".txt"] = "text/plain; charset=utf-8",
+        [".svg"] = "image/svg+xml",
+        [".png"] = "image/png",
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+    private readonly FrozenDictionary<string, DashboardFile> _files;
+
+    private DashboardFiles(FrozenDictionary<string, DashboardFile> files) => _files = files;
+
+    public bool IsBuilt => _files.ContainsKey(Index);
+
+    public static DashboardFiles Load(string directory)
+    {
+        var files = new Dictionary<string, DashboardFile>(StringComparer.Ordinal);
+        if (Directory.Exists(directory))
+        {
+            foreach (var path in Directory.EnumerateFiles(directory))
+            {
+                var name = Path.GetFileName(path);
+                if (!ContentTypes.TryGetValue(Path.GetExtension(name), out var contentType))
+                {
+                    continue;
+                }
+                var bytes = File.ReadAllBytes(path);
+                var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 16))}\"";
+                files[name] = new DashboardFile(bytes, contentType, etag, Immutable: name != Index);
+            }
+        }
+        return new DashboardFiles(files.ToFrozenDictionary(StringComparer.Ordinal));
+    }
+
+    public IResult Serve(string? path, HttpContext http)
+    {
+        var name = string.IsNullOrEmpty(path) ? Index : path;
+        if (!_files.TryGetValue(name, out var file))
+        {
+            return IsBuilt
+                ? Problems.NotFound($"the dashboard has no file '{TextRules.Shorten(name)}'")
+                : Problems.NotFound("the dashboard is not part of this build (npm and the dashboard/ sources are needed to build it)");
+        }
+        var headers = http.Response.Headers;
+        headers.ETag = file.ETag;
+        // Scripts and styles carry a hash of their content in their name: cached for good. The page names them, so
+        // it is revalidated every time (a 304 while unchanged).
+        headers.CacheControl = file.Immutable ? "public, max-age=31536000, immutable" : "no-cache";
+        headers.ContentSecurityPolicy = DashboardPages.ContentSecurityPolicy;
+        headers.XContentTypeOptions = "nosniff";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers.XFrameOptions = "DENY";
+        var ifNoneMatch = http.Request.Headers.IfNoneMatch.ToString();
+        if (ifNoneMatch.Length > 0 && ifNoneMatch.Split(',').Any(tag => tag.Trim() == file.ETag || tag.Trim() == "*"))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+        return TypedResults.Bytes(file.Bytes, file.ContentType);
+    }
+
+    private sealed record DashboardFile(byte[] Bytes, string ContentType, string ETag, bool Immutable);
+}
