@@ -23,6 +23,7 @@ internal static class BenchCommand
         AnalyticsBench.CreateScore(),
         AnalyticsBench.CreateTrain(),
         AlertsBench.Create(),
+        ApiBench.Create(),
     };
 
     private static Command CreateIngest()

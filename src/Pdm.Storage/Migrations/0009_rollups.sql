@@ -11,6 +11,92 @@
 -- month at a time, like readings a day at a time. Keys lead with the bucket after the machine: a chart reads one
 -- machine's range across all its sensors.
 
+-- Anomaly scores become partitioned by day like readings (a hypertable where readings is one), so retention drops
+-- them a day at a time too. Rows move over once; the writer's pdm.ensure_reading_partitions makes both tables' days.
+DO $$
+DECLARE
+    part record;
+BEGIN
+    ALTER TABLE pdm.anomaly_scores RENAME TO anomaly_scores_unpartitioned;
+    ALTER INDEX pdm.anomaly_scores_pkey RENAME TO anomaly_scores_unpartitioned_pkey;
+    ALTER INDEX pdm.anomaly_scores_anomalies_idx RENAME TO anomaly_scores_unpartitioned_anomalies_idx;
+    IF EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'pdm.readings'::regclass) THEN
+        CREATE TABLE pdm.anomaly_scores (LIKE pdm.anomaly_scores_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+            CONSTRAINT anomaly_scores_pkey PRIMARY KEY (tenant_id, machine_id, ts)) PARTITION BY RANGE (ts);
+        CREATE TABLE pdm.anomaly_scores_default PARTITION OF pdm.anomaly_scores DEFAULT;
+        FOR part IN
+            SELECT c.relname::text AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'pdm.readings'::regclass AND c.relname ~ '^readings_p[0-9]{8}$'
+        LOOP
+            EXECUTE format('CREATE TABLE pdm.%I PARTITION OF pdm.anomaly_scores FOR VALUES FROM (%L) TO (%L)',
+                'anomaly_scores_p' || substr(part.name, 11),
+                substr(part.name, 11)::date::timestamp AT TIME ZONE 'UTC',
+                (substr(part.name, 11)::date + 1)::timestamp AT TIME ZONE 'UTC');
+        END LOOP;
+    ELSE
+        CREATE TABLE pdm.anomaly_scores (LIKE pdm.anomaly_scores_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+            CONSTRAINT anomaly_scores_pkey PRIMARY KEY (tenant_id, machine_id, ts));
+        PERFORM create_hypertable('pdm.anomaly_scores', 'ts', chunk_time_interval => interval '1 day');
+    END IF;
+    CREATE INDEX anomaly_scores_anomalies_idx ON pdm.anomaly_scores (tenant_id, ts DESC) WHERE anomaly;
+    INSERT INTO pdm.anomaly_scores SELECT * FROM pdm.anomaly_scores_unpartitioned;
+    DROP TABLE pdm.anomaly_scores_unpartitioned;
+    ALTER TABLE pdm.anomaly_scores ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+    CREATE POLICY tenant_isolation ON pdm.anomaly_scores
+        USING (tenant_id = (SELECT pdm.current_tenant_id())) WITH CHECK (tenant_id = (SELECT pdm.current_tenant_id()));
+    CREATE POLICY owner_access ON pdm.anomaly_scores TO CURRENT_USER USING (true) WITH CHECK (true);
+END
+$$;
+
+-- The writer's partition maker now makes each day for readings and anomaly scores alike (see 0002 for the rest).
+CREATE OR REPLACE FUNCTION pdm.ensure_reading_partitions(p_from timestamptz, p_to timestamptz)
+    RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET timezone = 'UTC'
+    AS $$
+DECLARE
+    d_start timestamptz;
+    parent text;
+    partition_name text;
+    created integer := 0;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'pdm.readings'::regclass) THEN
+        RETURN 0;
+    END IF;
+    IF p_from IS NULL OR p_to IS NULL OR p_to < p_from THEN
+        RAISE EXCEPTION 'ensure_reading_partitions: invalid range % .. %', p_from, p_to;
+    END IF;
+    IF p_to - p_from > interval '3700 days' THEN
+        RAISE EXCEPTION 'ensure_reading_partitions: range % .. % spans more than ten years', p_from, p_to;
+    END IF;
+
+    d_start := date_trunc('day', p_from);
+    WHILE d_start <= p_to LOOP
+        FOREACH parent IN ARRAY ARRAY['readings', 'anomaly_scores'] LOOP
+            partition_name := parent || '_p' || to_char(d_start, 'YYYYMMDD');
+            IF to_regclass('pdm.' || partition_name) IS NULL THEN
+                -- Serializes creators, and ATTACH needs this lock anyway to check the default partition.
+                EXECUTE format('LOCK TABLE pdm.%I IN ACCESS EXCLUSIVE MODE', parent || '_default');
+                IF to_regclass('pdm.' || partition_name) IS NULL THEN
+                    EXECUTE format('CREATE TABLE pdm.%I (LIKE pdm.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                        partition_name, parent);
+                    EXECUTE format(
+                        'WITH moved AS (DELETE FROM pdm.%I WHERE ts >= $1 AND ts < $2 RETURNING *) '
+                        'INSERT INTO pdm.%I SELECT * FROM moved', parent || '_default', partition_name)
+                        USING d_start, d_start + interval '1 day';
+                    EXECUTE format('ALTER TABLE pdm.%I ATTACH PARTITION pdm.%I FOR VALUES FROM (%L) TO (%L)',
+                        parent, partition_name, d_start, d_start + interval '1 day');
+                    IF parent = 'readings' THEN
+                        created := created + 1;
+                    END IF;
+                END IF;
+            END IF;
+        END LOOP;
+        d_start := d_start + interval '1 day';
+    END LOOP;
+    RETURN created;
+END
+$$;
+
 CREATE TABLE pdm.reading_rollups_1m (
     tenant_id uuid NOT NULL,
     machine_id text COLLATE "C" NOT NULL,
