@@ -129,6 +129,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ALERT_TICK_SCHEDULE', value: '0 */1 * * * *' }
         // A backstop: Ingest and Predict publish right after their commits.
         { name: 'PUBLISH_ALERTS_SCHEDULE', value: '0 */1 * * * *' }
+        // The dashboard's rollups and the retention of old partitions (their timers arrive with the dashboard reads).
+        { name: 'ROLLUP_SCHEDULE', value: '0 */1 * * * *' }
+        { name: 'RETENTION_SCHEDULE', value: '0 17 3 * * *' }
       ]
     }
   }
