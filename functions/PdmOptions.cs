@@ -11,6 +11,16 @@ public sealed class PdmOptions
     /// <summary>Npgsql connection string of the application role (not the table owner: row-level security applies).</summary>
     [Required] public string Database { get; set; } = "";
 
+    /// <summary>
+    /// <c>managedidentity</c>: the connection string has no password and every new connection signs in with an Entra
+    /// token of the app's managed identity (Azure Database for PostgreSQL); unset: the connection string's own password.
+    /// </summary>
+    [RegularExpression("^(?i:managedidentity)$", ErrorMessage = "Pdm__DatabaseCredential: the only supported value is 'managedidentity' (or leave it unset).")]
+    public string? DatabaseCredential { get; set; }
+
+    /// <summary>Client id of the user-assigned identity that signs in to PostgreSQL; unset: the system-assigned one.</summary>
+    public string? DatabaseClientId { get; set; }
+
     /// <summary>Blob container for batches the database could not take.</summary>
     [Required] public string DeadLetterContainer { get; set; } = "ingest-deadletter";
 

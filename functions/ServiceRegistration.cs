@@ -26,7 +26,8 @@ internal static class ServiceRegistration
     public static IServiceCollection AddPdmFunctions(this IServiceCollection services)
     {
         services.AddSingleton(TimeProvider.System);
-        services.AddPdmStorage(sp => sp.GetRequiredService<IOptions<PdmOptions>>().Value.Database);
+        services.AddPdmStorage(sp => sp.GetRequiredService<IOptions<PdmOptions>>().Value.Database,
+            (sp, dataSource) => DatabaseTokenAuthentication.Configure(dataSource, sp.GetRequiredService<IOptions<PdmOptions>>().Value));
         // AzureWebJobsStorage as the host reads it: a connection string locally, the identity form in Azure.
         services.AddSingleton(sp => StorageClients.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.AddOptions<FaultSettings>().BindConfiguration(FaultSettings.Section);

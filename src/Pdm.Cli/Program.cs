@@ -7,6 +7,7 @@ var root = new RootCommand("PDM Serverless: predictive maintenance for industria
     DemoCommand.Create(),
     StackCommand.Create(),
     DbCommand.Create(),
+    TenantCommand.Create(),
     ModelCommand.Create(),
     SimulateCommand.Create(),
 };

@@ -22,9 +22,25 @@ public static class StorageServiceCollectionExtensions
     public static IServiceCollection AddPdmStorage(this IServiceCollection services,
         Func<IServiceProvider, string> appConnectionString, Action<NpgsqlDataSourceBuilder>? configureDataSource = null)
     {
-        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(appConnectionString);
-        services.AddSingleton(provider => BuildDataSource(appConnectionString(provider), configureDataSource));
+        return services.AddPdmStores(provider => BuildDataSource(appConnectionString(provider), configureDataSource));
+    }
+
+    /// <inheritdoc cref="AddPdmStorage(IServiceCollection, Func{IServiceProvider, string}, Action{NpgsqlDataSourceBuilder}?)"/>
+    /// <param name="configureDataSource">Further settings of the data source that need the container (e.g. a token password provider).</param>
+    public static IServiceCollection AddPdmStorage(this IServiceCollection services,
+        Func<IServiceProvider, string> appConnectionString, Action<IServiceProvider, NpgsqlDataSourceBuilder> configureDataSource)
+    {
+        ArgumentNullException.ThrowIfNull(appConnectionString);
+        ArgumentNullException.ThrowIfNull(configureDataSource);
+        return services.AddPdmStores(provider =>
+            BuildDataSource(appConnectionString(provider), builder => configureDataSource(provider, builder)));
+    }
+
+    private static IServiceCollection AddPdmStores(this IServiceCollection services, Func<IServiceProvider, NpgsqlDataSource> dataSource)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(dataSource);
         services.AddSingleton<DatabaseHealth>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<ApiKeyStore>();

@@ -8,12 +8,12 @@ namespace Pdm.Cli.Tests;
 /// <summary>What one `pdm` invocation returned and printed.</summary>
 internal sealed record CliResult(int ExitCode, string Output, string Error);
 
-/// <summary>Runs `pdm model …` in this process, as ./pdm would, capturing what it prints.</summary>
+/// <summary>Runs `pdm model …` and `pdm tenant …` in this process, as ./pdm would, capturing what it prints.</summary>
 internal static class CliRunner
 {
     public static async Task<CliResult> RunAsync(params string[] args)
     {
-        var root = new RootCommand { ModelCommand.Create() };
+        var root = new RootCommand { ModelCommand.Create(), TenantCommand.Create() };
         var (output, error) = (new StringWriter(), new StringWriter());
         var (previousOut, previousError) = (Console.Out, Console.Error);
         Console.SetOut(output);
