@@ -56,7 +56,10 @@ internal static class ServiceRegistration
         services.AddSingleton<IngestProcessor>();
         services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FleetPredictor>();
-        services.AddSingleton<IDeviceIdentityRegistry>(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
+        services.AddSingleton(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
+        services.AddSingleton<IDeviceIdentityRegistry>(sp => sp.GetRequiredService<IotHubRegistryClient>());
+        services.AddSingleton<IEdgeDeviceRegistry>(sp => sp.GetRequiredService<IotHubRegistryClient>());
+        services.AddOptions<EdgeDeploymentOptions>().BindConfiguration(EdgeDeploymentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddPdmWebhooks();
         services.AddAlertsApi();
         services.AddPdmAlertDelivery();

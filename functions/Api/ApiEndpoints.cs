@@ -30,6 +30,7 @@ internal static class ApiEndpoints
         v1.MapPost("/devices", RegisterDeviceAsync);
         v1.MapGet("/devices", ListDevicesAsync);
         v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync);
+        v1.MapEdgeDeployment();
 
         v1.MapGet("/machines", ListMachinesAsync);
         v1.MapGet("/machines/{machineId}", GetMachineAsync);
