@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Azure.Monitor.OpenTelemetry.AspNetCore;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -28,7 +29,9 @@ if (port is not null)
 // Npgsql emits its own "Npgsql" source and meter (Npgsql.OpenTelemetry 10.0.3 needs Npgsql 10.0.3; we pin 10.0.0).
 builder.AddPdmTelemetry("pdm-functions",
     tracing => tracing.AddAspNetCoreInstrumentation().AddSource("Npgsql"),
-    metrics => metrics.AddAspNetCoreInstrumentation().AddMeter("Npgsql"));
+    metrics => metrics.AddAspNetCoreInstrumentation().AddMeter("Npgsql"),
+    // With APPLICATIONINSIGHTS_CONNECTION_STRING: logs (with their MessageId scope), traces and metrics to Application Insights.
+    (telemetry, connectionString) => telemetry.UseAzureMonitor(options => options.ConnectionString = connectionString));
 builder.Services.AddOptions<PdmOptions>().BindConfiguration(PdmOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 // Endpoints without their own limit (timer invocations, requests that take no body) get this one.
