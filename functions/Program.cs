@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Azure.Monitor.OpenTelemetry.AspNetCore;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -30,7 +31,16 @@ if (port is not null)
 // Npgsql emits its own "Npgsql" source and meter (Npgsql.OpenTelemetry 10.0.3 needs Npgsql 10.0.3; we pin 10.0.0).
 builder.AddPdmTelemetry("pdm-functions",
     tracing => tracing.AddAspNetCoreInstrumentation().AddSource("Npgsql"),
-    metrics => metrics.AddAspNetCoreInstrumentation().AddMeter("Npgsql"));
+    metrics => metrics.AddAspNetCoreInstrumentation().AddMeter("Npgsql"),
+    // With APPLICATIONINSIGHTS_CONNECTION_STRING: logs, traces and metrics to Application Insights. Fixed-ratio sampling
+    // (Pdm__Telemetry__SamplingRatio, default all) instead of the distro's rate limit, which drops traces, and the logs in
+    // them, at random under load: the message id is only findable in what is kept.
+    (telemetry, connectionString) => telemetry.UseAzureMonitor(options =>
+    {
+        options.ConnectionString = connectionString;
+        options.TracesPerSecond = null;
+        options.SamplingRatio = builder.Configuration.GetValue("Pdm:Telemetry:SamplingRatio", 1.0F);
+    }));
 builder.Services.AddOptions<PdmOptions>().BindConfiguration(PdmOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 // Endpoints without their own limit (timer invocations, requests that take no body) get this one.

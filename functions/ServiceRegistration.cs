@@ -59,7 +59,15 @@ internal static class ServiceRegistration
         services.AddSingleton<IngestProcessor>();
         services.AddOptions<PredictOptions>().BindConfiguration(PredictOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FleetPredictor>();
-        services.AddSingleton<IDeviceIdentityRegistry>(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
+        services.AddSingleton(sp => DeviceRegistryFromSettings(sp.GetRequiredService<IOptions<PdmOptions>>().Value));
+        services.AddSingleton<IDeviceIdentityRegistry>(sp => sp.GetRequiredService<IotHubRegistryClient>());
+        services.AddSingleton<IEdgeDeviceRegistry>(sp => sp.GetRequiredService<IotHubRegistryClient>());
+        services.AddOptions<EdgeDeploymentOptions>().BindConfiguration(EdgeDeploymentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // /api/health touches what the app uses: the dead-letter container, the webhook delivery queue, the attempt log table.
+        services.AddSingleton(sp => new StorageHealth(sp.GetRequiredService<StorageClients>(),
+            sp.GetRequiredService<IOptions<PdmOptions>>().Value.DeadLetterContainer,
+            sp.GetRequiredService<IOptions<WebhookDispatchOptions>>().Value.Queue, Pdm.Notifications.Attempts.DeliveryAttemptLog.DefaultTableName));
         services.AddPdmWebhooks();
         services.AddAlertsApi();
         services.AddPdmAlertDelivery();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Pdm.AzureStorage;
 using Pdm.IotHub;
 using Pdm.Storage;
 using static Pdm.Functions.Api.MachineQuery;
@@ -30,6 +31,7 @@ internal static class ApiEndpoints
         v1.MapPost("/devices", RegisterDeviceAsync);
         v1.MapGet("/devices", ListDevicesAsync);
         v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync);
+        v1.MapEdgeDeployment();
 
         v1.MapGet("/machines", ListMachinesAsync);
         v1.MapGet("/machines/{machineId}", GetMachineAsync);
@@ -44,32 +46,47 @@ internal static class ApiEndpoints
     }
 
     /// <summary>
-    /// 503 "degraded" when the database does not answer. Otherwise 200: "ok", or "degraded" when batches wait in the
-    /// dead-letter container longer than <c>Pdm__Ingest__ParkedAlertAge</c> or are quarantined (or the
-    /// container cannot be read); deadLetters gives the numbers either way.
+    /// Each dependency by name (database; storage: blob, queue, table), checked concurrently within
+    /// <c>Pdm__Health__Timeout</c>. 503 "degraded" when the database does not answer. Otherwise 200: "ok", or "degraded"
+    /// when a storage service fails its check, or batches wait in the dead-letter container longer than
+    /// <c>Pdm__Ingest__ParkedAlertAge</c> or are quarantined (or the container cannot be read); deadLetters gives the
+    /// numbers either way.
     /// </summary>
-    private static async Task<IResult> HealthAsync(DatabaseHealth health, global::Pdm.Ingest.IngestProcessor ingest,
-        IOptions<Functions.Ingest.IngestSettings> settings,
+    private static async Task<IResult> HealthAsync(DatabaseHealth health, StorageHealth storage, global::Pdm.Ingest.IngestProcessor ingest,
+        IOptions<Functions.Ingest.IngestSettings> settings, IOptions<HealthOptions> healthOptions,
         TimeProvider clock, CancellationToken cancellationToken)
     {
-        var healthy = await health.PingAsync(cancellationToken);
+        var timeout = healthOptions.Value.Timeout;
+        var database = StorageHealth.ProbeAsync("database", timeout, async ct =>
+        {
+            if (!await health.PingAsync(ct))
+            {
+                throw new InvalidOperationException("the database did not answer SELECT 1 (see the handler's log)");
+            }
+        }, cancellationToken);
+        var services = storage.CheckAsync(timeout, cancellationToken);
         Functions.Ingest.DeadLetterReport? deadLetters = null;
         var needsAttention = true;
         try
         {
-            var backlog = await ingest.CheckDeadLettersAsync(cancellationToken);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            var backlog = await ingest.CheckDeadLettersAsync(deadline.Token);
             var now = clock.GetUtcNow();
             deadLetters = Functions.Ingest.DeadLetterReport.From(backlog, now);
             needsAttention = backlog.NeedsAttention(now, settings.Value.ParkedAlertAge);
         }
-        catch (Exception ex) when (Pdm.AzureStorage.StorageClients.IsUnavailable(ex))
+        catch (Exception ex) when (Pdm.AzureStorage.StorageClients.IsUnavailable(ex)
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // Blob storage is away or refuses us (or the identity got no token): nothing can be parked either, which is
             // worth the "degraded".
         }
-        return healthy
-            ? TypedResults.Ok(new HealthReport(needsAttention ? "degraded" : "ok", "ok", deadLetters))
-            : TypedResults.Json(new HealthReport("degraded", "unavailable", deadLetters), statusCode: StatusCodes.Status503ServiceUnavailable);
+        DependencyCheck[] checks = [await database, .. await services];
+        var healthy = checks[0].IsOk;
+        var status = healthy && !needsAttention && checks.All(c => c.IsOk) ? "ok" : "degraded";
+        var report = new HealthReport(status, healthy ? "ok" : "unavailable", deadLetters, checks.ToDictionary(c => c.Name));
+        return healthy ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     // ---- platform administration ----
@@ -264,7 +281,19 @@ internal static class ApiEndpoints
 }
 
 /// <param name="DeadLetters">Parked and quarantined batches; null when the dead-letter container cannot be read.</param>
-internal sealed record HealthReport(string Status, string Database, Functions.Ingest.DeadLetterReport? DeadLetters);
+/// <param name="Checks">database, blob, queue and table: status (ok, unavailable, timeout), milliseconds, detail.</param>
+internal sealed record HealthReport(string Status, string Database, Functions.Ingest.DeadLetterReport? DeadLetters,
+    IReadOnlyDictionary<string, DependencyCheck> Checks);
+
+/// <summary>The health endpoint's settings (<c>Pdm__Health__Timeout</c>).</summary>
+public sealed class HealthOptions
+{
+    public const string Section = "Pdm:Health";
+
+    /// <summary>How long each dependency may take to answer; the platform's health probe should not wait on a hung one.</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.100", "00:00:30")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+}
 internal sealed record CreateTenantRequest(string Name);
 internal sealed record CreateApiKeyRequest(string Name, string Role);
 internal sealed record CreatedApiKey(Guid Id, string Name, string Role, string Key);

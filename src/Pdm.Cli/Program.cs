@@ -10,6 +10,7 @@ var root = new RootCommand("PDM Serverless: predictive maintenance for industria
     TenantCommand.Create(),
     ModelCommand.Create(),
     SimulateCommand.Create(),
+    EdgeCommand.Create(),
 };
 // Ctrl-C cancels the command; give it time to stop the handler and the servers in order before the process exits.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });

@@ -19,7 +19,7 @@ public sealed class IotHubRegistryClientOptions : ClientOptions
 /// IoT Hub's device identity registry over its service REST API (<c>/devices/{id}?api-version=2021-04-12</c>),
 /// authenticated with Entra ID (scope <see cref="TokenScope"/>) or a shared access policy with RegistryWrite.
 /// </summary>
-public sealed class IotHubRegistryClient : IDeviceIdentityRegistry
+public sealed class IotHubRegistryClient : IDeviceIdentityRegistry, IEdgeDeviceRegistry
 {
     public const string ApiVersion = "2021-04-12";
     public const string TokenScope = "https://iothubs.azure.net/.default";
@@ -120,7 +120,57 @@ public sealed class IotHubRegistryClient : IDeviceIdentityRegistry
         }
     }
 
-    private HttpMessage Request(RequestMethod method, string deviceId, byte[]? body, bool ifMatchAny)
+    /// <summary>
+    /// The gateway's IoT Edge identity: created with new SAS keys and <c>capabilities.iotEdge = true</c> when IoT Hub does
+    /// not know it; an existing edge device is left as it is (its keys keep working on the gateway); an existing device
+    /// without the capability gets it, keeping its authentication, under the ETag it was read with.
+    /// </summary>
+    public async Task<EdgeDeviceIdentity> EnsureEdgeDeviceAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(deviceId);
+        using var read = Request(RequestMethod.Get, deviceId, body: null, ifMatchAny: false);
+        await _pipeline.SendAsync(read, cancellationToken);
+        if (read.Response.Status == 404)
+        {
+            var primaryKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeyBytes));
+            var body = DeviceBody(deviceId, primaryKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeyBytes)), iotEdge: true);
+            using var create = Request(RequestMethod.Put, deviceId, body, ifMatchAny: false);
+            await _pipeline.SendAsync(create, cancellationToken);
+            var created = ReadIdentity(Ensure(create.Response, 200, 201), deviceId, primaryKey);
+            return new EdgeDeviceIdentity(created.DeviceId, created.PrimaryKey, EdgeDeviceChange.Created);
+        }
+
+        var existing = System.Text.Json.Nodes.JsonNode.Parse(Ensure(read.Response, 200).Content.ToString())!.AsObject();
+        var key = existing["authentication"]?["symmetricKey"]?["primaryKey"]?.GetValue<string>();
+        if (existing["capabilities"]?["iotEdge"]?.GetValue<bool>() == true)
+        {
+            return new EdgeDeviceIdentity(deviceId, key, EdgeDeviceChange.None);
+        }
+        existing["capabilities"] = new System.Text.Json.Nodes.JsonObject { ["iotEdge"] = true };
+        var etag = existing["etag"]?.GetValue<string>();
+        using var update = Request(RequestMethod.Put, deviceId, System.Text.Encoding.UTF8.GetBytes(existing.ToJsonString()), ifMatchAny: etag is null);
+        if (etag is not null)
+        {
+            update.Request.Headers.SetValue("If-Match", $"\"{etag}\"");
+        }
+        await _pipeline.SendAsync(update, cancellationToken);
+        Ensure(update.Response, 200);
+        return new EdgeDeviceIdentity(deviceId, key, EdgeDeviceChange.MadeEdge);
+    }
+
+    /// <summary>
+    /// Applies a deployment manifest (<c>{"modulesContent": …}</c>) to one edge device:
+    /// <c>POST /devices/{id}/applyConfigurationContent</c>. IoT Hub answers 2xx with no useful body.
+    /// </summary>
+    public async Task ApplyConfigurationContentAsync(string deviceId, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(deviceId);
+        using var message = Request(RequestMethod.Post, deviceId, content.ToArray(), ifMatchAny: false, operation: "applyConfigurationContent");
+        await _pipeline.SendAsync(message, cancellationToken);
+        Ensure(message.Response, 200, 204);
+    }
+
+    private HttpMessage Request(RequestMethod method, string deviceId, byte[]? body, bool ifMatchAny, string? operation = null)
     {
         var message = _pipeline.CreateMessage();
         var request = message.Request;
@@ -128,6 +178,10 @@ public sealed class IotHubRegistryClient : IDeviceIdentityRegistry
         request.Uri.Reset(_endpoint);
         request.Uri.AppendPath("/devices/", escape: false);
         request.Uri.AppendPath(deviceId, escape: true);
+        if (operation is not null)
+        {
+            request.Uri.AppendPath("/" + operation, escape: false);
+        }
         request.Uri.AppendQuery("api-version", ApiVersion);
         request.Headers.SetValue("Accept", "application/json");
         if (ifMatchAny)
@@ -142,7 +196,7 @@ public sealed class IotHubRegistryClient : IDeviceIdentityRegistry
         return message;
     }
 
-    private static byte[] DeviceBody(string deviceId, string primaryKey, string secondaryKey)
+    private static byte[] DeviceBody(string deviceId, string primaryKey, string secondaryKey, bool iotEdge = false)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -157,6 +211,12 @@ public sealed class IotHubRegistryClient : IDeviceIdentityRegistry
             json.WriteString("secondaryKey", secondaryKey);
             json.WriteEndObject();
             json.WriteEndObject();
+            if (iotEdge)
+            {
+                json.WriteStartObject("capabilities");
+                json.WriteBoolean("iotEdge", true);
+                json.WriteEndObject();
+            }
             json.WriteEndObject();
         }
         return buffer.ToArray();

@@ -43,6 +43,8 @@ public static class LocalEnvironment
             ["Pdm__IotHubRegistryConnectionString"] = endpoints.IotHubRegistryConnectionString,
             ["Pdm__IotHubRegistryEndpoint"] = endpoints.IotHubRegistryEndpoint,
             ["Pdm__WebhookSecretKey"] = LocalWebhookSecretKey(database.Name),
+            // No IoT Hub locally: edge deployments are written here instead of applied.
+            ["Pdm__EdgeDeployment__ManifestDirectory"] = Path.Combine(endpoints.StateDirectory, "edge-deployments"),
             ["Pdm__MqttEndpoint"] = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{endpoints.MqttPort}"),
             ["AzureWebJobsStorage"] = endpoints.StorageConnectionString,
             ["IOTHUB_EH_NAME"] = "local-iothub",

@@ -41,10 +41,13 @@ public static class TelemetryExtensions
     /// over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set and to Azure Monitor when
     /// <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> is. With neither, nothing is registered: no listener, so the
     /// sources create no activities and the hot paths pay nothing. <paramref name="tracing"/> and
-    /// <paramref name="metrics"/> add what only this host has (ASP.NET Core, Npgsql).
+    /// <paramref name="metrics"/> add what only this host has (ASP.NET Core, Npgsql). <paramref name="azureMonitor"/>, when
+    /// given, sends to Azure Monitor in place of the plain exporter (the function app uses the ASP.NET Core distro,
+    /// which the edge module does not ship); it gets the connection string.
     /// </summary>
     public static TBuilder AddPdmTelemetry<TBuilder>(this TBuilder builder, string serviceName,
-        Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null)
+        Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null,
+        Action<OpenTelemetryBuilder, string>? azureMonitor = null)
         where TBuilder : IHostApplicationBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -78,7 +81,14 @@ public static class TelemetryExtensions
         }
         if (export.AzureMonitorConnectionString is { } connectionString)
         {
-            telemetry.UseAzureMonitorExporter(options => options.ConnectionString = connectionString);
+            if (azureMonitor is null)
+            {
+                telemetry.UseAzureMonitorExporter(options => options.ConnectionString = connectionString);
+            }
+            else
+            {
+                azureMonitor(telemetry, connectionString);
+            }
         }
         return builder;
     }

@@ -13,7 +13,7 @@ internal static class CliRunner
 {
     public static async Task<CliResult> RunAsync(params string[] args)
     {
-        var root = new RootCommand { ModelCommand.Create(), TenantCommand.Create() };
+        var root = new RootCommand { ModelCommand.Create(), TenantCommand.Create(), EdgeCommand.Create() };
         var (output, error) = (new StringWriter(), new StringWriter());
         var (previousOut, previousError) = (Console.Out, Console.Error);
         Console.SetOut(output);

@@ -41,6 +41,7 @@ public static class AuthorizationTable
         RouteAccess.Keyed("POST /api/v1/devices", [TenantAdmin, DeviceProvisioner], () => new { deviceId = Unique("auth-new") }),
         RouteAccess.Keyed("GET /api/v1/devices", AnyTenantRole),
         RouteAccess.Keyed("DELETE /api/v1/devices/{deviceId}", [TenantAdmin]),
+        RouteAccess.Keyed("POST /api/v1/devices/{deviceId}/edge-deployment", [TenantAdmin], EdgeDeploymentApiTests.Body),
 
         RouteAccess.Keyed("GET /api/v1/machines", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}", AnyTenantRole),

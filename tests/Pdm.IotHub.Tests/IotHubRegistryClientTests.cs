@@ -190,6 +190,97 @@ public sealed class IotHubRegistryClientTests : IAsyncLifetime
         Assert.StartsWith("SharedAccessSignature sr=h.azure-devices.net%2Fdevices&", authorization, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Edge_device_is_created_with_the_iot_edge_capability_when_the_hub_does_not_know_it()
+    {
+        _hub.Respond(404, """{"Message":"ErrorCode:DeviceNotFound"}""", "DeviceNotFound");
+        _hub.Respond(200, """{"deviceId":"gw-001","capabilities":{"iotEdge":true},"authentication":{"type":"sas","symmetricKey":{"primaryKey":"UEs=","secondaryKey":"U0s="}}}""");
+
+        var identity = await _client.EnsureEdgeDeviceAsync("gw-001", CancellationToken.None);
+
+        Assert.Equal(new EdgeDeviceIdentity("gw-001", "UEs=", EdgeDeviceChange.Created), identity);
+        Assert.Collection(_hub.Requests,
+            get => Assert.Equal(("GET", "/devices/gw-001"), (get.Method, get.Path)),
+            put =>
+            {
+                Assert.Equal(("PUT", "/devices/gw-001", "?api-version=2021-04-12"), (put.Method, put.Path, put.Query));
+                Assert.Null(put.Headers["If-Match"]);
+                AssertSignedForTheRegistry(put);
+                using var body = JsonDocument.Parse(put.Body);
+                Assert.True(body.RootElement.GetProperty("capabilities").GetProperty("iotEdge").GetBoolean());
+                Assert.Equal("sas", body.RootElement.GetProperty("authentication").GetProperty("type").GetString());
+                Assert.Equal(32, Convert.FromBase64String(body.RootElement.GetProperty("authentication").GetProperty("symmetricKey")
+                    .GetProperty("primaryKey").GetString()!).Length);
+            });
+    }
+
+    [Fact]
+    public async Task An_existing_edge_device_keeps_its_keys_and_is_not_written()
+    {
+        _hub.Respond(200, """{"deviceId":"gw-001","etag":"MQ==","capabilities":{"iotEdge":true},"authentication":{"type":"sas","symmetricKey":{"primaryKey":"T0xE","secondaryKey":"U0s="}}}""");
+
+        var identity = await _client.EnsureEdgeDeviceAsync("gw-001", CancellationToken.None);
+
+        Assert.Equal(new EdgeDeviceIdentity("gw-001", "T0xE", EdgeDeviceChange.None), identity);
+        Assert.Equal("GET", Assert.Single(_hub.Requests).Method);
+    }
+
+    [Fact]
+    public async Task A_plain_device_becomes_an_edge_device_under_its_etag_with_its_keys()
+    {
+        _hub.Respond(200, """{"deviceId":"gw-001","etag":"MQ==","status":"enabled","capabilities":{"iotEdge":false},"authentication":{"type":"sas","symmetricKey":{"primaryKey":"T0xE","secondaryKey":"U0s="}}}""");
+        _hub.Respond(200, """{"deviceId":"gw-001","etag":"Mg==","capabilities":{"iotEdge":true}}""");
+
+        var identity = await _client.EnsureEdgeDeviceAsync("gw-001", CancellationToken.None);
+
+        Assert.Equal(new EdgeDeviceIdentity("gw-001", "T0xE", EdgeDeviceChange.MadeEdge), identity);
+        var put = _hub.Requests[1];
+        Assert.Equal("PUT", put.Method);
+        Assert.Equal("\"MQ==\"", put.Headers["If-Match"]);
+        using var body = JsonDocument.Parse(put.Body);
+        Assert.True(body.RootElement.GetProperty("capabilities").GetProperty("iotEdge").GetBoolean());
+        Assert.Equal("T0xE", body.RootElement.GetProperty("authentication").GetProperty("symmetricKey").GetProperty("primaryKey").GetString());
+    }
+
+    [Fact]
+    public async Task A_manifest_is_posted_to_the_devices_apply_configuration_content()
+    {
+        const string Manifest = """{"modulesContent":{"$edgeAgent":{"properties.desired":{"schemaVersion":"1.1"}}}}""";
+        _hub.Respond(204, "", null);
+
+        await _client.ApplyConfigurationContentAsync("gw-001", Encoding.UTF8.GetBytes(Manifest), CancellationToken.None);
+
+        var request = Assert.Single(_hub.Requests);
+        Assert.Equal(("POST", "/devices/gw-001/applyConfigurationContent", "?api-version=2021-04-12"), (request.Method, request.Path, request.Query));
+        Assert.StartsWith("application/json", request.Headers["Content-Type"], StringComparison.Ordinal);
+        Assert.Equal(Manifest, request.Body);
+        AssertSignedForTheRegistry(request);
+    }
+
+    [Fact]
+    public async Task A_manifest_the_hub_refuses_fails_with_its_error_code()
+    {
+        _hub.Respond(400, """{"Message":"ErrorCode:ArgumentInvalid;modulesContent is invalid"}""", "ArgumentInvalid");
+
+        var error = await Assert.ThrowsAsync<RequestFailedException>(() =>
+            _client.ApplyConfigurationContentAsync("gw-001", "{}"u8.ToArray(), CancellationToken.None));
+
+        Assert.Equal((400, "ArgumentInvalid"), (error.Status, error.ErrorCode));
+        Assert.Contains("modulesContent is invalid", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Checks the signature as the hub does: HMAC-SHA256 of "{sr}\n{se}" with the policy key, for {host}/devices, not expired.</summary>
+    private static void AssertSignedForTheRegistry(RecordedRequest request)
+    {
+        var header = request.Headers["Authorization"]!;
+        Assert.StartsWith("SharedAccessSignature ", header, StringComparison.Ordinal);
+        var fields = header["SharedAccessSignature ".Length..].Split('&').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        Assert.Equal("127.0.0.1/devices", WebUtility.UrlDecode(fields["sr"]));
+        Assert.Equal("registryReadWrite", fields["skn"]);
+        Assert.True(long.Parse(fields["se"], System.Globalization.CultureInfo.InvariantCulture) > Now.ToUnixTimeSeconds());
+        Assert.Equal(SasToken.Sign($"{fields["sr"]}\n{fields["se"]}", PolicyKey), WebUtility.UrlDecode(fields["sig"]));
+    }
+
     private sealed record RecordedRequest(string Method, string Path, string Query, WebHeaderCollection Headers, string Body);
 
     private sealed class LoopbackRegistry
