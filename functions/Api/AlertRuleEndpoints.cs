@@ -9,7 +9,7 @@ using static Pdm.Functions.Api.MachineQuery;
 namespace Pdm.Functions.Api;
 
 /// <summary>
-/// A tenant's alert rule set: read by any tenant key, replaced by a tenant-admin key. The revision is the ETag; a
+/// A tenant's alert rule set: read by any tenant key, replaced by an admin key. The revision is the ETag; a
 /// replacement names the revision it was made from (If-Match), so two editors cannot overwrite each other unseen.
 /// </summary>
 internal static class AlertRuleEndpoints
@@ -41,9 +41,9 @@ internal static class AlertRuleEndpoints
     private static async Task<IResult> ReplaceRuleSetAsync(HttpContext http, AlertStore alerts, TenantStore tenants,
         CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Changing alert rules needs a tenant-admin key.");
+            return Problems.Forbidden("Changing alert rules needs an admin key.");
         }
         if (!http.Request.HasJsonContentType())
         {

@@ -114,7 +114,7 @@ internal static class ApiEndpoints
         var caller = http.Principal();
         if (!MayManageKeys(caller, tenantId))
         {
-            return Problems.Forbidden("Keys of a tenant are managed by a platform-admin key or that tenant's tenant-admin key.");
+            return Problems.Forbidden("Keys of a tenant are managed by a platform-admin key or that tenant's admin key.");
         }
         if (!ApiKeyRoles.TryParse(request.Role, out var role) || role == ApiKeyRole.PlatformAdmin)
         {
@@ -137,7 +137,7 @@ internal static class ApiEndpoints
     private static async Task<IResult> ListApiKeysAsync(Guid tenantId, HttpContext http, ApiKeyStore apiKeys, CancellationToken cancellationToken) =>
         MayManageKeys(http.Principal(), tenantId)
             ? TypedResults.Ok(await apiKeys.ListApiKeysAsync(tenantId, cancellationToken))
-            : Problems.Forbidden("Keys of a tenant are listed by a platform-admin key or that tenant's tenant-admin key.");
+            : Problems.Forbidden("Keys of a tenant are listed by a platform-admin key or that tenant's admin key.");
 
     private static async Task<IResult> RevokeApiKeyAsync(Guid tenantId, Guid keyId,
         HttpContext http, ApiKeyStore apiKeys, TenantStore tenants, CancellationToken cancellationToken)
@@ -145,7 +145,7 @@ internal static class ApiEndpoints
         var caller = http.Principal();
         if (!MayManageKeys(caller, tenantId))
         {
-            return Problems.Forbidden("Keys of a tenant are revoked by a platform-admin key or that tenant's tenant-admin key.");
+            return Problems.Forbidden("Keys of a tenant are revoked by a platform-admin key or that tenant's admin key.");
         }
         if (!await apiKeys.RevokeApiKeyAsync(tenantId, keyId, cancellationToken))
         {
@@ -156,16 +156,16 @@ internal static class ApiEndpoints
     }
 
     private static bool MayManageKeys(ApiPrincipal caller, Guid tenantId) =>
-        caller.Role == ApiKeyRole.PlatformAdmin || (caller.Role == ApiKeyRole.TenantAdmin && caller.TenantId == tenantId);
+        caller.Role == ApiKeyRole.PlatformAdmin || (caller.Role == ApiKeyRole.Admin && caller.TenantId == tenantId);
 
     // ---- tenant scope ----
 
     private static async Task<IResult> RegisterDeviceAsync(RegisterDeviceRequest request, HttpContext http, DeviceStore devices, TenantStore tenants,
         IDeviceIdentityRegistry registry, IOptions<PdmOptions> options, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin, ApiKeyRole.DeviceProvisioner) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Operator) is not { } tenant)
         {
-            return Problems.Forbidden("Registering devices needs a tenant-admin or device-provisioner key.");
+            return Problems.Forbidden("Registering devices needs an operator or admin key.");
         }
         if (!DeviceIds.IsValid(request.DeviceId, out var reason))
         {
@@ -194,9 +194,9 @@ internal static class ApiEndpoints
     private static async Task<IResult> DeleteDeviceAsync(string deviceId, HttpContext http, DeviceStore devices, TenantStore tenants,
         IDeviceIdentityRegistry registry, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Deleting devices needs a tenant-admin key.");
+            return Problems.Forbidden("Deleting devices needs an admin key.");
         }
         if (!DeviceIds.IsValid(deviceId, out var reason))
         {

@@ -25,7 +25,7 @@ public sealed class WebhookSubscriptionOptions
 
 /// <summary>
 /// A tenant's webhook subscriptions: listed and read by any tenant key, created, replaced, deleted and given a new
-/// secret by a tenant-admin key. The signing secret is shown once, when it is made (create, rotate-secret), and is
+/// secret by an admin key. The signing secret is shown once, when it is made (create, rotate-secret), and is
 /// stored only encrypted; no read returns it. URLs are checked when saved (https, no internal addresses) and again
 /// by the delivery client at every connect.
 /// </summary>
@@ -51,9 +51,9 @@ internal static class SubscriptionEndpoints
         TenantStore tenants, IWebhookSecretProtector protector, IWebhookHostResolver resolver, IOptions<WebhookDeliveryOptions> delivery,
         IOptions<WebhookSubscriptionOptions> options, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Creating webhook subscriptions needs a tenant-admin key.");
+            return Problems.Forbidden("Creating webhook subscriptions needs an admin key.");
         }
         var (settings, problem) = await CheckAsync(request, resolver, delivery.Value, options.Value, cancellationToken);
         if (settings is null)
@@ -94,9 +94,9 @@ internal static class SubscriptionEndpoints
         SubscriptionStore subscriptions, TenantStore tenants, IWebhookHostResolver resolver, IOptions<WebhookDeliveryOptions> delivery,
         IOptions<WebhookSubscriptionOptions> options, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Changing webhook subscriptions needs a tenant-admin key.");
+            return Problems.Forbidden("Changing webhook subscriptions needs an admin key.");
         }
         var (settings, problem) = await CheckAsync(request, resolver, delivery.Value, options.Value, cancellationToken);
         if (settings is null)
@@ -114,9 +114,9 @@ internal static class SubscriptionEndpoints
     private static async Task<IResult> DeleteAsync(Guid subscriptionId, HttpContext http, SubscriptionStore subscriptions, TenantStore tenants,
         CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Deleting webhook subscriptions needs a tenant-admin key.");
+            return Problems.Forbidden("Deleting webhook subscriptions needs an admin key.");
         }
         if (!await subscriptions.DeleteAsync(tenant, subscriptionId, cancellationToken))
         {
@@ -134,9 +134,9 @@ internal static class SubscriptionEndpoints
         TenantStore tenants, IWebhookSecretProtector protector, TimeProvider clock, IOptions<WebhookSubscriptionOptions> options,
         CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Rotating webhook secrets needs a tenant-admin key.");
+            return Problems.Forbidden("Rotating webhook secrets needs an admin key.");
         }
         var secret = WebhookSecret.Generate();
         var validUntil = clock.GetUtcNow() + options.Value.SecretGracePeriod;
