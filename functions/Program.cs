@@ -44,6 +44,7 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 builder.Services.Configure<ForwardedHeadersOptions>(options => options.ForwardedHeaders = ForwardedHeaders.XForwardedFor);
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddApiRateLimits();
+builder.Services.AddApiDocument();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -65,6 +66,7 @@ app.MapAlertTick();
 app.MapPublishAlerts();
 app.MapDeliverWebhook();
 app.MapApi();
+app.MapApiDocument();
 
 await app.RunAsync();
 

@@ -31,8 +31,7 @@ internal static class ApiEndpoints
         v1.MapGet("/devices", ListDevicesAsync);
         v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync);
 
-        v1.MapGet("/machines", ListMachinesAsync);
-        v1.MapGet("/machines/{machineId}", GetMachineAsync);
+        v1.MapMachines();
         v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync);
         v1.MapGet("/rejects", ListRejectsAsync);
         v1.MapPredictions();
@@ -40,6 +39,7 @@ internal static class ApiEndpoints
         v1.MapAlerts();
         v1.MapWebhookSubscriptions();
         v1.MapDeliveries();
+        v1.MapAdministration();
     }
 
     /// <summary>
@@ -209,25 +209,6 @@ internal static class ApiEndpoints
         await registry.DeleteAsync(deviceId, cancellationToken);
         await tenants.WriteAuditAsync(tenant, http.Principal().Name, "device.delete", deviceId, null, cancellationToken);
         return TypedResults.NoContent();
-    }
-
-    private static async Task<IResult> ListMachinesAsync(HttpContext http, MachineStore machines, CancellationToken cancellationToken) =>
-        TenantOf(http) is { } tenant
-            ? TypedResults.Ok(await machines.ListMachinesAsync(tenant, cancellationToken))
-            : TenantKeyRequired();
-
-    private static async Task<IResult> GetMachineAsync(string machineId, HttpContext http, MachineStore machines, CancellationToken cancellationToken)
-    {
-        if (TenantOf(http) is not { } tenant)
-        {
-            return TenantKeyRequired();
-        }
-        if (TextRules.CheckId(machineId, "machineId", TextRules.MaxIdLength) is { } problem)
-        {
-            return Problems.Invalid("machineId", problem);
-        }
-        var machine = await machines.GetMachineAsync(tenant, machineId, cancellationToken);
-        return machine is null ? Problems.NotFound($"no machine '{machineId}' in this tenant") : TypedResults.Ok(machine);
     }
 
     private static async Task<IResult> QueryReadingsAsync(string machineId, string? from, string? to, string? sensor, string? limit,

@@ -55,7 +55,8 @@ internal static class PredictionEndpoints
 
     private static async Task<IResult> ListLatestPredictionsAsync(HttpContext http, PredictionStore predictions, CancellationToken cancellationToken) =>
         TenantOf(http) is { } tenant
-            ? TypedResults.Ok((await predictions.ListLatestPredictionsAsync(tenant, cancellationToken)).Select(PredictionDto.From).ToList())
+            // Polled by dashboards: If-None-Match with the last ETag gives 304 while no prediction changed.
+            ? ETags.Json(http, (await predictions.ListLatestPredictionsAsync(tenant, cancellationToken)).Select(PredictionDto.From).ToList())
             : TenantKeyRequired();
 }
 

@@ -99,15 +99,20 @@ public sealed class MachineStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// The machine kinds of the tenant's machines and of the registered models, with how many of each. Models are
-    /// platform-wide: a kind only models know is still listed, so a machine can be given it.
+    /// The machine kinds of the tenant's machines and of the registered models, with how many of each. Models carry no
+    /// machine kind of their own: it is read from the registry's naming convention "{model kind}-{machine kind}" (as in
+    /// anomaly-centrifugal-pump); other names count for no kind. Models are platform-wide: a kind only models know is
+    /// still listed, so a machine can be given it.
     /// </summary>
     public async Task<IReadOnlyList<MachineKind>> ListKindsAsync(Guid tenantId, CancellationToken cancellationToken) =>
         await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction, """
                 WITH machine_kinds AS (SELECT kind, count(*) AS n FROM pdm.machines WHERE kind IS NOT NULL GROUP BY kind),
-                     model_kinds AS (SELECT kind, count(DISTINCT name) AS n FROM pdm.models GROUP BY kind)
+                     model_kinds AS (
+                         SELECT substr(name, length(kind) + 2) AS kind, count(DISTINCT name) AS n FROM pdm.models
+                         WHERE starts_with(name, kind || '-') AND length(name) > length(kind) + 1
+                         GROUP BY 1)
                 SELECT coalesce(m.kind, d.kind), coalesce(m.n, 0)::int, coalesce(d.n, 0)::int
                 FROM machine_kinds m FULL JOIN model_kinds d ON d.kind = m.kind
                 ORDER BY 1
