@@ -22,11 +22,16 @@ internal static class AlertEndpoints
 
     public static void MapAlerts(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/alerts", ListAlertsAsync);
-        v1.MapGet("/alerts/{alertId:guid}", GetAlertAsync);
-        v1.MapPost("/alerts/{alertId:guid}/acknowledge", AcknowledgeAsync);
-        v1.MapPost("/alerts/{alertId:guid}/resolve", ResolveAsync);
-        v1.MapPost("/alerts/{alertId:guid}/comments", CommentAsync);
+        v1.MapGet("/alerts", ListAlertsAsync)
+            .WithName("ListAlerts").WithSummary("Alerts, filtered, latest activity first, a page at a time (ETag)").Produces<AlertsPage>();
+        v1.MapGet("/alerts/{alertId:guid}", GetAlertAsync)
+            .WithName("GetAlert").WithSummary("One alert with its events").Produces<AlertDetailDto>();
+        v1.MapPost("/alerts/{alertId:guid}/acknowledge", AcknowledgeAsync)
+            .WithName("AcknowledgeAlert").WithSummary("Acknowledge an alert (operator)").Produces<JsonElement>();
+        v1.MapPost("/alerts/{alertId:guid}/resolve", ResolveAsync)
+            .WithName("ResolveAlert").WithSummary("Resolve an alert (operator)").Produces<JsonElement>();
+        v1.MapPost("/alerts/{alertId:guid}/comments", CommentAsync)
+            .WithName("CommentAlert").WithSummary("Comment on an alert (operator)").Produces<JsonElement>();
     }
 
     /// <summary>

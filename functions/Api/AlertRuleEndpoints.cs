@@ -18,10 +18,13 @@ internal static class AlertRuleEndpoints
 
     public static void MapAlertRules(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/alert-rules", GetRuleSetAsync);
+        v1.MapGet("/alert-rules", GetRuleSetAsync)
+            .WithName("GetAlertRules").WithSummary("The tenant's alert rule set; its revision is the ETag").Produces<System.Text.Json.JsonElement>();
         // Overrides per machine make a rule set grow with the fleet: more room than the API's other bodies.
-        v1.MapPut("/alert-rules", ReplaceRuleSetAsync).WithMetadata(new RequestBodyLimit(MaxRuleSetBytes));
-        v1.MapGet("/alert-rules/defaults", GetDefaults);
+        v1.MapPut("/alert-rules", ReplaceRuleSetAsync)
+            .WithName("ReplaceAlertRules").WithSummary("Replace the alert rule set (admin; If-Match)").Produces<System.Text.Json.JsonElement>().WithMetadata(new RequestBodyLimit(MaxRuleSetBytes));
+        v1.MapGet("/alert-rules/defaults", GetDefaults)
+            .WithName("GetDefaultAlertRules").WithSummary("The rule set a tenant starts with").Produces<System.Text.Json.JsonElement>();
     }
 
     /// <summary>The tenant's rule set, or the defaults (revision 0) when it has never saved one.</summary>

@@ -16,24 +16,35 @@ internal static class ApiEndpoints
 
     public static void MapApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/health", HealthAsync);
+        app.MapGet("/api/health", HealthAsync)
+            .WithName("Health").WithSummary("Liveness and the database, with the ingest dead-letter backlog").Produces<HealthReport>();
 
         var jsonLimit = new RequestBodyLimit(app.ServiceProvider.GetRequiredService<IOptions<ApiOptions>>().Value.MaxJsonBodyBytes);
         var v1 = app.MapGroup("/api/v1").RequireApiKey().WithMetadata(jsonLimit);
 
-        v1.MapPost("/tenants", CreateTenantAsync);
-        v1.MapGet("/tenants", ListTenantsAsync);
-        v1.MapPost("/tenants/{tenantId:guid}/api-keys", CreateApiKeyAsync);
-        v1.MapGet("/tenants/{tenantId:guid}/api-keys", ListApiKeysAsync);
-        v1.MapDelete("/tenants/{tenantId:guid}/api-keys/{keyId:guid}", RevokeApiKeyAsync);
+        v1.MapPost("/tenants", CreateTenantAsync)
+            .WithName("CreateTenant").WithSummary("Create a tenant (platform admin)").Produces<Tenant>(StatusCodes.Status201Created);
+        v1.MapGet("/tenants", ListTenantsAsync)
+            .WithName("ListTenants").WithSummary("Every tenant (platform admin), or the caller's own").Produces<IReadOnlyList<Tenant>>();
+        v1.MapPost("/tenants/{tenantId:guid}/api-keys", CreateApiKeyAsync)
+            .WithName("CreateApiKey").WithSummary("Create a key with a role; the key is in this answer only").Produces<CreatedApiKey>(StatusCodes.Status201Created);
+        v1.MapGet("/tenants/{tenantId:guid}/api-keys", ListApiKeysAsync)
+            .WithName("ListApiKeys").WithSummary("A tenant's keys: prefix, role, created, last used, revoked").Produces<IReadOnlyList<ApiKey>>();
+        v1.MapDelete("/tenants/{tenantId:guid}/api-keys/{keyId:guid}", RevokeApiKeyAsync)
+            .WithName("RevokeApiKey").WithSummary("Revoke a key").Produces(StatusCodes.Status204NoContent);
 
-        v1.MapPost("/devices", RegisterDeviceAsync);
-        v1.MapGet("/devices", ListDevicesAsync);
-        v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync);
+        v1.MapPost("/devices", RegisterDeviceAsync)
+            .WithName("RegisterDevice").WithSummary("Register a device; its connection details are in this answer only (operator)").Produces<RegisteredDevice>(StatusCodes.Status201Created);
+        v1.MapGet("/devices", ListDevicesAsync)
+            .WithName("ListDevices").WithSummary("The tenant's devices").Produces<IReadOnlyList<Device>>();
+        v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync)
+            .WithName("DeleteDevice").WithSummary("Delete a device and its identity (admin)").Produces(StatusCodes.Status204NoContent);
 
         v1.MapMachines();
-        v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync);
-        v1.MapGet("/rejects", ListRejectsAsync);
+        v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync)
+            .WithName("ListReadings").WithSummary("Raw readings of one machine in a time range").Produces<ReadingsPage>();
+        v1.MapGet("/rejects", ListRejectsAsync)
+            .WithName("ListRejects").WithSummary("Messages ingest refused, newest first").Produces<IReadOnlyList<StoredReject>>();
         v1.MapPredictions();
         v1.MapAlertRules();
         v1.MapAlerts();

@@ -18,10 +18,14 @@ internal static class DeliveryEndpoints
 
     public static void MapDeliveries(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/webhooks/{subscriptionId:guid}/deliveries", ListAttemptsAsync);
-        v1.MapGet("/webhooks/dead-letters", ListDeadLettersAsync);
-        v1.MapPost("/webhooks/dead-letters/{deadLetterId:guid}/replay", ReplayOneAsync);
-        v1.MapPost("/webhooks/dead-letters/replay", ReplayManyAsync);
+        v1.MapGet("/webhooks/{subscriptionId:guid}/deliveries", ListAttemptsAsync)
+            .WithName("ListDeliveries").WithSummary("Delivery attempts of a subscription, newest first, paged").Produces<AttemptPageDto>();
+        v1.MapGet("/webhooks/dead-letters", ListDeadLettersAsync)
+            .WithName("ListDeadLetters").WithSummary("Events that could not be delivered").Produces<IReadOnlyList<DeadLetterDto>>();
+        v1.MapPost("/webhooks/dead-letters/{deadLetterId:guid}/replay", ReplayOneAsync)
+            .WithName("ReplayDeadLetter").WithSummary("Deliver one dead letter again (operator)").Produces<ReplayResultDto>();
+        v1.MapPost("/webhooks/dead-letters/replay", ReplayManyAsync)
+            .WithName("ReplayDeadLetters").WithSummary("Deliver dead letters again in bulk (operator)").Produces<ReplayResultDto>();
     }
 
     private static async Task<IResult> ListAttemptsAsync(Guid subscriptionId, string? limit, string? continuationToken, HttpContext http,

@@ -57,6 +57,8 @@ internal static partial class ApiDocument
                 "webhooks, models and the audit log of one tenant. Authenticate with an API key (Authorization: Bearer pdm_… or " +
                 "X-Api-Key) or, where configured, a Microsoft Entra ID access token. Errors are application/problem+json.",
         };
+        // Relative: the document is the same wherever the app runs (and the checked-in copy does not drift with ports).
+        document.Servers = [new OpenApiServer { Url = "/" }];
         document.Components ??= new OpenApiComponents();
         document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
         document.Components.Schemas[ProblemSchema] = new OpenApiSchema
@@ -95,12 +97,24 @@ internal static partial class ApiDocument
         };
         foreach (var (path, item) in document.Paths)
         {
-            if (path == Route || path == "/api/health" || item.Operations is null)
+            if (item.Operations is null)
             {
                 continue;
             }
+            // Grouped by resource: /api/v1/machines/{id}/scores is under "machines".
+            var tag = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Skip(2).FirstOrDefault() ?? "health";
+            document.Tags ??= new HashSet<OpenApiTag>();
+            if (!document.Tags.Any(t => t.Name == tag))
+            {
+                document.Tags.Add(new OpenApiTag { Name = tag });
+            }
             foreach (var operation in item.Operations.Values)
             {
+                operation.Tags = new HashSet<OpenApiTagReference> { new(tag, document) };
+                if (path == Route || path == "/api/health")
+                {
+                    continue;
+                }
                 operation.Security =
                 [
                     new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(KeySecurity, document)] = [] },
@@ -127,8 +141,11 @@ internal static partial class ApiDocument
 
     /// <summary>"GET api/v1/machines/{machineId}/readings" → "get_machines_machineId_readings".</summary>
     private static string OperationId(string method, string path) =>
-        method.ToLowerInvariant() + "_" + NonWord().Replace(path.Replace("api/v1/", "", StringComparison.Ordinal), "_").Trim('_');
+        method.ToLowerInvariant() + "_" + NonWord().Replace(Constraint().Replace(path.Replace("api/v1/", "", StringComparison.Ordinal), ""), "_").Trim('_');
 
     [GeneratedRegex(@"[^A-Za-z0-9]+")]
     private static partial Regex NonWord();
+
+    [GeneratedRegex(@":[^}]*")]
+    private static partial Regex Constraint();
 }

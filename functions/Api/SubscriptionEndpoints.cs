@@ -39,12 +39,18 @@ internal static class SubscriptionEndpoints
 
     public static void MapWebhookSubscriptions(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/webhooks", CreateAsync);
-        v1.MapGet("/webhooks", ListAsync);
-        v1.MapGet("/webhooks/{subscriptionId:guid}", GetAsync);
-        v1.MapPut("/webhooks/{subscriptionId:guid}", ReplaceAsync);
-        v1.MapDelete("/webhooks/{subscriptionId:guid}", DeleteAsync);
-        v1.MapPost("/webhooks/{subscriptionId:guid}/rotate-secret", RotateSecretAsync);
+        v1.MapPost("/webhooks", CreateAsync)
+            .WithName("CreateWebhook").WithSummary("Subscribe a URL to alert events (admin); the signing secret is in this answer only").Produces<SubscriptionDto>(StatusCodes.Status201Created);
+        v1.MapGet("/webhooks", ListAsync)
+            .WithName("ListWebhooks").WithSummary("The tenant's webhook subscriptions").Produces<IReadOnlyList<SubscriptionDto>>();
+        v1.MapGet("/webhooks/{subscriptionId:guid}", GetAsync)
+            .WithName("GetWebhook").WithSummary("One webhook subscription").Produces<SubscriptionDto>();
+        v1.MapPut("/webhooks/{subscriptionId:guid}", ReplaceAsync)
+            .WithName("ReplaceWebhook").WithSummary("Change a subscription's URL, filters or state (admin)").Produces<SubscriptionDto>();
+        v1.MapDelete("/webhooks/{subscriptionId:guid}", DeleteAsync)
+            .WithName("DeleteWebhook").WithSummary("Delete a subscription (admin)").Produces(StatusCodes.Status204NoContent);
+        v1.MapPost("/webhooks/{subscriptionId:guid}/rotate-secret", RotateSecretAsync)
+            .WithName("RotateWebhookSecret").WithSummary("A new signing secret; the old one stays valid for a while (admin)").Produces<RotatedSecret>();
     }
 
     private static async Task<IResult> CreateAsync(WebhookSubscriptionRequest request, HttpContext http, SubscriptionStore subscriptions,

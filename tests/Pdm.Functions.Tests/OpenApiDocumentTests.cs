@@ -21,7 +21,7 @@ public sealed class OpenApiDocumentTests(ApiFixture fixture)
         using var response = await anonymous.GetAsync("api/v1/openapi.json");
         var served = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {served}");
-        var normalized = JsonNode.Parse(served)!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n";
+        var normalized = JsonNode.Parse(served)!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
         if (Environment.GetEnvironmentVariable("PDM_WRITE_OPENAPI") == "1")
         {
             await File.WriteAllTextAsync(CheckedIn, normalized);
