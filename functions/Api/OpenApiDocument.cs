@@ -13,6 +13,7 @@ namespace Pdm.Functions.Api;
 internal static partial class ApiDocument
 {
     public const string Route = "/api/v1/openapi.json";
+    private const string DocumentName = "v1";
     private const string ProblemSchema = "Problem";
     private const string KeySecurity = "apiKey";
     private const string BearerSecurity = "bearer";
@@ -26,7 +27,7 @@ internal static partial class ApiDocument
     ];
 
     public static IServiceCollection AddApiDocument(this IServiceCollection services) =>
-        services.AddOpenApi("v1", options =>
+        services.AddOpenApi(DocumentName, options =>
         {
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
             options.ShouldInclude = description => description.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true;
@@ -44,8 +45,17 @@ internal static partial class ApiDocument
             });
         });
 
+    /// <summary>
+    /// Serves the document. Not MapOpenApi: that endpoint also takes the document's name from the query string and
+    /// answers an unknown one with plain text, where every error of this API is problem+json.
+    /// </summary>
     public static void MapApiDocument(this IEndpointRouteBuilder app) =>
-        app.MapOpenApi(Route).AllowAnonymous();
+        app.MapGet(Route, async (HttpContext http, CancellationToken cancellationToken) =>
+        {
+            var provider = http.RequestServices.GetRequiredKeyedService<IOpenApiDocumentProvider>(DocumentName);
+            var document = await provider.GetOpenApiDocumentAsync(cancellationToken);
+            return TypedResults.Text(await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_1, cancellationToken), "application/json");
+        }).AllowAnonymous().ExcludeFromDescription();
 
     private static void Describe(Microsoft.OpenApi.OpenApiDocument document)
     {
