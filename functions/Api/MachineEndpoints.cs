@@ -28,7 +28,7 @@ internal static class MachineEndpoints
             .Accepts<MachinePatchRequest>("application/json").Produces<MachineDto>().ProducesProblem(StatusCodes.Status412PreconditionFailed);
         v1.MapGet("/machine-kinds", ListKindsAsync)
             .WithName("ListMachineKinds").WithSummary("The machine kinds of the tenant's machines and of the registered models, with counts")
-            .Produces<IReadOnlyList<MachineKind>>();
+            .Produces<IReadOnlyList<MachineKindCount>>();
     }
 
     private static async Task<IResult> ListMachinesAsync(string? cursor, string? limit, HttpContext http, MachineStore machines,

@@ -104,7 +104,7 @@ public sealed class MachineStore(NpgsqlDataSource dataSource)
     /// anomaly-centrifugal-pump); other names count for no kind. Models are platform-wide: a kind only models know is
     /// still listed, so a machine can be given it.
     /// </summary>
-    public async Task<IReadOnlyList<MachineKind>> ListKindsAsync(Guid tenantId, CancellationToken cancellationToken) =>
+    public async Task<IReadOnlyList<MachineKindCount>> ListKindsAsync(Guid tenantId, CancellationToken cancellationToken) =>
         await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction, """
@@ -117,7 +117,7 @@ public sealed class MachineStore(NpgsqlDataSource dataSource)
                 FROM machine_kinds m FULL JOIN model_kinds d ON d.kind = m.kind
                 ORDER BY 1
                 """);
-            return await ReadAllAsync(command, reader => new MachineKind(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2)),
+            return await ReadAllAsync(command, reader => new MachineKindCount(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2)),
                 cancellationToken);
         }, cancellationToken);
 

@@ -158,4 +158,4 @@ public sealed record MachineChanges
 }
 
 /// <summary>A machine kind in a tenant: how many of its machines have it, and how many registered models are made for it.</summary>
-public sealed record MachineKind(string Kind, int Machines, int Models);
+public sealed record MachineKindCount(string Kind, int Machines, int Models);
