@@ -85,3 +85,27 @@ public sealed class ApiOptions
 
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan RateWindow { get; set; } = TimeSpan.FromMinutes(1);
 }
+
+/// <summary>
+/// Microsoft Entra ID bearer tokens beside the API keys. Off while <see cref="Authority"/> is empty. A token's
+/// <c>tid</c> claim picks the PDM tenant linked to that directory; its <c>roles</c> claim (app roles viewer, operator,
+/// admin) the role, the highest one listed.
+/// </summary>
+public sealed class EntraOptions
+{
+    public const string Section = "Pdm:Entra";
+
+    /// <summary>Where the OpenID metadata and signing keys are, e.g. https://login.microsoftonline.com/{directory}/v2.0.</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>The audience tokens must be issued for: the API's application id URI or client id.</summary>
+    public string? Audience { get; set; }
+
+    /// <summary>The issuer tokens must carry; by default the one the metadata names.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>False only for a local test issuer served over plain HTTP.</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Authority);
+}

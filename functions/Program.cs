@@ -56,6 +56,7 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 builder.Services.Configure<ForwardedHeadersOptions>(options => options.ForwardedHeaders = ForwardedHeaders.XForwardedFor);
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddApiRateLimits();
+builder.Services.AddApiDocument();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -80,6 +81,7 @@ app.MapRollup();
 app.MapRetention();
 app.MapApi();
 app.MapDashboardPages();
+app.MapApiDocument();
 
 await app.RunAsync();
 

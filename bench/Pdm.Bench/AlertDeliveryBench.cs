@@ -51,7 +51,7 @@ internal static class AlertDeliveryBench
             var tenant = await db.Tenants.CreateTenantAsync("bench-alerts", cancellationToken);
             const string device = "bench-alerts-gw";
             await db.Devices.RegisterDeviceAsync(tenant.Id, device, cancellationToken);
-            var (_, key) = await db.ApiKeys.CreateApiKeyAsync(tenant.Id, "bench", ApiKeyRole.TenantAdmin, cancellationToken);
+            var (_, key) = await db.ApiKeys.CreateApiKeyAsync(tenant.Id, "bench", ApiKeyRole.Admin, cancellationToken);
 
             await using var host = await FunctionsDevHost.StartAsync(new DevHostOptions
             {

@@ -63,7 +63,7 @@ internal static class ApiBench
             // COPY FROM is refused on tables under row-level security: the load runs as the superuser.
             await using var superuser = PdmStores.Create(superuserConnection, loggerFactory);
             var tenant = await db.Tenants.CreateTenantAsync("bench-api", cancellationToken);
-            var (_, key) = await db.ApiKeys.CreateApiKeyAsync(tenant.Id, "bench-dashboard", ApiKeyRole.TenantReader, cancellationToken);
+            var (_, key) = await db.ApiKeys.CreateApiKeyAsync(tenant.Id, "bench-dashboard", ApiKeyRole.Viewer, cancellationToken);
 
             var end = DateTimeOffset.UtcNow;
             var start = end.AddDays(-days);

@@ -4,19 +4,8 @@ import { time } from "./format";
 import type { Page, Session } from "./main";
 import { ApiKey } from "./types";
 
-/** The role names of API answers that carry the enum's number instead of its name. */
-const roleNames = ["platform-admin", "tenant-admin", "tenant-reader", "device-provisioner"];
-
-/**
- * The tenant roles a new key can have, least privilege first: viewer/operator/admin, or the earlier
- * tenant-reader/device-provisioner/tenant-admin on a server that still has those. The list of keys tells which (it
- * holds at least the signed-in admin's own key).
- */
-const roleSets = [["viewer", "operator", "admin"], ["tenant-reader", "device-provisioner", "tenant-admin"]];
-
-function roleName(role: string | number): string {
-  return typeof role === "number" ? roleNames[role] ?? String(role) : role;
-}
+/** The tenant roles a new key can have, least privilege first. */
+const tenantRoles = ["viewer", "operator", "admin"];
 
 /** The tenant's API keys: create (the key is shown once), list with prefix and role, revoke. */
 export function keysPage(root: HTMLElement, session: Session): Page {
@@ -55,15 +44,14 @@ export function keysPage(root: HTMLElement, session: Session): Page {
     if (!changed && !force && list.childElementCount > 0) {
       return;
     }
-    const roles = roleSets.find((set) => body.some((k) => set.includes(roleName(k.role)))) ?? roleSets[0];
-    if (role.options.length === 0 || !roles.includes(role.options[0].value)) {
-      replace(role, ...roles.map((r) => h("option", { value: r }, r)));
+    if (role.options.length === 0) {
+      replace(role, ...tenantRoles.map((r) => h("option", { value: r }, r)));
     }
     replace(list, h("table", {}, h("caption", {}, `Keys of ${tenant!.name}`),
       h("thead", {}, h("tr", {}, ...["Name", "Prefix", "Role", "Created", "Last used", ""].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, ...body.map((k) => h("tr", { class: k.revokedAt ? "revoked" : "" },
         h("th", { scope: "row" }, k.name), h("td", {}, h("code", {}, k.prefix)),
-        h("td", {}, roleName(k.role)),
+        h("td", {}, k.role),
         h("td", {}, time(k.createdAt)), h("td", {}, k.lastUsedAt ? time(k.lastUsedAt) : "–"),
         h("td", {}, k.revokedAt ? `revoked ${time(k.revokedAt)}` : revokeButton(k)))))));
   }

@@ -178,7 +178,7 @@ export interface ApiKey {
   id: string;
   name: string;
   prefix: string;
-  role: string | number;
+  role: string;
   createdAt: string;
   revokedAt: string | null;
   lastUsedAt?: string | null;

@@ -1,7 +1,3 @@
-using System.Buffers.Text;
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Pdm.Alerts;
 using Pdm.Alerts.Lifecycle;
@@ -14,7 +10,7 @@ namespace Pdm.Functions.Api;
 
 /// <summary>
 /// A tenant's alerts: listed (filtered, latest activity first, a page at a time), read with their events, and
-/// acknowledged, resolved or commented by a tenant-admin key through the alert lifecycle. Each action runs on the
+/// acknowledged, resolved or commented by an operator (or admin) key through the alert lifecycle. Each action runs on the
 /// alert's row locked, so it cannot interleave with an evaluation of the same machine.
 /// </summary>
 internal static class AlertEndpoints
@@ -26,11 +22,16 @@ internal static class AlertEndpoints
 
     public static void MapAlerts(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/alerts", ListAlertsAsync);
-        v1.MapGet("/alerts/{alertId:guid}", GetAlertAsync);
-        v1.MapPost("/alerts/{alertId:guid}/acknowledge", AcknowledgeAsync);
-        v1.MapPost("/alerts/{alertId:guid}/resolve", ResolveAsync);
-        v1.MapPost("/alerts/{alertId:guid}/comments", CommentAsync);
+        v1.MapGet("/alerts", ListAlertsAsync)
+            .WithName("ListAlerts").WithSummary("Alerts, filtered, latest activity first, a page at a time (ETag)").Produces<AlertsPage>();
+        v1.MapGet("/alerts/{alertId:guid}", GetAlertAsync)
+            .WithName("GetAlert").WithSummary("One alert with its events").Produces<AlertDetailDto>();
+        v1.MapPost("/alerts/{alertId:guid}/acknowledge", AcknowledgeAsync)
+            .WithName("AcknowledgeAlert").WithSummary("Acknowledge an alert (operator)").Produces<JsonElement>();
+        v1.MapPost("/alerts/{alertId:guid}/resolve", ResolveAsync)
+            .WithName("ResolveAlert").WithSummary("Resolve an alert (operator)").Produces<JsonElement>();
+        v1.MapPost("/alerts/{alertId:guid}/comments", CommentAsync)
+            .WithName("CommentAlert").WithSummary("Comment on an alert (operator)").Produces<JsonElement>();
     }
 
     /// <summary>
@@ -83,9 +84,13 @@ internal static class AlertEndpoints
             return Problems.Invalid("from", "from must not be after to");
         }
         AlertCursor? after = null;
-        if (cursor is not null && (after = ParseCursor(cursor)) is null)
+        if (cursor is not null)
         {
-            return Problems.Invalid("cursor", "cursor must be the 'next' value of a previous page, unchanged");
+            if (!PageCursor.TryParse(cursor, out var parsed) || !Guid.TryParseExact(parsed.Id, "N", out var lastId))
+            {
+                return Problems.Invalid("cursor", Paging.InvalidCursor);
+            }
+            after = new AlertCursor(parsed.At, lastId);
         }
         if (QueryValues.Limit(limit, 100, MaxAlerts, out var rows) is { } badLimit)
         {
@@ -102,16 +107,13 @@ internal static class AlertEndpoints
             After = after,
             Limit = rows,
         }, cancellationToken);
-        var body = JsonSerializer.SerializeToUtf8Bytes(
-            new AlertsPage([.. page.Alerts.Select(AlertJson)], page.Next is { } next ? FormatCursor(next) : null), JsonSerializerOptions.Web);
-        var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(body).AsSpan(0, 16))}\"";
-        http.Response.Headers.ETag = etag;
-        var ifNoneMatch = http.Request.Headers.IfNoneMatch.ToString();
-        if (ifNoneMatch.Length > 0 && ifNoneMatch.Split(',').Any(tag => tag.Trim() == etag || tag.Trim() == "*"))
+        string? nextCursor = null;
+        if (page.Next is { } next)
         {
-            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+            nextCursor = new PageCursor(next.LastSeenAt, next.Id.ToString("N")).Format();
+            http.Response.Headers.Append("Link", $"<{Paging.NextLink(http, nextCursor)}>; rel=\"next\"");
         }
-        return TypedResults.Bytes(body, "application/json");
+        return ETags.Json(http, new AlertsPage([.. page.Alerts.Select(AlertJson)], nextCursor));
     }
 
     private static async Task<IResult> GetAlertAsync(Guid alertId, HttpContext http, AlertStore alerts, CancellationToken cancellationToken)
@@ -149,9 +151,9 @@ internal static class AlertEndpoints
         HttpContext http, AlertStore alerts, TimeProvider clock, Func<Alert, string, DateTimeOffset, string?, AlertChange> action,
         CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Operator) is not { } tenant)
         {
-            return Problems.Forbidden($"{verb} alerts needs a tenant-admin key.");
+            return Problems.Forbidden($"{verb} alerts needs an operator or admin key.");
         }
         if (CheckComment(rawComment, commentRequired, out var comment) is { } badComment)
         {
@@ -217,27 +219,6 @@ internal static class AlertEndpoints
         }
         values = [.. list.Distinct()];
         return null;
-    }
-
-    // The cursor is the last alert of the page (last seen, id), opaque to callers: base64url of "ticks.id".
-    private static string FormatCursor(AlertCursor cursor) =>
-        Base64Url.EncodeToString(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"{cursor.LastSeenAt.UtcTicks}.{cursor.Id:N}")));
-
-    private static AlertCursor? ParseCursor(string cursor)
-    {
-        if (cursor.Length > 100 || !Base64Url.IsValid(cursor))
-        {
-            return null;
-        }
-        var text = Encoding.ASCII.GetString(Base64Url.DecodeFromChars(cursor));
-        var parts = text.Split('.');
-        return parts.Length == 2
-            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-            && ticks <= DateTimeOffset.MaxValue.UtcTicks
-            && Guid.TryParseExact(parts[1], "N", out var id)
-                ? new AlertCursor(new DateTimeOffset(ticks, TimeSpan.Zero), id)
-                : null;
     }
 }
 

@@ -9,7 +9,7 @@ using static Pdm.Functions.Api.MachineQuery;
 namespace Pdm.Functions.Api;
 
 /// <summary>
-/// A tenant's alert rule set: read by any tenant key, replaced by a tenant-admin key. The revision is the ETag; a
+/// A tenant's alert rule set: read by any tenant key, replaced by an admin key. The revision is the ETag; a
 /// replacement names the revision it was made from (If-Match), so two editors cannot overwrite each other unseen.
 /// </summary>
 internal static class AlertRuleEndpoints
@@ -18,10 +18,13 @@ internal static class AlertRuleEndpoints
 
     public static void MapAlertRules(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/alert-rules", GetRuleSetAsync);
+        v1.MapGet("/alert-rules", GetRuleSetAsync)
+            .WithName("GetAlertRules").WithSummary("The tenant's alert rule set; its revision is the ETag").Produces<System.Text.Json.JsonElement>();
         // Overrides per machine make a rule set grow with the fleet: more room than the API's other bodies.
-        v1.MapPut("/alert-rules", ReplaceRuleSetAsync).WithMetadata(new RequestBodyLimit(MaxRuleSetBytes));
-        v1.MapGet("/alert-rules/defaults", GetDefaults);
+        v1.MapPut("/alert-rules", ReplaceRuleSetAsync)
+            .WithName("ReplaceAlertRules").WithSummary("Replace the alert rule set (admin; If-Match)").Produces<System.Text.Json.JsonElement>().WithMetadata(new RequestBodyLimit(MaxRuleSetBytes));
+        v1.MapGet("/alert-rules/defaults", GetDefaults)
+            .WithName("GetDefaultAlertRules").WithSummary("The rule set a tenant starts with").Produces<System.Text.Json.JsonElement>();
     }
 
     /// <summary>The tenant's rule set, or the defaults (revision 0) when it has never saved one.</summary>
@@ -41,9 +44,9 @@ internal static class AlertRuleEndpoints
     private static async Task<IResult> ReplaceRuleSetAsync(HttpContext http, AlertStore alerts, TenantStore tenants,
         CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Changing alert rules needs a tenant-admin key.");
+            return Problems.Forbidden("Changing alert rules needs an admin key.");
         }
         if (!http.Request.HasJsonContentType())
         {

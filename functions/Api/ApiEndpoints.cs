@@ -17,32 +17,43 @@ internal static class ApiEndpoints
 
     public static void MapApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/health", HealthAsync);
+        app.MapGet("/api/health", HealthAsync)
+            .WithName("Health").WithSummary("Liveness and the database, with the ingest dead-letter backlog").Produces<HealthReport>();
 
         var jsonLimit = new RequestBodyLimit(app.ServiceProvider.GetRequiredService<IOptions<ApiOptions>>().Value.MaxJsonBodyBytes);
         var v1 = app.MapGroup("/api/v1").RequireApiKey().WithMetadata(jsonLimit);
 
-        v1.MapPost("/tenants", CreateTenantAsync);
-        v1.MapGet("/tenants", ListTenantsAsync);
-        v1.MapPost("/tenants/{tenantId:guid}/api-keys", CreateApiKeyAsync);
-        v1.MapGet("/tenants/{tenantId:guid}/api-keys", ListApiKeysAsync);
-        v1.MapDelete("/tenants/{tenantId:guid}/api-keys/{keyId:guid}", RevokeApiKeyAsync);
+        v1.MapPost("/tenants", CreateTenantAsync)
+            .WithName("CreateTenant").WithSummary("Create a tenant (platform admin)").Produces<Tenant>(StatusCodes.Status201Created);
+        v1.MapGet("/tenants", ListTenantsAsync)
+            .WithName("ListTenants").WithSummary("Every tenant (platform admin), or the caller's own").Produces<IReadOnlyList<Tenant>>();
+        v1.MapPost("/tenants/{tenantId:guid}/api-keys", CreateApiKeyAsync)
+            .WithName("CreateApiKey").WithSummary("Create a key with a role; the key is in this answer only").Produces<CreatedApiKey>(StatusCodes.Status201Created);
+        v1.MapGet("/tenants/{tenantId:guid}/api-keys", ListApiKeysAsync)
+            .WithName("ListApiKeys").WithSummary("A tenant's keys: prefix, role, created, last used, revoked").Produces<IReadOnlyList<ApiKey>>();
+        v1.MapDelete("/tenants/{tenantId:guid}/api-keys/{keyId:guid}", RevokeApiKeyAsync)
+            .WithName("RevokeApiKey").WithSummary("Revoke a key").Produces(StatusCodes.Status204NoContent);
 
-        v1.MapPost("/devices", RegisterDeviceAsync);
-        v1.MapGet("/devices", ListDevicesAsync);
-        v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync);
+        v1.MapPost("/devices", RegisterDeviceAsync)
+            .WithName("RegisterDevice").WithSummary("Register a device; its connection details are in this answer only (operator)").Produces<RegisteredDevice>(StatusCodes.Status201Created);
+        v1.MapGet("/devices", ListDevicesAsync)
+            .WithName("ListDevices").WithSummary("The tenant's devices").Produces<IReadOnlyList<Device>>();
+        v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync)
+            .WithName("DeleteDevice").WithSummary("Delete a device and its identity (admin)").Produces(StatusCodes.Status204NoContent);
         v1.MapEdgeDeployment();
 
-        v1.MapGet("/machines", ListMachinesAsync);
-        v1.MapGet("/machines/{machineId}", GetMachineAsync);
-        v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync);
-        v1.MapGet("/rejects", ListRejectsAsync);
+        v1.MapMachines();
+        v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync)
+            .WithName("ListReadings").WithSummary("Raw readings of one machine in a time range").Produces<ReadingsPage>();
+        v1.MapGet("/rejects", ListRejectsAsync)
+            .WithName("ListRejects").WithSummary("Messages ingest refused, newest first").Produces<IReadOnlyList<StoredReject>>();
         v1.MapPredictions();
         v1.MapAlertRules();
         v1.MapAlerts();
         v1.MapWebhookSubscriptions();
         v1.MapDeliveries();
         v1.MapDashboard();
+        v1.MapAdministration();
     }
 
     /// <summary>
@@ -132,7 +143,7 @@ internal static class ApiEndpoints
         var caller = http.Principal();
         if (!MayManageKeys(caller, tenantId))
         {
-            return Problems.Forbidden("Keys of a tenant are managed by a platform-admin key or that tenant's tenant-admin key.");
+            return Problems.Forbidden("Keys of a tenant are managed by a platform-admin key or that tenant's admin key.");
         }
         if (!ApiKeyRoles.TryParse(request.Role, out var role) || role == ApiKeyRole.PlatformAdmin)
         {
@@ -155,7 +166,7 @@ internal static class ApiEndpoints
     private static async Task<IResult> ListApiKeysAsync(Guid tenantId, HttpContext http, ApiKeyStore apiKeys, CancellationToken cancellationToken) =>
         MayManageKeys(http.Principal(), tenantId)
             ? TypedResults.Ok(await apiKeys.ListApiKeysAsync(tenantId, cancellationToken))
-            : Problems.Forbidden("Keys of a tenant are listed by a platform-admin key or that tenant's tenant-admin key.");
+            : Problems.Forbidden("Keys of a tenant are listed by a platform-admin key or that tenant's admin key.");
 
     private static async Task<IResult> RevokeApiKeyAsync(Guid tenantId, Guid keyId,
         HttpContext http, ApiKeyStore apiKeys, TenantStore tenants, CancellationToken cancellationToken)
@@ -163,7 +174,7 @@ internal static class ApiEndpoints
         var caller = http.Principal();
         if (!MayManageKeys(caller, tenantId))
         {
-            return Problems.Forbidden("Keys of a tenant are revoked by a platform-admin key or that tenant's tenant-admin key.");
+            return Problems.Forbidden("Keys of a tenant are revoked by a platform-admin key or that tenant's admin key.");
         }
         if (!await apiKeys.RevokeApiKeyAsync(tenantId, keyId, cancellationToken))
         {
@@ -174,16 +185,16 @@ internal static class ApiEndpoints
     }
 
     private static bool MayManageKeys(ApiPrincipal caller, Guid tenantId) =>
-        caller.Role == ApiKeyRole.PlatformAdmin || (caller.Role == ApiKeyRole.TenantAdmin && caller.TenantId == tenantId);
+        caller.Role == ApiKeyRole.PlatformAdmin || (caller.Role == ApiKeyRole.Admin && caller.TenantId == tenantId);
 
     // ---- tenant scope ----
 
     private static async Task<IResult> RegisterDeviceAsync(RegisterDeviceRequest request, HttpContext http, DeviceStore devices, TenantStore tenants,
         IDeviceIdentityRegistry registry, IOptions<PdmOptions> options, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin, ApiKeyRole.DeviceProvisioner) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Operator) is not { } tenant)
         {
-            return Problems.Forbidden("Registering devices needs a tenant-admin or device-provisioner key.");
+            return Problems.Forbidden("Registering devices needs an operator or admin key.");
         }
         if (!DeviceIds.IsValid(request.DeviceId, out var reason))
         {
@@ -212,9 +223,9 @@ internal static class ApiEndpoints
     private static async Task<IResult> DeleteDeviceAsync(string deviceId, HttpContext http, DeviceStore devices, TenantStore tenants,
         IDeviceIdentityRegistry registry, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Deleting devices needs a tenant-admin key.");
+            return Problems.Forbidden("Deleting devices needs an admin key.");
         }
         if (!DeviceIds.IsValid(deviceId, out var reason))
         {
@@ -227,25 +238,6 @@ internal static class ApiEndpoints
         await registry.DeleteAsync(deviceId, cancellationToken);
         await tenants.WriteAuditAsync(tenant, http.Principal().Name, "device.delete", deviceId, null, cancellationToken);
         return TypedResults.NoContent();
-    }
-
-    private static async Task<IResult> ListMachinesAsync(HttpContext http, MachineStore machines, CancellationToken cancellationToken) =>
-        TenantOf(http) is { } tenant
-            ? TypedResults.Ok(await machines.ListMachinesAsync(tenant, cancellationToken))
-            : TenantKeyRequired();
-
-    private static async Task<IResult> GetMachineAsync(string machineId, HttpContext http, MachineStore machines, CancellationToken cancellationToken)
-    {
-        if (TenantOf(http) is not { } tenant)
-        {
-            return TenantKeyRequired();
-        }
-        if (TextRules.CheckId(machineId, "machineId", TextRules.MaxIdLength) is { } problem)
-        {
-            return Problems.Invalid("machineId", problem);
-        }
-        var machine = await machines.GetMachineAsync(tenant, machineId, cancellationToken);
-        return machine is null ? Problems.NotFound($"no machine '{machineId}' in this tenant") : TypedResults.Ok(machine);
     }
 
     private static async Task<IResult> QueryReadingsAsync(string machineId, string? from, string? to, string? sensor, string? limit,

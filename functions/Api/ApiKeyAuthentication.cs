@@ -27,7 +27,7 @@ internal static class ApiKeyAuthentication
         // No default scheme: only endpoints under the policy authenticate, so invocations and health never count as
         // failures. ASP.NET Core makes a lone scheme the default unless this switch is set (options read it once).
         AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
-        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(Scheme, null);
+        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(Scheme, null).AddEntraBearer();
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser());
         return services;
     }
@@ -60,6 +60,9 @@ internal sealed class ApiKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     ApiKeyStore apiKeys,
+    TenantStore tenants,
+    IOptions<EntraOptions> entra,
+    TimeProvider clock,
     FailedAuthLimiter failures,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -78,6 +81,10 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail(new ApiKeyRejectedException(StatusCodes.Status401Unauthorized, "Unauthorized",
                 "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.", null));
         }
+        if (entra.Value.Enabled && EntraAuthentication.LooksLikeJwt(key))
+        {
+            return await AuthenticateEntraAsync(address);
+        }
         var principal = await apiKeys.AuthenticateApiKeyAsync(key, Context.RequestAborted);
         if (principal is null)
         {
@@ -85,6 +92,25 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail(new ApiKeyRejectedException(StatusCodes.Status401Unauthorized, "Unauthorized",
                 "The API key is unknown or revoked.", null));
         }
+        await apiKeys.RecordUseAsync(principal.KeyId, clock.GetUtcNow(), Context.RequestAborted);
+        return Success(principal);
+    }
+
+    private async Task<AuthenticateResult> AuthenticateEntraAsync(System.Net.IPAddress? address)
+    {
+        var token = await Context.AuthenticateAsync(EntraAuthentication.Scheme);
+        if (!token.Succeeded)
+        {
+            failures.Record(address);
+            return AuthenticateResult.Fail(new ApiKeyRejectedException(StatusCodes.Status401Unauthorized, "Unauthorized",
+                $"The bearer token was refused: {EntraAuthentication.Reason(token.Failure)}.", null));
+        }
+        var (principal, refusal) = await EntraAuthentication.MapAsync(token.Principal, tenants, Context.RequestAborted);
+        return principal is null ? AuthenticateResult.Fail(refusal!) : Success(principal);
+    }
+
+    private AuthenticateResult Success(ApiPrincipal principal)
+    {
         ApiKeyAuthentication.SetPrincipal(Context, principal);
         var identity = new ClaimsIdentity(
         [

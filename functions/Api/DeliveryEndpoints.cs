@@ -9,7 +9,7 @@ namespace Pdm.Functions.Api;
 
 /// <summary>
 /// What happened to a tenant's webhook and e-mail deliveries: each subscription's attempt log (Table storage, newest
-/// first, paged), the dead letters, and their replay (one, or in bulk). Reading: any tenant role; replay: tenant-admin.
+/// first, paged), the dead letters, and their replay (one, or in bulk). Reading: any tenant role; replay: operator or admin.
 /// </summary>
 internal static class DeliveryEndpoints
 {
@@ -18,10 +18,14 @@ internal static class DeliveryEndpoints
 
     public static void MapDeliveries(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/webhooks/{subscriptionId:guid}/deliveries", ListAttemptsAsync);
-        v1.MapGet("/webhooks/dead-letters", ListDeadLettersAsync);
-        v1.MapPost("/webhooks/dead-letters/{deadLetterId:guid}/replay", ReplayOneAsync);
-        v1.MapPost("/webhooks/dead-letters/replay", ReplayManyAsync);
+        v1.MapGet("/webhooks/{subscriptionId:guid}/deliveries", ListAttemptsAsync)
+            .WithName("ListDeliveries").WithSummary("Delivery attempts of a subscription, newest first, paged").Produces<AttemptPageDto>();
+        v1.MapGet("/webhooks/dead-letters", ListDeadLettersAsync)
+            .WithName("ListDeadLetters").WithSummary("Events that could not be delivered").Produces<IReadOnlyList<DeadLetterDto>>();
+        v1.MapPost("/webhooks/dead-letters/{deadLetterId:guid}/replay", ReplayOneAsync)
+            .WithName("ReplayDeadLetter").WithSummary("Deliver one dead letter again (operator)").Produces<ReplayResultDto>();
+        v1.MapPost("/webhooks/dead-letters/replay", ReplayManyAsync)
+            .WithName("ReplayDeadLetters").WithSummary("Deliver dead letters again in bulk (operator)").Produces<ReplayResultDto>();
     }
 
     private static async Task<IResult> ListAttemptsAsync(Guid subscriptionId, string? limit, string? continuationToken, HttpContext http,
@@ -88,9 +92,9 @@ internal static class DeliveryEndpoints
     private static async Task<IResult> ReplayOneAsync(Guid deadLetterId, HttpContext http, WebhookDeliveryStore deliveries, AlertPublisher publisher,
         CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Operator) is not { } tenant)
         {
-            return Problems.Forbidden("Replaying dead letters takes a tenant-admin key of the tenant they belong to.");
+            return Problems.Forbidden("Replaying dead letters takes an operator or admin key of the tenant they belong to.");
         }
         var replayed = await deliveries.ReplayDeadLettersAsync(tenant, [deadLetterId], null, cancellationToken);
         if (replayed.Count == 0)
@@ -104,9 +108,9 @@ internal static class DeliveryEndpoints
     private static async Task<IResult> ReplayManyAsync([FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] BulkReplayRequest? request,
         HttpContext http, WebhookDeliveryStore deliveries, AlertPublisher publisher, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Operator) is not { } tenant)
         {
-            return Problems.Forbidden("Replaying dead letters takes a tenant-admin key of the tenant they belong to.");
+            return Problems.Forbidden("Replaying dead letters takes an operator or admin key of the tenant they belong to.");
         }
         var replayed = await deliveries.ReplayDeadLettersAsync(tenant, null, request?.SubscriptionId, cancellationToken);
         await KickAsync(tenant, replayed, publisher, cancellationToken);

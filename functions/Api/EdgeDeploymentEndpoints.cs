@@ -45,16 +45,18 @@ public sealed class EdgeDeploymentOptions
 internal static partial class EdgeDeploymentEndpoints
 {
     public static void MapEdgeDeployment(this IEndpointRouteBuilder v1) =>
-        v1.MapPost("/devices/{deviceId}/edge-deployment", DeployAsync);
+        v1.MapPost("/devices/{deviceId}/edge-deployment", DeployAsync)
+            .WithName("DeployEdgeGateway")
+            .WithSummary("Create the gateway's IoT Edge identity and apply the module's deployment manifest (admin)");
 
     private static async Task<IResult> DeployAsync(string deviceId, EdgeDeploymentBody body, HttpContext http, DeviceStore devices,
         TenantStore tenants, IEdgeDeviceRegistry edgeRegistry, IDeviceIdentityRegistry localRegistry, IOptions<EdgeDeploymentOptions> settings,
         IOptions<PdmOptions> pdm, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger(typeof(EdgeDeploymentEndpoints).FullName!);
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Deploying to a gateway needs a tenant-admin key.");
+            return Problems.Forbidden("Deploying to a gateway needs an admin key.");
         }
         var options = settings.Value;
         if (body.Configuration is not { ValueKind: JsonValueKind.Object } configuration)

@@ -48,11 +48,11 @@ internal sealed record MachineQuery(Guid Tenant, DateTimeOffset Start, DateTimeO
         return (new MachineQuery(tenant, start, end, rows), null);
     }
 
-    /// <summary>The caller's tenant when its key is a tenant key with one of the roles (any tenant role when none given).</summary>
-    public static Guid? TenantOf(HttpContext http, params ApiKeyRole[] roles)
+    /// <summary>The caller's tenant when it acts for a tenant with at least role <paramref name="least"/> (viewer: any tenant role).</summary>
+    public static Guid? TenantOf(HttpContext http, ApiKeyRole least = ApiKeyRole.Viewer)
     {
         var caller = http.Principal();
-        return caller.TenantId is { } tenant && (roles.Length == 0 || roles.Contains(caller.Role)) ? tenant : null;
+        return caller.TenantId is { } tenant && caller.Role.Includes(least) ? tenant : null;
     }
 
     public static IResult TenantKeyRequired() =>

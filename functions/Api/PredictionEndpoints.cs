@@ -16,9 +16,12 @@ internal static class PredictionEndpoints
 
     public static void MapPredictions(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/machines/{machineId}/scores", ListScoresAsync);
-        v1.MapGet("/machines/{machineId}/predictions", ListPredictionsAsync);
-        v1.MapGet("/predictions", ListLatestPredictionsAsync);
+        v1.MapGet("/machines/{machineId}/scores", ListScoresAsync)
+            .WithName("ListScores").WithSummary("Anomaly scores of one machine in a time range, with their parts").Produces<ScoresPage>();
+        v1.MapGet("/machines/{machineId}/predictions", ListPredictionsAsync)
+            .WithName("ListMachinePredictions").WithSummary("Predictions of one machine, newest first, with explanations").Produces<IReadOnlyList<PredictionDto>>();
+        v1.MapGet("/predictions", ListLatestPredictionsAsync)
+            .WithName("ListLatestPredictions").WithSummary("The latest prediction of every machine (ETag)").Produces<IReadOnlyList<PredictionDto>>();
     }
 
     private static async Task<IResult> ListScoresAsync(string machineId, string? from, string? to, string? limit,
@@ -55,7 +58,8 @@ internal static class PredictionEndpoints
 
     private static async Task<IResult> ListLatestPredictionsAsync(HttpContext http, PredictionStore predictions, CancellationToken cancellationToken) =>
         TenantOf(http) is { } tenant
-            ? TypedResults.Ok((await predictions.ListLatestPredictionsAsync(tenant, cancellationToken)).Select(PredictionDto.From).ToList())
+            // Polled by dashboards: If-None-Match with the last ETag gives 304 while no prediction changed.
+            ? ETags.Json(http, (await predictions.ListLatestPredictionsAsync(tenant, cancellationToken)).Select(PredictionDto.From).ToList())
             : TenantKeyRequired();
 }
 

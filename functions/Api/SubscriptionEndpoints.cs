@@ -25,7 +25,7 @@ public sealed class WebhookSubscriptionOptions
 
 /// <summary>
 /// A tenant's webhook subscriptions: listed and read by any tenant key, created, replaced, deleted and given a new
-/// secret by a tenant-admin key. The signing secret is shown once, when it is made (create, rotate-secret), and is
+/// secret by an admin key. The signing secret is shown once, when it is made (create, rotate-secret), and is
 /// stored only encrypted; no read returns it. URLs are checked when saved (https, no internal addresses) and again
 /// by the delivery client at every connect.
 /// </summary>
@@ -39,21 +39,27 @@ internal static class SubscriptionEndpoints
 
     public static void MapWebhookSubscriptions(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/webhooks", CreateAsync);
-        v1.MapGet("/webhooks", ListAsync);
-        v1.MapGet("/webhooks/{subscriptionId:guid}", GetAsync);
-        v1.MapPut("/webhooks/{subscriptionId:guid}", ReplaceAsync);
-        v1.MapDelete("/webhooks/{subscriptionId:guid}", DeleteAsync);
-        v1.MapPost("/webhooks/{subscriptionId:guid}/rotate-secret", RotateSecretAsync);
+        v1.MapPost("/webhooks", CreateAsync)
+            .WithName("CreateWebhook").WithSummary("Subscribe a URL to alert events (admin); the signing secret is in this answer only").Produces<SubscriptionDto>(StatusCodes.Status201Created);
+        v1.MapGet("/webhooks", ListAsync)
+            .WithName("ListWebhooks").WithSummary("The tenant's webhook subscriptions").Produces<IReadOnlyList<SubscriptionDto>>();
+        v1.MapGet("/webhooks/{subscriptionId:guid}", GetAsync)
+            .WithName("GetWebhook").WithSummary("One webhook subscription").Produces<SubscriptionDto>();
+        v1.MapPut("/webhooks/{subscriptionId:guid}", ReplaceAsync)
+            .WithName("ReplaceWebhook").WithSummary("Change a subscription's URL, filters or state (admin)").Produces<SubscriptionDto>();
+        v1.MapDelete("/webhooks/{subscriptionId:guid}", DeleteAsync)
+            .WithName("DeleteWebhook").WithSummary("Delete a subscription (admin)").Produces(StatusCodes.Status204NoContent);
+        v1.MapPost("/webhooks/{subscriptionId:guid}/rotate-secret", RotateSecretAsync)
+            .WithName("RotateWebhookSecret").WithSummary("A new signing secret; the old one stays valid for a while (admin)").Produces<RotatedSecret>();
     }
 
     private static async Task<IResult> CreateAsync(WebhookSubscriptionRequest request, HttpContext http, SubscriptionStore subscriptions,
         TenantStore tenants, IWebhookSecretProtector protector, IWebhookHostResolver resolver, IOptions<WebhookDeliveryOptions> delivery,
         IOptions<WebhookSubscriptionOptions> options, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Creating webhook subscriptions needs a tenant-admin key.");
+            return Problems.Forbidden("Creating webhook subscriptions needs an admin key.");
         }
         var (settings, problem) = await CheckAsync(request, resolver, delivery.Value, options.Value, cancellationToken);
         if (settings is null)
@@ -94,9 +100,9 @@ internal static class SubscriptionEndpoints
         SubscriptionStore subscriptions, TenantStore tenants, IWebhookHostResolver resolver, IOptions<WebhookDeliveryOptions> delivery,
         IOptions<WebhookSubscriptionOptions> options, CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Changing webhook subscriptions needs a tenant-admin key.");
+            return Problems.Forbidden("Changing webhook subscriptions needs an admin key.");
         }
         var (settings, problem) = await CheckAsync(request, resolver, delivery.Value, options.Value, cancellationToken);
         if (settings is null)
@@ -114,9 +120,9 @@ internal static class SubscriptionEndpoints
     private static async Task<IResult> DeleteAsync(Guid subscriptionId, HttpContext http, SubscriptionStore subscriptions, TenantStore tenants,
         CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Deleting webhook subscriptions needs a tenant-admin key.");
+            return Problems.Forbidden("Deleting webhook subscriptions needs an admin key.");
         }
         if (!await subscriptions.DeleteAsync(tenant, subscriptionId, cancellationToken))
         {
@@ -134,9 +140,9 @@ internal static class SubscriptionEndpoints
         TenantStore tenants, IWebhookSecretProtector protector, TimeProvider clock, IOptions<WebhookSubscriptionOptions> options,
         CancellationToken cancellationToken)
     {
-        if (TenantOf(http, ApiKeyRole.TenantAdmin) is not { } tenant)
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
         {
-            return Problems.Forbidden("Rotating webhook secrets needs a tenant-admin key.");
+            return Problems.Forbidden("Rotating webhook secrets needs an admin key.");
         }
         var secret = WebhookSecret.Generate();
         var validUntil = clock.GetUtcNow() + options.Value.SecretGracePeriod;

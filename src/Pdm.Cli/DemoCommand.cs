@@ -97,7 +97,7 @@ internal static class DemoCommand
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
         var tenant = await FindOrCreateTenantAsync(api, cancellationToken);
         var tenantKey = await ReadAsync<CreatedKey>(await api.PostAsJsonAsync($"api/v1/tenants/{tenant.Id}/api-keys",
-            new { name = "demo operator", role = "tenant-admin" }, cancellationToken), cancellationToken);
+            new { name = "demo operator", role = "admin" }, cancellationToken), cancellationToken);
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tenantKey.Key);
         var gateway = await ReadAsync<RegisteredDevice>(await api.PostAsJsonAsync("api/v1/devices", new { deviceId = GatewayId }, cancellationToken), cancellationToken);
 

@@ -23,7 +23,7 @@ internal static class EdgeCommand
         var config = new Option<FileInfo>("--config") { Description = "The gateway's configuration (docs/edge-configuration.md)", Required = true };
         var image = new Option<string?>("--image") { Description = "The pdmEdge image with a version tag (default: the function app's Pdm__EdgeDeployment__ModuleImage; required without --api)" };
         var api = new Option<string?>("--api") { Description = $"The function app's base URL, e.g. https://func-pdm.azurewebsites.net (or {ApiUrlVariable})" };
-        var apiKey = new Option<string?>("--api-key") { Description = $"A tenant-admin API key (or {ApiKeyVariable})" };
+        var apiKey = new Option<string?>("--api-key") { Description = $"A admin API key (or {ApiKeyVariable})" };
         var output = new Option<FileInfo?>("--out") { Description = "Without --api: where to write the manifest (default .pdm/edge/<device>.deployment.json)" };
         var deploy = new Command("deploy", "Create a gateway's IoT Edge identity and apply the deployment manifest (edge-module/deployment.template.json)")
         {
@@ -43,7 +43,7 @@ internal static class EdgeCommand
                 var key = result.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
                 if (string.IsNullOrEmpty(key))
                 {
-                    Console.Error.WriteLine($"--api-key (or {ApiKeyVariable}) is required with --api: a tenant-admin key.");
+                    Console.Error.WriteLine($"--api-key (or {ApiKeyVariable}) is required with --api: a admin key.");
                     return 2;
                 }
                 return await DeployThroughApiAsync(new Uri(url.TrimEnd('/') + "/"), key, deviceId, result.GetValue(image), configuration.Value,
@@ -83,7 +83,7 @@ internal static class EdgeCommand
         Console.WriteLine($"""
             No API given (--api or {ApiUrlVariable}): nothing was deployed and no device identity was created.
             The manifest for {deviceId} is in {path}.
-            Deploy it through the function app:  ./pdm edge deploy --device {deviceId} --config <file> --api <url> --api-key <tenant-admin key>
+            Deploy it through the function app:  ./pdm edge deploy --device {deviceId} --config <file> --api <url> --api-key <admin key>
             or apply the file yourself:          az iot edge set-modules --hub-name <hub> --device-id {deviceId} --content {path}
             """);
         return 0;

@@ -8,10 +8,14 @@ public static class ApiKeyRoles
     private static readonly Dictionary<ApiKeyRole, string> Names = new()
     {
         [ApiKeyRole.PlatformAdmin] = "platform-admin",
-        [ApiKeyRole.TenantAdmin] = "tenant-admin",
-        [ApiKeyRole.TenantReader] = "tenant-reader",
-        [ApiKeyRole.DeviceProvisioner] = "device-provisioner",
+        [ApiKeyRole.Viewer] = "viewer",
+        [ApiKeyRole.Operator] = "operator",
+        [ApiKeyRole.Admin] = "admin",
     };
+
+    /// <summary>True for a tenant role that includes <paramref name="least"/> (admin includes operator includes viewer).</summary>
+    public static bool Includes(this ApiKeyRole role, ApiKeyRole least) =>
+        role != ApiKeyRole.PlatformAdmin && least != ApiKeyRole.PlatformAdmin && role >= least;
 
     /// <summary>Roles a tenant key can have (every role but platform-admin).</summary>
     public static IReadOnlyList<string> TenantRoles { get; } = [.. Names.Where(n => n.Key != ApiKeyRole.PlatformAdmin).Select(n => n.Value)];

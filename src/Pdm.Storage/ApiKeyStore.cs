@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
@@ -15,7 +16,10 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
     // "pdm_" + unpadded base64url of 32 bytes.
     private static readonly int KeyLength = KeyMarker.Length + Base64Url.GetEncodedLength(KeyRandomBytes);
 
-    private const string ApiKeyColumns = "id, tenant_id, name, prefix, role, created_at, revoked_at";
+    private const string ApiKeyColumns = "id, tenant_id, name, prefix, role, created_at, revoked_at, last_used_at";
+
+    // The minute each key's use was last written, so a busy key costs one UPDATE a minute, not one per request.
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _lastUseWritten = new();
 
     /// <summary>
     /// Creates a key "pdm_" + base64url(32 random bytes). Only its first 12 characters and its SHA-256 hash are
@@ -69,7 +73,25 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         return await ReadAllAsync(command, reader => new ApiKey(
             reader.GetGuid(0), NullableValue<Guid>(reader, 1), reader.GetString(2), reader.GetString(3),
             ParseRole(reader.GetString(4)), reader.GetFieldValue<DateTimeOffset>(5),
-            NullableValue<DateTimeOffset>(reader, 6)), cancellationToken);
+            NullableValue<DateTimeOffset>(reader, 6), NullableValue<DateTimeOffset>(reader, 7)), cancellationToken);
+    }
+
+    /// <summary>
+    /// Records that the key authenticated a request at <paramref name="now"/>, to the minute. Writes at most once a
+    /// minute per key and process; the database keeps the latest minute any process wrote.
+    /// </summary>
+    /// <returns>True when this call wrote to the database.</returns>
+    public async Task<bool> RecordUseAsync(Guid keyId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var minute = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+        if (_lastUseWritten.TryGetValue(keyId, out var written) && written >= minute)
+        {
+            return false;
+        }
+        _lastUseWritten[keyId] = minute;
+        await using var command = dataSource.PlatformCommand("SELECT pdm.touch_api_key($1, $2)", keyId, minute);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>Who a presented key belongs to; null when it is malformed, unknown, wrong or revoked.</summary>

@@ -1,20 +1,29 @@
+using System.Text.Json.Serialization;
 using Pdm.Telemetry;
 
 namespace Pdm.Storage;
 
 public sealed record Tenant(Guid Id, string Name, DateTimeOffset CreatedAt, string SettingsJson);
 
+/// <summary>
+/// What a caller may do. Tenant roles are ordered: each may do everything the one before it may (viewer reads;
+/// operator also acts on alerts, replays deliveries, registers devices; admin also manages keys, rules, subscriptions
+/// and machines). Platform admins manage tenants and nothing inside them. In JSON, the names of <see cref="ApiKeyRoles"/>.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ApiKeyRole>))]
 public enum ApiKeyRole
 {
-    PlatformAdmin,
-    TenantAdmin,
-    TenantReader,
-    DeviceProvisioner,
+    [JsonStringEnumMemberName("platform-admin")] PlatformAdmin,
+    [JsonStringEnumMemberName("viewer")] Viewer,
+    [JsonStringEnumMemberName("operator")] Operator,
+    [JsonStringEnumMemberName("admin")] Admin,
 }
 
 /// <summary>An API key as listed; the key itself is never stored, only its prefix and SHA-256 hash.</summary>
+/// <param name="LastUsedAt">When it last authenticated a request, to the minute (written at most once a minute).</param>
 public sealed record ApiKey(
-    Guid Id, Guid? TenantId, string Name, string Prefix, ApiKeyRole Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+    Guid Id, Guid? TenantId, string Name, string Prefix, ApiKeyRole Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,
+    DateTimeOffset? LastUsedAt = null);
 
 /// <summary>Who a presented API key belongs to. TenantId is null for platform admins.</summary>
 public sealed record ApiPrincipal(Guid KeyId, Guid? TenantId, ApiKeyRole Role, string Name);
@@ -24,8 +33,11 @@ public sealed record Device(Guid TenantId, string DeviceId, DateTimeOffset Creat
 /// <summary>The tenant a device id belongs to, as seen by ingest before any tenant is known.</summary>
 public readonly record struct DeviceOwner(Guid TenantId, bool Disabled);
 
+/// <param name="Criticality">How much the plant depends on it: LOW, MEDIUM, HIGH or CRITICAL; null when not set.</param>
+/// <param name="Sensors">The sensors its scorer last saw, in order; empty before its first scored sample.</param>
 public sealed record Machine(
-    Guid Id, Guid TenantId, string MachineId, string? Name, string? Kind, string? FirstSeenByDevice, DateTimeOffset CreatedAt);
+    Guid Id, Guid TenantId, string MachineId, string? Name, string? Kind, string? FirstSeenByDevice, DateTimeOffset CreatedAt,
+    string? Location = null, string? Criticality = null, IReadOnlyList<string>? Sensors = null);
 
 public readonly record struct Reading(string MachineId, string Sensor, DateTimeOffset Timestamp, double Value, long Sequence);
 
@@ -103,6 +115,13 @@ public sealed class DeviceIdTakenException : StorageConflictException
     public string DeviceId { get; }
 }
 
+/// <summary>The Microsoft Entra directory is already linked to another tenant (one directory, one tenant).</summary>
+public sealed class EntraTenantTakenException(Guid entraTenantId)
+    : StorageConflictException($"Entra tenant {entraTenantId} is already linked to another tenant.")
+{
+    public Guid EntraTenantId { get; } = entraTenantId;
+}
+
 public sealed class TenantNameTakenException : StorageConflictException
 {
     public TenantNameTakenException(string name)
@@ -113,3 +132,32 @@ public sealed class TenantNameTakenException : StorageConflictException
 
     public string Name { get; }
 }
+
+/// <summary>One entry of a tenant's audit log: who did what to which resource.</summary>
+/// <param name="DetailsJson">A JSON document with whatever else explains the action, or null.</param>
+public sealed record AuditEntry(long Id, DateTimeOffset At, string Actor, string Action, string Target, string? DetailsJson);
+
+/// <summary>Filters of <see cref="TenantStore.ListAuditAsync"/>; AfterAt/AfterId are the last entry of the previous page.</summary>
+public sealed record AuditQuery
+{
+    public DateTimeOffset? From { get; init; }
+    public DateTimeOffset? To { get; init; }
+    public string? Actor { get; init; }
+    public string? Action { get; init; }
+    public DateTimeOffset? AfterAt { get; init; }
+    public long? AfterId { get; init; }
+    public required int Limit { get; init; }
+}
+
+/// <summary>The changes a PATCH of a machine makes: a null property is left as it is; Clear* properties empty one.</summary>
+public sealed record MachineChanges
+{
+    public string? Name { get; init; }
+    public string? Kind { get; init; }
+    public string? Location { get; init; }
+    public string? Criticality { get; init; }
+    public IReadOnlySet<string> Cleared { get; init; } = new HashSet<string>();
+}
+
+/// <summary>A machine kind in a tenant: how many of its machines have it, and how many registered models are made for it.</summary>
+public sealed record MachineKindCount(string Kind, int Machines, int Models);

@@ -52,6 +52,51 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
         }, cancellationToken);
     }
 
+    /// <summary>Links a Microsoft Entra directory (token claim <c>tid</c>) to the tenant; null unlinks it.</summary>
+    /// <returns>False when the tenant does not exist.</returns>
+    /// <exception cref="EntraTenantTakenException">Another tenant is linked to that directory.</exception>
+    public async Task<bool> SetEntraTenantAsync(Guid tenantId, Guid? entraTenantId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.PlatformCommand("SELECT pdm.set_tenant_entra_id($1, $2::uuid)", tenantId, entraTenantId);
+        try
+        {
+            return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw new EntraTenantTakenException(entraTenantId!.Value);
+        }
+    }
+
+    /// <summary>The tenant linked to a Microsoft Entra directory, or null.</summary>
+    public async Task<Guid?> FindByEntraTenantAsync(Guid entraTenantId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.PlatformCommand("SELECT pdm.find_tenant_by_entra_id($1)", entraTenantId);
+        return await command.ExecuteScalarAsync(cancellationToken) is Guid tenant ? tenant : null;
+    }
+
+    /// <summary>
+    /// The tenant's audit log, newest first: entries at or after <paramref name="query"/>'s From and before its To,
+    /// by an actor and of an action when given, after the cursor entry; <c>Limit</c> rows at most.
+    /// </summary>
+    public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(Guid tenantId, AuditQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, """
+                SELECT id, at, actor, action, target, details::text FROM pdm.audit_log
+                WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
+                  AND ($3::text IS NULL OR actor = $3) AND ($4::text IS NULL OR action = $4)
+                  AND ($5::timestamptz IS NULL OR (at, id) < ($5, $6::bigint))
+                ORDER BY at DESC, id DESC
+                LIMIT $7
+                """, query.From, query.To, query.Actor, query.Action, query.AfterAt, query.AfterId, query.Limit);
+            return await ReadAllAsync(command, reader => new AuditEntry(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1),
+                reader.GetString(2), reader.GetString(3), reader.GetString(4), NullableString(reader, 5)), cancellationToken);
+        }, cancellationToken);
+    }
+
     private static Tenant MapTenant(NpgsqlDataReader reader) =>
         new(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3));
 }

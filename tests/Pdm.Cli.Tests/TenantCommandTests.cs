@@ -21,7 +21,7 @@ public sealed class TenantCommandTests(RegistryStackFixture stack) : IClassFixtu
         var principal = await stack.OwnerDatabase.ApiKeys.AuthenticateApiKeyAsync(created.GetProperty("key").GetString()!, CancellationToken.None);
         Assert.NotNull(principal);
         Assert.Equal(created.GetProperty("tenant_id").GetGuid(), principal.TenantId);
-        Assert.Equal(ApiKeyRole.TenantAdmin, principal.Role);
+        Assert.Equal(ApiKeyRole.Admin, principal.Role);
     }
 
     [Fact]

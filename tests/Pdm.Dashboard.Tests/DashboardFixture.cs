@@ -74,12 +74,8 @@ public sealed class DashboardFixture : IAsyncLifetime
         using var admin = Api(platformKey);
         var tenant = await ReadAsync<IdDto>(await admin.PostAsJsonAsync("api/v1/tenants", new { name = $"plant-{Guid.NewGuid():N}"[..20] }));
         TenantId = tenant.Id;
-        // The tenant's administrator role: "admin" where keys have viewer/operator/admin, else the earlier "tenant-admin".
-        var keys = $"api/v1/tenants/{tenant.Id}/api-keys";
-        using var created = await admin.PostAsJsonAsync(keys, new { name = "maintenance manager", role = "admin" });
-        TenantKey = (await ReadAsync<KeyDto>(created.StatusCode == System.Net.HttpStatusCode.BadRequest
-            ? await admin.PostAsJsonAsync(keys, new { name = "maintenance manager", role = "tenant-admin" })
-            : created)).Key;
+        using var created = await admin.PostAsJsonAsync($"api/v1/tenants/{tenant.Id}/api-keys", new { name = "maintenance manager", role = "admin" });
+        TenantKey = (await ReadAsync<KeyDto>(created)).Key;
         await SeedPlantAsync(owner);
 
         Assertions.SetDefaultExpectTimeout(20_000);

@@ -62,8 +62,8 @@ internal sealed record OwnTenant(Guid Id, string AdminName, string AdminKey, str
         var stores = PdmStores.Create(fixture.Database.AppConnectionString);
         var id = (await stores.Tenants.CreateTenantAsync(AuthorizationTable.Unique(prefix), CancellationToken.None)).Id;
         var adminName = AuthorizationTable.Unique("operator");
-        var admin = await stores.ApiKeys.CreateApiKeyAsync(id, adminName, ApiKeyRole.TenantAdmin, CancellationToken.None);
-        var reader = await stores.ApiKeys.CreateApiKeyAsync(id, "dashboard", ApiKeyRole.TenantReader, CancellationToken.None);
+        var admin = await stores.ApiKeys.CreateApiKeyAsync(id, adminName, ApiKeyRole.Admin, CancellationToken.None);
+        var reader = await stores.ApiKeys.CreateApiKeyAsync(id, "dashboard", ApiKeyRole.Viewer, CancellationToken.None);
         return new OwnTenant(id, adminName, admin.Plaintext, reader.Plaintext, stores);
     }
 

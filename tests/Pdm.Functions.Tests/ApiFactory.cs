@@ -114,7 +114,7 @@ public sealed class ApiFixture : IAsyncLifetime
     public Guid TenantA { get; private set; }
     public Guid TenantB { get; private set; }
 
-    /// <summary>Keys by name: "platform-admin", "tenant-admin", "tenant-reader", "device-provisioner", "other-tenant-admin".</summary>
+    /// <summary>Keys by name: "platform-admin", "admin", "viewer", "operator", "other-tenant-admin".</summary>
     public IReadOnlyDictionary<string, string> Keys { get; private set; } = new Dictionary<string, string>();
 
     public async Task InitializeAsync()
@@ -126,11 +126,11 @@ public sealed class ApiFixture : IAsyncLifetime
         TenantA = (await owner.Tenants.CreateTenantAsync($"api-a-{Guid.NewGuid():N}"[..20], CancellationToken.None)).Id;
         TenantB = (await owner.Tenants.CreateTenantAsync($"api-b-{Guid.NewGuid():N}"[..20], CancellationToken.None)).Id;
         var keys = new Dictionary<string, string> { ["platform-admin"] = PlatformAdminKey };
-        foreach (var role in new[] { ApiKeyRole.TenantAdmin, ApiKeyRole.TenantReader, ApiKeyRole.DeviceProvisioner })
+        foreach (var role in new[] { ApiKeyRole.Admin, ApiKeyRole.Viewer, ApiKeyRole.Operator })
         {
             keys[ApiKeyRoles.Name(role)] = (await owner.ApiKeys.CreateApiKeyAsync(TenantA, "api-tests", role, CancellationToken.None)).Plaintext;
         }
-        keys["other-tenant-admin"] = (await owner.ApiKeys.CreateApiKeyAsync(TenantB, "api-tests", ApiKeyRole.TenantAdmin, CancellationToken.None)).Plaintext;
+        keys["other-tenant-admin"] = (await owner.ApiKeys.CreateApiKeyAsync(TenantB, "api-tests", ApiKeyRole.Admin, CancellationToken.None)).Plaintext;
         Keys = keys;
         Factory = CreateFactory(GenerousLimits);
     }

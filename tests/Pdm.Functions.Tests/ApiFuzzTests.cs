@@ -124,7 +124,7 @@ internal sealed class FuzzRequestBuilder(Random random, ApiRoute route, ApiFixtu
         "", " ", "a", "EG_M001", "name\0with-nul", "\u202Eevil\u202C", "tab\there", "line\nbreak", "\u2066isolate\u2069",
         "\uD800lone", "emoji 🙂", "..", "../../etc/passwd", "%00", "' OR 1=1 --", "<script>", "null", "true", "-1", "0",
         "2147483648", "99999999999999999999", "1e9", "NaN", "abc", "2026-01-01T00:00:00Z", "not-a-date", new string('x', 101),
-        new string('y', 3000), "tenant-admin", "platform-admin", "\uFEFFbom", "\u00A0nbsp\u00A0",
+        new string('y', 3000), "admin", "platform-admin", "\uFEFFbom", "\u00A0nbsp\u00A0",
     ];
 
     public HttpRequestMessage Build()
@@ -257,7 +257,7 @@ internal sealed class FuzzRequestBuilder(Random random, ApiRoute route, ApiFixtu
 
     private string Value(string property) => property switch
     {
-        "role" when random.Next(2) == 0 => Pick(["tenant-reader", "tenant-admin", "device-provisioner", "platform-admin", "root"]),
+        "role" when random.Next(2) == 0 => Pick(["viewer", "admin", "operator", "platform-admin", "root"]),
         "deviceId" when random.Next(2) == 0 => $"fuzz-{random.Next(1000)}",
         _ when random.Next(3) == 0 => $"fuzz {random.Next(100_000)}",
         _ => Pick(Texts),

@@ -88,13 +88,13 @@ public sealed class ApiRegressionTests(ApiFixture fixture)
         Assert.NotNull(retryAfter);
         Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         // Blocked before the key is looked up: a valid key from that address waits too.
-        using var validButBlocked = await SendAsync(client, fixture.Keys["tenant-reader"], "198.51.100.20");
+        using var validButBlocked = await SendAsync(client, fixture.Keys["viewer"], "198.51.100.20");
         await ProblemAsync(validButBlocked, HttpStatusCode.TooManyRequests);
 
         // The address comes from X-Forwarded-For, which the Functions host (and the dev host) set for the client.
         using var otherAddress = await SendAsync(client, WellFormedWrongKey(random), "198.51.100.21");
         await ProblemAsync(otherAddress, HttpStatusCode.Unauthorized);
-        using var otherValid = await SendAsync(client, fixture.Keys["tenant-reader"], "198.51.100.21");
+        using var otherValid = await SendAsync(client, fixture.Keys["viewer"], "198.51.100.21");
         Assert.Equal(HttpStatusCode.OK, otherValid.StatusCode);
     }
 
@@ -117,7 +117,7 @@ public sealed class ApiRegressionTests(ApiFixture fixture)
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         }
 
-        using var valid = await SendAsync(client, fixture.Keys["tenant-reader"], "127.0.0.1");
+        using var valid = await SendAsync(client, fixture.Keys["viewer"], "127.0.0.1");
         Assert.Equal(HttpStatusCode.OK, valid.StatusCode);
     }
 
@@ -129,7 +129,7 @@ public sealed class ApiRegressionTests(ApiFixture fixture)
             ["Pdm__Api__RequestsPerKey"] = "3",
             ["Pdm__Api__RateWindow"] = "00:10:00",
         });
-        using var client = factory.Client(fixture.Keys["tenant-reader"]);
+        using var client = factory.Client(fixture.Keys["viewer"]);
         for (var i = 0; i < 3; i++)
         {
             using var ok = await client.GetAsync("api/v1/machines");
@@ -139,7 +139,7 @@ public sealed class ApiRegressionTests(ApiFixture fixture)
         await ProblemAsync(limited, HttpStatusCode.TooManyRequests);
         Assert.NotNull(limited.Headers.RetryAfter?.Delta);
         // Another key is its own partition.
-        using var other = factory.Client(fixture.Keys["tenant-admin"]);
+        using var other = factory.Client(fixture.Keys["admin"]);
         Assert.Equal(HttpStatusCode.OK, (await other.GetAsync("api/v1/machines")).StatusCode);
     }
 
@@ -170,11 +170,11 @@ public sealed class ApiRegressionTests(ApiFixture fixture)
     public async Task Key_name_over_100_characters_is_400_and_a_1_MB_one_is_413()
     {
         using var admin = fixture.Factory.Client(fixture.PlatformAdminKey);
-        using var long101 = await admin.PostAsJsonAsync($"api/v1/tenants/{fixture.TenantA}/api-keys", new { name = new string('k', 101), role = "tenant-reader" });
+        using var long101 = await admin.PostAsJsonAsync($"api/v1/tenants/{fixture.TenantA}/api-keys", new { name = new string('k', 101), role = "viewer" });
         var problem = await ProblemAsync(long101, HttpStatusCode.BadRequest);
         Assert.Contains("at most 100", problem.GetProperty("errors").GetProperty("name")[0].GetString());
 
-        using var huge = await admin.PostAsJsonAsync($"api/v1/tenants/{fixture.TenantA}/api-keys", new { name = new string('k', 1024 * 1024), role = "tenant-reader" });
+        using var huge = await admin.PostAsJsonAsync($"api/v1/tenants/{fixture.TenantA}/api-keys", new { name = new string('k', 1024 * 1024), role = "viewer" });
         await ProblemAsync(huge, HttpStatusCode.RequestEntityTooLarge);
     }
 
@@ -199,7 +199,7 @@ public sealed class ApiRegressionTests(ApiFixture fixture)
     [InlineData("api/v1/machines/EG_M001/predictions?limit=2147483648")]
     public async Task Bad_limit_is_400_naming_limit_on_every_endpoint(string url)
     {
-        using var reader = fixture.Factory.Client(fixture.Keys["tenant-reader"]);
+        using var reader = fixture.Factory.Client(fixture.Keys["viewer"]);
         using var response = await reader.GetAsync(url);
         var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.StartsWith("limit must be a whole number from 1 to", problem.GetProperty("errors").GetProperty("limit")[0].GetString());
@@ -215,7 +215,7 @@ public sealed class ApiRegressionTests(ApiFixture fixture)
             HttpStatusCode.BadRequest);
         Assert.Contains("$.name", malformed.GetRawText());
         // Kestrel itself refuses a NUL in the path (%00) before any app sees it; a bidi control reaches the app.
-        using var reader = fixture.Factory.Client(fixture.Keys["tenant-reader"]);
+        using var reader = fixture.Factory.Client(fixture.Keys["viewer"]);
         var badId = await ProblemAsync(await reader.GetAsync("api/v1/machines/EG%E2%80%AEM001"), HttpStatusCode.BadRequest);
         Assert.Contains("U+202E", badId.GetProperty("errors").GetProperty("machineId")[0].GetString());
         var badSensor = await ProblemAsync(await reader.GetAsync("api/v1/machines/EG_M001/readings?sensor=a%00b"), HttpStatusCode.BadRequest);

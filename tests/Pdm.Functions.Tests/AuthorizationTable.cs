@@ -11,7 +11,8 @@ namespace Pdm.Functions.Tests;
 /// </summary>
 public static class AuthorizationTable
 {
-    private static readonly ApiKeyRole[] AnyTenantRole = [TenantAdmin, TenantReader, DeviceProvisioner];
+    private static readonly ApiKeyRole[] AnyTenantRole = [Viewer, Operator, Admin];
+    private static readonly ApiKeyRole[] OperatorOrAdmin = [Operator, Admin];
 
     public static IReadOnlyList<RouteAccess> Routes { get; } =
     [
@@ -30,21 +31,29 @@ public static class AuthorizationTable
         // The dashboard's files: public, the page signs in with an API key of its own (sessionStorage).
         RouteAccess.Public("GET /api/dashboard"),
         RouteAccess.Public("GET /api/dashboard/{**path}"),
+        RouteAccess.Public("GET /api/v1/openapi.json"),
 
         RouteAccess.Keyed("POST /api/v1/tenants", [PlatformAdmin], () => new { name = Unique("auth-tenant") }),
         RouteAccess.Keyed("GET /api/v1/tenants", [PlatformAdmin, .. AnyTenantRole]),
-        RouteAccess.Keyed("POST /api/v1/tenants/{tenantId:guid}/api-keys", [PlatformAdmin, TenantAdmin],
-            () => new { name = "auth-table", role = "tenant-reader" }),
-        RouteAccess.Keyed("GET /api/v1/tenants/{tenantId:guid}/api-keys", [PlatformAdmin, TenantAdmin]),
-        RouteAccess.Keyed("DELETE /api/v1/tenants/{tenantId:guid}/api-keys/{keyId:guid}", [PlatformAdmin, TenantAdmin]),
+        RouteAccess.Keyed("POST /api/v1/tenants/{tenantId:guid}/api-keys", [PlatformAdmin, Admin],
+            () => new { name = "auth-table", role = "viewer" }),
+        RouteAccess.Keyed("GET /api/v1/tenants/{tenantId:guid}/api-keys", [PlatformAdmin, Admin]),
+        RouteAccess.Keyed("DELETE /api/v1/tenants/{tenantId:guid}/api-keys/{keyId:guid}", [PlatformAdmin, Admin]),
+        // Sets and clears the link again: no other test uses tenant A's Entra link.
+        RouteAccess.Keyed("PATCH /api/v1/tenants/{tenantId:guid}", [PlatformAdmin], () => new { entraTenantId = (string?)null }),
 
-        RouteAccess.Keyed("POST /api/v1/devices", [TenantAdmin, DeviceProvisioner], () => new { deviceId = Unique("auth-new") }),
+        RouteAccess.Keyed("POST /api/v1/devices", OperatorOrAdmin, () => new { deviceId = Unique("auth-new") }),
         RouteAccess.Keyed("GET /api/v1/devices", AnyTenantRole),
-        RouteAccess.Keyed("DELETE /api/v1/devices/{deviceId}", [TenantAdmin]),
-        RouteAccess.Keyed("POST /api/v1/devices/{deviceId}/edge-deployment", [TenantAdmin], EdgeDeploymentApiTests.Body),
+        RouteAccess.Keyed("DELETE /api/v1/devices/{deviceId}", [Admin]),
+        RouteAccess.Keyed("POST /api/v1/devices/{deviceId}/edge-deployment", [Admin], EdgeDeploymentApiTests.Body),
 
         RouteAccess.Keyed("GET /api/v1/machines", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}", AnyTenantRole),
+        RouteAccess.Keyed("PATCH /api/v1/machines/{machineId}", [Admin], () => new { location = "Hall 2, line 3", criticality = "HIGH" }),
+        RouteAccess.Keyed("GET /api/v1/machine-kinds", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/models", AnyTenantRole),
+        RouteAccess.Keyed("GET /api/v1/models/{name}/versions", AnyTenantRole) with { PlatformWide = true },
+        RouteAccess.Keyed("GET /api/v1/audit-log", [Admin]),
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}/readings", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}/scores", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}/predictions", AnyTenantRole),
@@ -56,26 +65,26 @@ public static class AuthorizationTable
         RouteAccess.Keyed("GET /api/v1/alert-rules", AnyTenantRole),
         // Sent without If-Match: that succeeds only while tenants A and B have no rule set, so no other test may save
         // theirs (the alert-rule tests use tenants of their own).
-        RouteAccess.Keyed("PUT /api/v1/alert-rules", [TenantAdmin], () => System.Text.Json.Nodes.JsonNode.Parse(Pdm.Alerts.Rules.DefaultRules.Json)!),
+        RouteAccess.Keyed("PUT /api/v1/alert-rules", [Admin], () => System.Text.Json.Nodes.JsonNode.Parse(Pdm.Alerts.Rules.DefaultRules.Json)!),
         RouteAccess.Keyed("GET /api/v1/alert-rules/defaults", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/alerts", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/alerts/{alertId:guid}", AnyTenantRole),
-        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/acknowledge", [TenantAdmin], () => new { comment = "looking at it" }),
-        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/resolve", [TenantAdmin], () => new { comment = "bearing replaced" }),
-        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/comments", [TenantAdmin], () => new { comment = "ordered a spare" }),
+        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/acknowledge", OperatorOrAdmin, () => new { comment = "looking at it" }),
+        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/resolve", OperatorOrAdmin, () => new { comment = "bearing replaced" }),
+        RouteAccess.Keyed("POST /api/v1/alerts/{alertId:guid}/comments", OperatorOrAdmin, () => new { comment = "ordered a spare" }),
 
-        RouteAccess.Keyed("POST /api/v1/webhooks", [TenantAdmin], () => new { url = "https://receiver.public.test/hooks/pdm" }),
+        RouteAccess.Keyed("POST /api/v1/webhooks", [Admin], () => new { url = "https://receiver.public.test/hooks/pdm" }),
         RouteAccess.Keyed("GET /api/v1/webhooks", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/webhooks/{subscriptionId:guid}", AnyTenantRole),
-        RouteAccess.Keyed("PUT /api/v1/webhooks/{subscriptionId:guid}", [TenantAdmin],
+        RouteAccess.Keyed("PUT /api/v1/webhooks/{subscriptionId:guid}", [Admin],
             () => new { url = "https://receiver.public.test/hooks/other", filters = new { severities = new[] { "HIGH" } } }),
-        RouteAccess.Keyed("DELETE /api/v1/webhooks/{subscriptionId:guid}", [TenantAdmin]),
-        RouteAccess.Keyed("POST /api/v1/webhooks/{subscriptionId:guid}/rotate-secret", [TenantAdmin]),
+        RouteAccess.Keyed("DELETE /api/v1/webhooks/{subscriptionId:guid}", [Admin]),
+        RouteAccess.Keyed("POST /api/v1/webhooks/{subscriptionId:guid}/rotate-secret", [Admin]),
 
         RouteAccess.Keyed("GET /api/v1/webhooks/{subscriptionId:guid}/deliveries", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/webhooks/dead-letters", AnyTenantRole),
-        RouteAccess.Keyed("POST /api/v1/webhooks/dead-letters/{deadLetterId:guid}/replay", [TenantAdmin]),
-        RouteAccess.Keyed("POST /api/v1/webhooks/dead-letters/replay", [TenantAdmin], () => new { }),
+        RouteAccess.Keyed("POST /api/v1/webhooks/dead-letters/{deadLetterId:guid}/replay", OperatorOrAdmin),
+        RouteAccess.Keyed("POST /api/v1/webhooks/dead-letters/replay", OperatorOrAdmin, () => new { }),
     ];
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
@@ -98,6 +107,9 @@ public enum RouteKind
 /// <param name="Body">A valid JSON body, for routes that bind one.</param>
 public sealed record RouteAccess(string Route, RouteKind Kind, IReadOnlyList<ApiKeyRole> Roles, Func<object>? Body = null)
 {
+    /// <summary>The path names a platform-wide resource (a model), not one of a tenant: every tenant's callers may read it.</summary>
+    public bool PlatformWide { get; init; }
+
     public static RouteAccess Host(string route) => new(route, RouteKind.Host, []);
 
     public static RouteAccess Public(string route) => new(route, RouteKind.Public, []);

@@ -121,7 +121,7 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
             Assert.True(fixture.Keys.TryGetValue(name, out var key), $"ApiFixture has no key of role {name}: add one");
             callers.Add(new Caller(name, key, role));
         }
-        callers.Add(new Caller(OtherTenant, fixture.Keys[OtherTenant], ApiKeyRole.TenantAdmin));
+        callers.Add(new Caller(OtherTenant, fixture.Keys[OtherTenant], ApiKeyRole.Admin));
         return callers;
     }
 
@@ -140,7 +140,7 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
             return Expectation.Status(403);
         }
         // Every path parameter names one of tenant A's resources: another tenant may not touch it, nor learn it exists.
-        return caller.Name == OtherTenant && access.Pattern.Contains('{', StringComparison.Ordinal)
+        return caller.Name == OtherTenant && access.Pattern.Contains('{', StringComparison.Ordinal) && !access.PlatformWide
             ? Expectation.Status(403, 404)
             : Expectation.Success;
     }
@@ -160,13 +160,14 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
     private async Task<string> PathValueAsync(string name, TenantAResources tenantA) => name switch
     {
         "tenantId" => fixture.TenantA.ToString(),
-        "keyId" => (await tenantA.Owner.ApiKeys.CreateApiKeyAsync(fixture.TenantA, "auth-table", ApiKeyRole.TenantReader, CancellationToken.None)).Key.Id.ToString(),
+        "keyId" => (await tenantA.Owner.ApiKeys.CreateApiKeyAsync(fixture.TenantA, "auth-table", ApiKeyRole.Viewer, CancellationToken.None)).Key.Id.ToString(),
         "deviceId" => await tenantA.RegisterDeviceAsync(),
         "machineId" => tenantA.MachineId,
         "alertId" => (await AlertSeeds.OpenAsync(tenantA.Owner, fixture.TenantA, tenantA.MachineId, AlertSeeds.UniqueRuleId())).Id.ToString(),
         "subscriptionId" => (await SubscriptionSeeds.CreateAsync(fixture.Factory, fixture.TenantA)).Id.ToString(),
         "deadLetterId" => (await tenantA.DeadLetterAsync()).ToString(),
         "path" => "index.html",
+        "name" => await tenantA.ModelAsync(),
         _ => throw new Xunit.Sdk.XunitException($"no value for path parameter '{name}': add one to {nameof(PathValueAsync)}"),
     };
 
@@ -207,7 +208,7 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
             using var host = fixture.Factory.Client();
             using var ingest = await host.PostAsync("Ingest", IngestInvocations.Create([new HubEvent(device, IngestInvocations.Telemetry(resources.MachineId))]));
             Assert.True(ingest.IsSuccessStatusCode, await ingest.Content.ReadAsStringAsync());
-            using var reader = fixture.Factory.Client(fixture.Keys["tenant-reader"]);
+            using var reader = fixture.Factory.Client(fixture.Keys["viewer"]);
             using var machine = await reader.GetAsync($"api/v1/machines/{resources.MachineId}");
             Assert.True(machine.IsSuccessStatusCode, $"the ingested machine is not there: {await machine.Content.ReadAsStringAsync()}");
             resources.Markers.AddRange([fixture.TenantA.ToString(), resources.MachineId]);
@@ -217,7 +218,7 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
         public async Task<string> RegisterDeviceAsync()
         {
             var deviceId = AuthorizationTable.Unique("auth-a");
-            using var admin = _fixture.Factory.Client(_fixture.Keys["tenant-admin"]);
+            using var admin = _fixture.Factory.Client(_fixture.Keys["admin"]);
             using var response = await admin.PostAsJsonAsync("api/v1/devices", new { deviceId });
             Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
             Markers.Add(deviceId);
@@ -232,6 +233,28 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
                 CancellationToken.None);
             Markers.Add(url);
             return subscription.Id;
+        }
+
+        /// <summary>A registered model (models are platform-wide: any tenant may read them, so it is no marker of tenant A).</summary>
+        public async Task<string> ModelAsync()
+        {
+            const string name = "anomaly-auth-table";
+            await using var owner = PdmStores.Create(_fixture.Database.OwnerConnectionString);
+            if ((await owner.Models.ListModelsAsync(name, CancellationToken.None)).Count == 0)
+            {
+                await owner.Models.RegisterModelAsync(new NewModelVersion
+                {
+                    Name = name,
+                    Kind = "anomaly",
+                    ArtifactBlob = "models/anomaly-auth-table/1.json",
+                    ArtifactSha256 = new byte[32],
+                    ArtifactSize = 1,
+                    TrainingDataHash = "auth-table",
+                    Metrics = new Dictionary<string, double> { ["threshold"] = 0.5 },
+                    Parameters = new Dictionary<string, string>(),
+                }, CancellationToken.None);
+            }
+            return name;
         }
 
         /// <summary>A fresh dead letter of tenant A (a replay consumes it).</summary>

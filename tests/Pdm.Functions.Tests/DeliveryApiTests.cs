@@ -32,7 +32,7 @@ public sealed class DeliveryApiTests(ApiFixture fixture)
             await log.AppendAsync(new DeliveryAttempt(fixture.TenantA.ToString("D"), subscription.ToString("D"), eventId, minute == 1 ? 2 : 1,
                 DeliveryChannel.Webhook, new WebhookAttemptResult(outcome, T0.AddMinutes(minute), TimeSpan.FromMilliseconds(12), status)), CancellationToken.None);
         }
-        using var reader = fixture.Factory.Client(fixture.Keys["tenant-reader"]);
+        using var reader = fixture.Factory.Client(fixture.Keys["viewer"]);
 
         var first = await ApiFixture.ReadAsync<JsonElement>(await reader.GetAsync($"api/v1/webhooks/{subscription}/deliveries?limit=2"));
         var token = first.GetProperty("continuationToken").GetString()!;
@@ -67,8 +67,8 @@ public sealed class DeliveryApiTests(ApiFixture fixture)
             deadLetters.Add(await stores.Subscriptions.AddDeadLetterAsync(fixture.TenantA, subscription, eventId,
                 $$"""{"id":"{{eventId}}","type":"alert.opened","tenant":"{{fixture.TenantA:D}}"}""", 12, "HTTP 503 Service Unavailable", CancellationToken.None));
         }
-        using var admin = fixture.Factory.Client(fixture.Keys["tenant-admin"]);
-        using var reader = fixture.Factory.Client(fixture.Keys["tenant-reader"]);
+        using var admin = fixture.Factory.Client(fixture.Keys["admin"]);
+        using var reader = fixture.Factory.Client(fixture.Keys["viewer"]);
         using var other = fixture.Factory.Client(fixture.Keys["other-tenant-admin"]);
 
         var listed = await ApiFixture.ReadAsync<JsonElement>(await reader.GetAsync($"api/v1/webhooks/dead-letters?subscriptionId={subscription}&pendingOnly=true"));

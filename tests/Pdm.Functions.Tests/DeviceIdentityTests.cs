@@ -71,7 +71,7 @@ public sealed class DeviceIdentityTests(PipelineFixture pipeline)
     {
         using var admin = pipeline.Api(tenant.Key);
         var key = await PipelineFixture.ReadAsync<KeyDto>(await admin.PostAsJsonAsync($"api/v1/tenants/{tenant.Id}/api-keys",
-            new { name = "provisioner", role = "device-provisioner" }));
+            new { name = "provisioner", role = "operator" }));
         return key.Key;
     }
 }

@@ -82,7 +82,7 @@ public sealed class PipelineFixture : IAsyncLifetime
     {
         using var admin = Api(PlatformAdminKey);
         var tenant = await ReadAsync<TenantDto>(await admin.PostAsJsonAsync("api/v1/tenants", new { name = $"{name}-{Guid.NewGuid():N}"[..30] }));
-        var key = await ReadAsync<KeyDto>(await admin.PostAsJsonAsync($"api/v1/tenants/{tenant.Id}/api-keys", new { name = "tests", role = "tenant-admin" }));
+        var key = await ReadAsync<KeyDto>(await admin.PostAsJsonAsync($"api/v1/tenants/{tenant.Id}/api-keys", new { name = "tests", role = "admin" }));
         return new TestTenant(tenant.Id, key.Key);
     }
 

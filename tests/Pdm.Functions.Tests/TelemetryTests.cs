@@ -223,7 +223,7 @@ public sealed class TelemetryTests(ApiFixture fixture)
     private async Task<string> RegisterDeviceAsync()
     {
         var deviceId = AuthorizationTable.Unique("otel");
-        using var admin = fixture.Factory.Client(fixture.Keys["tenant-admin"]);
+        using var admin = fixture.Factory.Client(fixture.Keys["admin"]);
         using var response = await admin.PostAsJsonAsync("api/v1/devices", new { deviceId });
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         return deviceId;

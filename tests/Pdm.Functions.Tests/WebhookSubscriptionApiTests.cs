@@ -139,7 +139,7 @@ public sealed class WebhookSubscriptionApiTests(ApiFixture fixture)
     [InlineData("ftp://ops.public.test/hook", "absolute https URL")]
     public async Task A_url_that_leads_inside_is_refused_naming_url(string url, string reason)
     {
-        using var admin = fixture.Factory.Client(fixture.Keys["tenant-admin"]);
+        using var admin = fixture.Factory.Client(fixture.Keys["admin"]);
         var created = await AlertApiTests.ProblemAsync(await admin.PostAsJsonAsync("api/v1/webhooks", new { url }), HttpStatusCode.BadRequest);
         Assert.Contains(reason, created.GetProperty("errors").GetProperty("url")[0].GetString(), StringComparison.Ordinal);
 
@@ -151,7 +151,7 @@ public sealed class WebhookSubscriptionApiTests(ApiFixture fixture)
     [Fact]
     public async Task Loopback_needs_both_the_subscription_flag_and_the_development_setting_and_never_opens_private_addresses()
     {
-        using var admin = fixture.Factory.Client(fixture.Keys["tenant-admin"]);
+        using var admin = fixture.Factory.Client(fixture.Keys["admin"]);
         var refused = await AlertApiTests.ProblemAsync(await admin.PostAsJsonAsync("api/v1/webhooks",
             new { url = "https://127.0.0.1:5001/hook", allowLoopback = true }), HttpStatusCode.BadRequest);
         Assert.Contains("Pdm__Webhooks__AllowLoopback", refused.GetProperty("errors").GetProperty("allowLoopback")[0].GetString(), StringComparison.Ordinal);
@@ -161,7 +161,7 @@ public sealed class WebhookSubscriptionApiTests(ApiFixture fixture)
             ["Pdm__Webhooks__AllowLoopback"] = "true",
             ["Pdm__Webhooks__AllowHttp"] = "true",
         });
-        using var devAdmin = development.Client(fixture.Keys["tenant-admin"]);
+        using var devAdmin = development.Client(fixture.Keys["admin"]);
         using var loopback = await devAdmin.PostAsJsonAsync("api/v1/webhooks", new { url = "http://127.0.0.1:5001/hook", allowLoopback = true });
         Assert.True((await ApiFixture.ReadAsync<JsonElement>(loopback)).GetProperty("allowLoopback").GetBoolean());
         var withoutFlag = await AlertApiTests.ProblemAsync(await devAdmin.PostAsJsonAsync("api/v1/webhooks", new { url = "http://127.0.0.1:5001/hook" }),
@@ -181,7 +181,7 @@ public sealed class WebhookSubscriptionApiTests(ApiFixture fixture)
     [InlineData("""{"description":"no url"}""", "url")]
     public async Task A_bad_field_is_refused_by_name(string body, string field)
     {
-        using var admin = fixture.Factory.Client(fixture.Keys["tenant-admin"]);
+        using var admin = fixture.Factory.Client(fixture.Keys["admin"]);
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         var problem = await AlertApiTests.ProblemAsync(await admin.PostAsync("api/v1/webhooks", content), HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());

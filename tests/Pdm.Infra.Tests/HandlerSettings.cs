@@ -25,7 +25,7 @@ internal static partial class HandlerSettings
 
     private static IEnumerable<HandlerSetting> FromOptions()
     {
-        foreach (var type in HandlerAssemblies().SelectMany(a => a.GetTypes()))
+        foreach (var type in HandlerAssemblies().SelectMany(a => a.GetTypes()).Where(t => !IsEdgeModuleSetting(t)))
         {
             if (type.GetField("Section", BindingFlags.Public | BindingFlags.Static) is not { IsLiteral: true } field
                 || field.GetRawConstantValue() is not string section || type.GetConstructor(Type.EmptyTypes) is null)
@@ -86,6 +86,14 @@ internal static partial class HandlerSettings
             }
         }
     }
+
+    /// <summary>
+    /// The handler references the edge module's library only to render and check a gateway's deployment
+    /// (<c>Pdm.Edge.Deployment</c>); the module's own settings (Edge, Queue, Cloud) are the gateway's, set by its
+    /// deployment manifest, not app settings.
+    /// </summary>
+    private static bool IsEdgeModuleSetting(Type type) =>
+        type.Assembly.GetName().Name == "Pdm.Edge" && type.Namespace?.StartsWith("Pdm.Edge.Deployment", StringComparison.Ordinal) != true;
 
     /// <summary>The handler and the Pdm libraries it references, directly or not.</summary>
     private static Dictionary<string, Assembly>.ValueCollection HandlerAssemblies()

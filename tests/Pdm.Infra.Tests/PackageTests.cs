@@ -65,9 +65,10 @@ public sealed class PackageTests : IClassFixture<PackageTests.Package>
     public void Static_folders_the_app_builds_are_in_the_package()
     {
         // A folder of the function app's build output with an index.html is a static site the app serves (the dashboard).
+        // Only the build output's own folders: a runtime-specific build leaves a linux-x64/ copy of older files below it.
         var build = RepoPaths.FunctionApp;
         var sites = Directory.Exists(build)
-            ? Directory.EnumerateFiles(build, "index.html", SearchOption.AllDirectories).Select(Path.GetDirectoryName).ToList()
+            ? Directory.EnumerateDirectories(build).Where(d => File.Exists(Path.Combine(d, "index.html"))).ToList()
             : [];
         var missing = sites
             .SelectMany(site => Directory.EnumerateFiles(site!, "*", SearchOption.AllDirectories))

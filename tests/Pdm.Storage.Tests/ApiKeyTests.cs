@@ -11,12 +11,12 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
     public async Task A_new_tenant_key_authenticates_with_its_tenant_and_role()
     {
         var tenant = await fixture.NewTenantAsync("keys");
-        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantReader,
+        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.Viewer,
             CancellationToken.None);
 
         var principal = await fixture.Stores.ApiKeys.AuthenticateApiKeyAsync(plaintext, CancellationToken.None);
 
-        Assert.Equal(new ApiPrincipal(key.Id, tenant.Id, ApiKeyRole.TenantReader, "ci"), principal);
+        Assert.Equal(new ApiPrincipal(key.Id, tenant.Id, ApiKeyRole.Viewer, "ci"), principal);
         Assert.StartsWith("pdm_", plaintext, StringComparison.Ordinal);
         Assert.Equal(plaintext[..12], key.Prefix);
     }
@@ -40,7 +40,7 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
         var tenant = await fixture.NewTenantAsync("keys-rules");
 
         await Assert.ThrowsAsync<ArgumentException>(() =>
-            fixture.Stores.ApiKeys.CreateApiKeyAsync(null, "x", ApiKeyRole.TenantAdmin, CancellationToken.None));
+            fixture.Stores.ApiKeys.CreateApiKeyAsync(null, "x", ApiKeyRole.Admin, CancellationToken.None));
         await Assert.ThrowsAsync<ArgumentException>(() =>
             fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "x", ApiKeyRole.PlatformAdmin, CancellationToken.None));
     }
@@ -49,7 +49,7 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
     public async Task A_wrong_key_with_a_known_prefix_or_a_malformed_key_is_refused()
     {
         var tenant = await fixture.NewTenantAsync("keys-wrong");
-        var (_, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantAdmin,
+        var (_, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.Admin,
             CancellationToken.None);
         var lastChar = plaintext[^1] == 'A' ? 'B' : 'A';
         var samePrefixOtherSecret = plaintext[..^1] + lastChar;
@@ -65,7 +65,7 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("keys-revoke");
         var other = await fixture.NewTenantAsync("keys-revoke-other");
-        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.TenantAdmin,
+        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.Admin,
             CancellationToken.None);
 
         Assert.False(await fixture.Stores.ApiKeys.RevokeApiKeyAsync(other.Id, key.Id, CancellationToken.None));
@@ -83,7 +83,7 @@ public sealed class ApiKeyTests(PostgresFixture fixture)
     public async Task Only_the_sha256_hash_of_a_key_is_stored_never_the_key()
     {
         var tenant = await fixture.NewTenantAsync("keys-hash");
-        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.DeviceProvisioner,
+        var (key, plaintext) = await fixture.Stores.ApiKeys.CreateApiKeyAsync(tenant.Id, "ci", ApiKeyRole.Operator,
             CancellationToken.None);
 
         var storedHash = await fixture.ScalarAsync<byte[]>(fixture.SuperuserConnectionString,
