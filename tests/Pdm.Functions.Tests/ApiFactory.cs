@@ -91,8 +91,8 @@ public sealed class TestHostResolver : IWebhookHostResolver
 }
 
 /// <summary>
-/// One database and the app on it, with a key of every role: a platform-admin key, and tenant-admin, tenant-reader
-/// and device-provisioner keys of tenant A, and a tenant-admin key of tenant B (for cross-tenant checks). Rate limits
+/// One database and the app on it, with a key of every role: a platform-admin key, and admin, viewer
+/// and operator keys of tenant A, and an admin key of tenant B (for cross-tenant checks). Rate limits
 /// are raised so a test's many requests from 127.0.0.1 are not refused; tests of the limits build their own factory
 /// with <see cref="CreateFactory"/>.
 /// </summary>

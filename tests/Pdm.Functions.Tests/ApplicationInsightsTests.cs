@@ -36,7 +36,7 @@ public sealed class ApplicationInsightsTests(ApiFixture fixture)
         });
         Assert.NotNull(factory.Services.GetService<TracerProvider>());
         var device = AuthorizationTable.Unique("appi");
-        using (var admin = factory.Client(fixture.Keys["tenant-admin"]))
+        using (var admin = factory.Client(fixture.Keys["admin"]))
         {
             using var registered = await admin.PostAsJsonAsync("api/v1/devices", new { deviceId = device });
             Assert.True(registered.IsSuccessStatusCode, await registered.Content.ReadAsStringAsync());

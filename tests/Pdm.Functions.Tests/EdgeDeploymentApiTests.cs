@@ -43,7 +43,7 @@ public sealed class EdgeDeploymentApiTests(ApiFixture fixture)
     public async Task Without_an_iot_hub_the_manifest_is_written_not_applied_and_the_answer_says_so()
     {
         var deviceId = AuthorizationTable.Unique("edge-local");
-        using var api = fixture.Factory.Client(fixture.Keys["tenant-admin"]);
+        using var api = fixture.Factory.Client(fixture.Keys["admin"]);
 
         var result = await ApiFixture.ReadAsync<JsonElement>(await api.PostAsJsonAsync($"api/v1/devices/{deviceId}/edge-deployment", Body()));
 
@@ -62,7 +62,7 @@ public sealed class EdgeDeploymentApiTests(ApiFixture fixture)
     [Fact]
     public async Task A_bad_configuration_and_image_are_400_naming_each_field()
     {
-        using var api = fixture.Factory.Client(fixture.Keys["tenant-admin"]);
+        using var api = fixture.Factory.Client(fixture.Keys["admin"]);
         var body = JsonNode.Parse(JsonSerializer.Serialize(Body()))!;
         body["moduleImage"] = "contoso.azurecr.io/pdm-edge";
         body["configuration"]!["modbus"]![0]!["tcp"]!["port"] = 70000;
@@ -80,7 +80,7 @@ public sealed class EdgeDeploymentApiTests(ApiFixture fixture)
     [Fact]
     public async Task A_missing_configuration_is_400_naming_it()
     {
-        using var api = fixture.Factory.Client(fixture.Keys["tenant-admin"]);
+        using var api = fixture.Factory.Client(fixture.Keys["admin"]);
 
         var response = await api.PostAsJsonAsync($"api/v1/devices/{AuthorizationTable.Unique("edge-none")}/edge-deployment", new { moduleImage = Image });
 
@@ -100,7 +100,7 @@ public sealed class EdgeDeploymentApiTests(ApiFixture fixture)
             ["Pdm__IotHubRegistryEndpoint"] = hub.Endpoint.AbsoluteUri,
         });
         var deviceId = AuthorizationTable.Unique("edge-hub");
-        using var api = factory.Client(fixture.Keys["tenant-admin"]);
+        using var api = factory.Client(fixture.Keys["admin"]);
 
         var result = await ApiFixture.ReadAsync<JsonElement>(await api.PostAsJsonAsync($"api/v1/devices/{deviceId}/edge-deployment", Body()));
 
@@ -131,7 +131,7 @@ public sealed class EdgeDeploymentApiTests(ApiFixture fixture)
             ["Pdm__IotHubRegistryEndpoint"] = hub.Endpoint.AbsoluteUri,
         });
         var deviceId = AuthorizationTable.Unique("edge-refused");
-        using var api = factory.Client(fixture.Keys["tenant-admin"]);
+        using var api = factory.Client(fixture.Keys["admin"]);
 
         var response = await api.PostAsJsonAsync($"api/v1/devices/{deviceId}/edge-deployment", Body());
 

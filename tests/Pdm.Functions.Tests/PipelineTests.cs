@@ -92,7 +92,7 @@ public sealed class PipelineTests(PipelineFixture pipeline)
         Assert.Equal(2, await WaitForReadingsAsync(b, "SECRET_B", expected: 2, start));
 
         using var apiA = pipeline.Api(a.Key);
-        var machines = await PipelineFixture.ReadAsync<List<MachineDto>>(await apiA.GetAsync("api/v1/machines"));
+        var machines = (await PipelineFixture.ReadAsync<MachinePageDto>(await apiA.GetAsync("api/v1/machines"))).Items;
         Assert.DoesNotContain(machines, m => m.MachineId == "SECRET_B");
         Assert.Equal(HttpStatusCode.NotFound, (await apiA.GetAsync(ReadingsUrl("SECRET_B", start))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await apiA.GetAsync("api/v1/machines/SECRET_B")).StatusCode);
@@ -212,5 +212,7 @@ public sealed class PipelineTests(PipelineFixture pipeline)
 public sealed record ReadingDto(string Sensor, DateTimeOffset Ts, double Value);
 public sealed record ReadingsDto(string MachineId, List<ReadingDto> Readings);
 public sealed record MachineDto(string MachineId);
+
+public sealed record MachinePageDto(List<MachineDto> Items);
 public sealed record ErrorDto(string Path, string Reason);
 public sealed record RejectDto(string DeviceId, List<ErrorDto> Errors, string Payload);
