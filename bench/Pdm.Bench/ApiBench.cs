@@ -278,10 +278,11 @@ internal static class ApiBench
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
         {
-            var due = TimeSpan.FromSeconds((double)i / rate);
-            if (due > clock.Elapsed)
+            // Read the clock once: a second read can be past the due time and make the wait negative.
+            var wait = TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(due - clock.Elapsed, cancellationToken);
+                await Task.Delay(wait, cancellationToken);
             }
             var isFleet = i % 2 == 0;
             var url = isFleet ? "api/v1/fleet" : $"api/v1/machines/{ids[random.Next(ids.Length)]}/series?{chartQuery}";
