@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Pdm.LocalStack;
+using Pdm.Testing;
 
 namespace Pdm.Cli.Tests;
 
@@ -49,7 +50,7 @@ public sealed class EdgeCommandTests : IDisposable
     [Fact]
     public async Task With_an_api_it_posts_the_configuration_with_the_key_and_prints_the_provisioning_step()
     {
-        using var api = new RecordingApi(200, """
+        await using var api = new RecordingApi(200, """
             {"deviceId":"gw-hall-3","moduleImage":"contoso.azurecr.io/pdm-edge:0.3.1","applied":true,"identity":"created",
              "connectionString":"HostName=h.azure-devices.net;DeviceId=gw-hall-3;SharedAccessKey=UEs=","note":"Applied"}
             """);
@@ -71,7 +72,7 @@ public sealed class EdgeCommandTests : IDisposable
     [Fact]
     public async Task An_api_refusal_prints_the_fields_and_exits_2()
     {
-        using var api = new RecordingApi(400, """
+        await using var api = new RecordingApi(400, """
             {"title":"One or more validation errors occurred.","detail":"moduleImage: required","errors":{"moduleImage":["the module image is required"]}}
             """);
 
@@ -90,47 +91,21 @@ public sealed class EdgeCommandTests : IDisposable
     }
 
     /// <summary>Answers every request with one scripted response and records it.</summary>
-    private sealed class RecordingApi : IDisposable
+    private sealed class RecordingApi : IAsyncDisposable
     {
-        private readonly HttpListener _listener = new();
+        private readonly LoopbackHttpServer _server;
 
-        public RecordingApi(int status, string body)
-        {
-            Endpoint = new Uri($"http://127.0.0.1:{FreePort.Pick()}/");
-            _listener.Prefixes.Add(Endpoint.AbsoluteUri);
-            _listener.Start();
-            _ = ServeAsync(status, body);
-        }
+        public RecordingApi(int status, string body) =>
+            _server = new LoopbackHttpServer(async context =>
+            {
+                Requests.Add((context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"],
+                    await LoopbackHttpServer.ReadBodyAsync(context.Request)));
+                await LoopbackHttpServer.WriteJsonAsync(context.Response, status, body);
+            });
 
-        public Uri Endpoint { get; }
+        public Uri Endpoint => _server.Endpoint;
         public List<(string Method, string Path, string? Authorization, string Body)> Requests { get; } = [];
 
-        private async Task ServeAsync(int status, string body)
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return;
-                }
-                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                Requests.Add((context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"], await reader.ReadToEndAsync()));
-                context.Response.StatusCode = status;
-                context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(body));
-                context.Response.Close();
-            }
-        }
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-        }
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

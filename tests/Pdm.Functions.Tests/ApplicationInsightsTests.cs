@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -7,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
 using Pdm.LocalStack;
+using Pdm.Testing;
 
 namespace Pdm.Functions.Tests;
 
@@ -28,7 +28,7 @@ public sealed class ApplicationInsightsTests(ApiFixture fixture)
     [Fact]
     public async Task With_the_setting_logs_and_traces_reach_the_ingestion_endpoint_with_the_message_id()
     {
-        using var ingestion = new IngestionRecorder();
+        await using var ingestion = new IngestionRecorder();
         var factory = fixture.CreateFactory(new Dictionary<string, string>(ApiFixture.GenerousLimits)
         {
             ["APPLICATIONINSIGHTS_CONNECTION_STRING"] =
@@ -69,59 +69,24 @@ public sealed class ApplicationInsightsTests(ApiFixture fixture)
     }
 
     /// <summary>Application Insights' track endpoint on loopback: accepts every batch (gzip, one JSON item a line) and keeps the items.</summary>
-    private sealed class IngestionRecorder : IDisposable
+    private sealed class IngestionRecorder : IAsyncDisposable
     {
-        private readonly HttpListener _listener = new();
+        private readonly LoopbackHttpServer _server;
 
-        public IngestionRecorder()
-        {
-            Endpoint = new Uri($"http://127.0.0.1:{FreePort.Pick()}/");
-            _listener.Prefixes.Add(Endpoint.AbsoluteUri);
-            _listener.Start();
-            _ = ServeAsync();
-        }
-
-        public Uri Endpoint { get; }
-        public ConcurrentQueue<string> Items { get; } = new();
-
-        private async Task ServeAsync()
-        {
-            while (_listener.IsListening)
+        public IngestionRecorder() =>
+            _server = new LoopbackHttpServer(async context =>
             {
-                HttpListenerContext context;
-                try
+                foreach (var line in (await LoopbackHttpServer.ReadBodyAsync(context.Request)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return;
-                }
-                Stream body = context.Request.InputStream;
-                if (string.Equals(context.Request.Headers["Content-Encoding"], "gzip", StringComparison.OrdinalIgnoreCase))
-                {
-                    body = new GZipStream(body, CompressionMode.Decompress);
-                }
-                using (var reader = new StreamReader(body, Encoding.UTF8))
-                {
-                    foreach (var line in (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                    {
-                        Items.Enqueue(line);
-                    }
+                    Items.Enqueue(line);
                 }
                 var count = Items.Count;
-                context.Response.StatusCode = 200;
-                context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(
-                    $"{{\"itemsReceived\":{count},\"itemsAccepted\":{count},\"errors\":[]}}"));
-                context.Response.Close();
-            }
-        }
+                await LoopbackHttpServer.WriteJsonAsync(context.Response, 200, $"{{\"itemsReceived\":{count},\"itemsAccepted\":{count},\"errors\":[]}}");
+            });
 
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-        }
+        public Uri Endpoint => _server.Endpoint;
+        public ConcurrentQueue<string> Items { get; } = new();
+
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

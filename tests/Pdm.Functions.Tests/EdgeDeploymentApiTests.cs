@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Npgsql;
 using Pdm.IotHub;
 using Pdm.LocalStack;
+using Pdm.Testing;
 
 namespace Pdm.Functions.Tests;
 
@@ -159,56 +160,37 @@ public sealed class EdgeDeploymentApiTests(ApiFixture fixture)
     /// </summary>
     private sealed class LoopbackHub : IAsyncDisposable
     {
-        private readonly HttpListener _listener = new();
         private readonly ConcurrentDictionary<string, string> _devices = new();
         private readonly string _host;
         private readonly string _policyKey;
-        private readonly Task _serving;
+        private readonly LoopbackHttpServer _server;
 
         public LoopbackHub(string host, string policyKey)
         {
             _host = host;
             _policyKey = policyKey;
-            Endpoint = new Uri($"http://127.0.0.1:{FreePort.Pick()}/");
-            _listener.Prefixes.Add(Endpoint.AbsoluteUri);
-            _listener.Start();
-            _serving = ServeAsync();
+            _server = new LoopbackHttpServer(ServeAsync);
         }
 
-        public Uri Endpoint { get; }
+        public Uri Endpoint => _server.Endpoint;
         public bool RefuseApply { get; init; }
         public List<HubRequest> Requests { get; } = [];
 
-        private async Task ServeAsync()
+        private async Task ServeAsync(HttpListenerContext context)
         {
-            while (_listener.IsListening)
+            var body = await LoopbackHttpServer.ReadBodyAsync(context.Request);
+            var path = context.Request.Url!.AbsolutePath;
+            var problem = Check(context.Request);
+            lock (Requests)
             {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return;
-                }
-                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                var body = await reader.ReadToEndAsync();
-                var path = context.Request.Url!.AbsolutePath;
-                var problem = Check(context.Request);
-                lock (Requests)
-                {
-                    Requests.Add(new HubRequest(context.Request.HttpMethod, path, body, problem));
-                }
-                var (status, answer, code) = problem is not null ? (401, problem, "IotHubUnauthorizedAccess") : Answer(context.Request.HttpMethod, path, body);
-                context.Response.StatusCode = status;
-                if (code is not null)
-                {
-                    context.Response.Headers["iothub-errorcode"] = code;
-                }
-                await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(answer));
-                context.Response.Close();
+                Requests.Add(new HubRequest(context.Request.HttpMethod, path, body, problem));
             }
+            var (status, answer, code) = problem is not null ? (401, problem, "IotHubUnauthorizedAccess") : Answer(context.Request.HttpMethod, path, body);
+            if (code is not null)
+            {
+                context.Response.Headers["iothub-errorcode"] = code;
+            }
+            await LoopbackHttpServer.WriteJsonAsync(context.Response, status, answer);
         }
 
         private (int, string, string?) Answer(string method, string path, string body)
@@ -249,11 +231,6 @@ public sealed class EdgeDeploymentApiTests(ApiFixture fixture)
             return SasToken.Sign($"{fields["sr"]}\n{fields["se"]}", _policyKey) == WebUtility.UrlDecode(fields["sig"]) ? null : "bad signature";
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            _listener.Stop();
-            await _serving;
-            _listener.Close();
-        }
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

@@ -3,8 +3,9 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Azure;
-using Pdm.LocalStack;
 using Pdm.IotHub;
+using Pdm.LocalStack;
+using Pdm.Testing;
 
 namespace Pdm.IotHub.Tests;
 
@@ -285,67 +286,41 @@ public sealed class IotHubRegistryClientTests : IAsyncLifetime
 
     private sealed class LoopbackRegistry
     {
-        private readonly HttpListener _listener = new();
         private readonly Queue<(int Status, string Body, string? ErrorCode, int? RetryAfter)> _responses = new();
-        private Task? _serving;
+        private LoopbackHttpServer? _server;
 
-        public Uri Endpoint { get; private set; } = null!;
+        public Uri Endpoint => _server!.Endpoint;
         public List<RecordedRequest> Requests { get; } = [];
 
         public void Respond(int status, string body, string? errorCode = null, int? retryAfterSeconds = null) =>
             _responses.Enqueue((status, body, errorCode, retryAfterSeconds));
 
-        public void Start()
-        {
-            Endpoint = new Uri($"http://127.0.0.1:{FreePort.Pick()}/");
-            _listener.Prefixes.Add(Endpoint.AbsoluteUri);
-            _listener.Start();
-            _serving = ServeAsync();
-        }
+        public void Start() => _server = new LoopbackHttpServer(ServeAsync);
 
         public async Task StopAsync()
         {
-            _listener.Stop();
-            if (_serving is not null)
+            if (_server is not null)
             {
-                await _serving;
+                await _server.DisposeAsync();
             }
-            _listener.Close();
         }
 
-        private async Task ServeAsync()
+        private async Task ServeAsync(HttpListenerContext context)
         {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return;
-                }
-                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                var body = await reader.ReadToEndAsync();
-                var headers = new WebHeaderCollection { context.Request.Headers };
-                Requests.Add(new RecordedRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Url.Query, headers, body));
+            var body = await LoopbackHttpServer.ReadBodyAsync(context.Request);
+            var headers = new WebHeaderCollection { context.Request.Headers };
+            Requests.Add(new RecordedRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Url.Query, headers, body));
 
-                var (status, responseBody, errorCode, retryAfter) = _responses.Count > 0 ? _responses.Dequeue() : (500, "no scripted response", null, null);
-                if (retryAfter is { } seconds)
-                {
-                    context.Response.Headers["Retry-After"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                }
-                context.Response.StatusCode = status;
-                context.Response.ContentType = "application/json; charset=utf-8";
-                if (errorCode is not null)
-                {
-                    context.Response.Headers["iothub-errorcode"] = errorCode;
-                }
-                var bytes = Encoding.UTF8.GetBytes(responseBody);
-                await context.Response.OutputStream.WriteAsync(bytes);
-                context.Response.Close();
+            var (status, responseBody, errorCode, retryAfter) = _responses.Count > 0 ? _responses.Dequeue() : (500, "no scripted response", null, null);
+            if (retryAfter is { } seconds)
+            {
+                context.Response.Headers["Retry-After"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
+            if (errorCode is not null)
+            {
+                context.Response.Headers["iothub-errorcode"] = errorCode;
+            }
+            await LoopbackHttpServer.WriteJsonAsync(context.Response, status, responseBody);
         }
     }
 
