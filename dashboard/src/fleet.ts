@@ -64,7 +64,7 @@ function machineTable(machines: FleetMachine[]): HTMLElement {
     h("tbody", {}, ...machines.map((m) => h("tr", { "data-machine": m.machineId, class: m.silent ? "silent" : "" },
       h("th", { scope: "row", "data-label": head[0] },
         h("a", { href: `#/machines/${encodeURIComponent(m.machineId)}` }, machineLabel(m)),
-        m.kind ? h("span", { class: "kind" }, ` ${m.kind}`) : null),
+        describe(m) ? h("span", { class: "kind" }, ` ${describe(m)}`) : null),
       h("td", { "data-label": head[1] }, h("span", { class: `health ${healthClass(m.health)}` }, percent(m.health))),
       h("td", { "data-label": head[2] }, h("span", { class: stateClass(m.risk) }, m.risk ?? "UNKNOWN")),
       h("td", { "data-label": head[3] }, m.rulHours === null ? "–" : `${hours(m.rulHours)} (${hours(m.rulP10Hours)}–${hours(m.rulP90Hours)})`),
@@ -74,4 +74,9 @@ function machineTable(machines: FleetMachine[]): HTMLElement {
         ? h("span", { class: stateClass(m.worstOpenSeverity) }, `${m.openAlerts} (${m.worstOpenSeverity ?? "?"})`)
         : "0"),
       h("td", { "data-label": head[7] }, m.silent ? h("span", { class: "state state-medium" }, `silent · ${ago(m.lastSeen)}`) : ago(m.lastSeen))))));
+}
+
+/** Kind, location and criticality as an admin set them ("CentrifugalPump · Utilities / boiler house · CRITICAL"). */
+function describe(m: FleetMachine): string {
+  return [m.kind, m.location, m.criticality ? `${m.criticality} criticality` : null].filter((part) => part).join(" · ");
 }

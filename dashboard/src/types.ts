@@ -4,6 +4,8 @@ export interface FleetMachine {
   machineId: string;
   name: string | null;
   kind: string | null;
+  location: string | null;
+  criticality: string | null;
   health: number | null;
   risk: string | null;
   rulHours: number | null;

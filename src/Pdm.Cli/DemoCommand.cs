@@ -146,7 +146,7 @@ internal static class DemoCommand
         var scoresAtStart = await scores.TryCountAsync();
         var clock = Stopwatch.StartNew();
         var watch = new DemoWatch(stack.FindStoppedServer, edge, () => host.Stats, new RestartBudget(3, TimeSpan.FromMinutes(5), TimeProvider.System));
-        var naming = new MachineNaming(db.Machines, tenant.Id, definition);
+        var naming = new MachineNaming(api, definition);
         var failed = false;
         while (!stop.IsCancellationRequested)
         {

@@ -1,42 +1,41 @@
+using System.Net;
+using System.Net.Http.Json;
 using Pdm.Simulator;
-using Pdm.Storage;
 
 namespace Pdm.Cli;
 
 /// <summary>
-/// Gives the demo plant's machines their names and kinds in pdm.machines, once ingest has registered each from its
-/// first readings (registering them first would leave their first device empty). The location waits for the
-/// machines API that sets it (<c>PATCH /api/v1/machines/{id}</c>); the demo prints it meanwhile.
+/// Describes the demo plant's machines (name, kind, location, criticality) through the API, as an admin would
+/// (<c>PATCH /api/v1/machines/{id}</c>), once ingest has registered each from its first readings: until then the
+/// machine is a 404 and is tried again at the next call.
 /// </summary>
-internal sealed class MachineNaming(MachineStore machines, Guid tenantId, FleetDefinition fleet)
+internal sealed class MachineNaming(HttpClient api, FleetDefinition fleet)
 {
     private readonly Dictionary<string, MachineProfile> _pending = fleet.Machines.ToDictionary(m => m.MachineId, StringComparer.Ordinal);
 
-    /// <summary>Names the machines registered since the last call; a database that is away is tried again next time.</summary>
+    /// <summary>Describes the machines registered since the last call; an API that is away is tried again next time.</summary>
     public async Task TryNameAsync()
     {
-        if (_pending.Count == 0)
+        foreach (var profile in _pending.Values.ToList())
         {
-            return;
-        }
-        try
-        {
-            foreach (var machine in await machines.ListMachinesAsync(tenantId, CancellationToken.None))
+            try
             {
-                if (!_pending.TryGetValue(machine.MachineId, out var profile))
+                using var response = await api.PatchAsJsonAsync($"api/v1/machines/{Uri.EscapeDataString(profile.MachineId)}",
+                    new { name = profile.Name, kind = profile.Kind.ToString(), location = profile.Location, criticality = profile.Criticality });
+                if (response.IsSuccessStatusCode)
                 {
-                    continue;
+                    _pending.Remove(profile.MachineId);
                 }
-                if (machine.Name != profile.Name || machine.Kind != profile.Kind.ToString())
+                else if (response.StatusCode != HttpStatusCode.NotFound)
                 {
-                    await machines.UpsertMachineAsync(tenantId, profile.MachineId, profile.Name, profile.Kind.ToString(), CancellationToken.None);
+                    Console.Error.WriteLine($"demo: describing {profile.MachineId} was refused ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync()}");
+                    _pending.Remove(profile.MachineId);
                 }
-                _pending.Remove(machine.MachineId);
             }
-        }
-        catch (Npgsql.NpgsqlException)
-        {
-            // Ingest parks and replays while the database is away; the names follow when it is back.
+            catch (HttpRequestException)
+            {
+                // The host restarts under the demo's watch; the descriptions follow when it is back.
+            }
         }
     }
 }

@@ -21,6 +21,9 @@ public sealed record MachineProfile
     /// <summary>Where the machine stands on the plant floor ("Line 1 / Machining"); null when nobody said.</summary>
     public string? Location { get; init; }
 
+    /// <summary>How much production stops when it does: LOW, MEDIUM, HIGH or CRITICAL; null when nobody said.</summary>
+    public string? Criticality { get; init; }
+
     /// <summary>The sensors this machine reports, in the order its samples list them.</summary>
     public IReadOnlyList<SensorChannel> Sensors => SensorsOf(Kind);
 

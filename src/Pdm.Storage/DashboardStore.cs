@@ -9,6 +9,9 @@ public sealed record FleetMachineRow
     public required string MachineId { get; init; }
     public string? Name { get; init; }
     public string? Kind { get; init; }
+    public string? Location { get; init; }
+    /// <summary>LOW..CRITICAL as an admin set it; null when nobody did.</summary>
+    public string? Criticality { get; init; }
     /// <summary>The latest prediction's health label (HEALTHY, WARNING, FAULTY, BROKEN, UNKNOWN); null without one.</summary>
     public string? HealthLabel { get; init; }
     /// <summary>The latest prediction's class probabilities as JSON ({} when no state model decided).</summary>
@@ -66,7 +69,7 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
                z.iso_zone,
                coalesce(al.open_alerts, 0)::integer, coalesce(al.critical, 0)::integer,
                (ARRAY['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'])[al.worst],
-               greatest(a.last_seen, st.last_ts)
+               greatest(a.last_seen, st.last_ts), m.location, m.criticality
         FROM pdm.machines m
         LEFT JOIN LATERAL (
             SELECT * FROM pdm.predictions p WHERE p.machine_id = m.machine_id ORDER BY p.at DESC LIMIT 1) p ON true
@@ -106,6 +109,8 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
                     MachineId = reader.GetString(0),
                     Name = NullableString(reader, 1),
                     Kind = NullableString(reader, 2),
+                    Location = NullableString(reader, 16),
+                    Criticality = NullableString(reader, 17),
                     HealthLabel = NullableString(reader, 3),
                     HealthProbabilitiesJson = NullableString(reader, 4),
                     Risk = NullableString(reader, 5),

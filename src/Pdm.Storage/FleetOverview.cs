@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Pdm.Storage;
 
 /// <summary>One machine of the fleet overview (times in hours, probabilities 0..1, health 0..1).</summary>
-public sealed record FleetMachine(string MachineId, string? Name, string? Kind, double? Health, string Risk, double? RulHours,
+public sealed record FleetMachine(string MachineId, string? Name, string? Kind, string? Location, string? Criticality, double? Health, string Risk, double? RulHours,
     double? RulP10Hours, double? RulP90Hours, double? Failure24h, double? Failure48h, string? IsoZone, int OpenAlerts,
     string? WorstOpenSeverity, DateTimeOffset? LastSeen, bool Silent);
 
@@ -35,7 +35,7 @@ public sealed record FleetOverview(DateTimeOffset GeneratedAt, int MachineCount,
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(openAlertsBySeverity);
         var machines = rows
-            .Select(row => (Row: row, Machine: new FleetMachine(row.MachineId, row.Name, row.Kind,
+            .Select(row => (Row: row, Machine: new FleetMachine(row.MachineId, row.Name, row.Kind, row.Location, row.Criticality,
                 Health(row.HealthLabel, row.HealthProbabilitiesJson), row.Risk ?? "UNKNOWN", Hours(row.RulSeconds),
                 Hours(row.RulP10Seconds), Hours(row.RulP90Seconds), row.FailureProbability24h, row.FailureProbability48h, row.IsoZone,
                 row.OpenAlerts, row.WorstOpenSeverity, row.LastSeen, row.LastSeen is not { } seen || now - seen > silentAfter)))

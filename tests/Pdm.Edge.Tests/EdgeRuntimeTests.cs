@@ -135,7 +135,7 @@ public sealed class EdgeRuntimeTests : IAsyncLifetime
     [Fact]
     public async Task An_http_source_polls_through_the_client_the_host_registers()
     {
-        await using var server = new LoopbackHttpServer();
+        await using var server = new RoutedHttpServer();
         server.Map("/chiller", _ => (200, """{ "load": 12.5 }"""));
         var configFile = Path.Combine(_directory, "edge-config.json");
         await File.WriteAllTextAsync(configFile, $$"""

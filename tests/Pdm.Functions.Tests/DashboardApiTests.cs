@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Pdm.Alerts.Rules;
 using Pdm.Storage;
@@ -39,6 +40,11 @@ public sealed class DashboardApiTests(ApiFixture fixture)
         ], CancellationToken.None);
         await AlertSeeds.OpenAsync(stores, tenant.Id, "pump-7", AlertSeeds.UniqueRuleId(), AlertSeverity.Critical);
         await AlertSeeds.OpenAsync(stores, tenant.Id, "pump-7", AlertSeeds.UniqueRuleId(), AlertSeverity.Medium);
+        using (var admin = fixture.Factory.Client(tenant.AdminKey))
+        {
+            using var described = await admin.PatchAsJsonAsync("api/v1/machines/pump-7", new { location = "Boiler house", criticality = "CRITICAL" });
+            Assert.Equal(HttpStatusCode.OK, described.StatusCode);
+        }
 
         using var client = fixture.Factory.Client(tenant.ReaderKey);
         using var response = await client.GetAsync("api/v1/fleet");
@@ -49,6 +55,8 @@ public sealed class DashboardApiTests(ApiFixture fixture)
         var pump = Machines(fleet)[0];
         Assert.Equal("Pump 7", pump.GetProperty("name").GetString());
         Assert.Equal("pump", pump.GetProperty("kind").GetString());
+        Assert.Equal("Boiler house", pump.GetProperty("location").GetString());
+        Assert.Equal("CRITICAL", pump.GetProperty("criticality").GetString());
         Assert.Equal("HIGH", pump.GetProperty("risk").GetString());
         Assert.Equal((0.1 * 1 + 0.3 * 2 / 3.0 + 0.6 / 3.0) / 1.0, pump.GetProperty("health").GetDouble(), 9);
         Assert.Equal(20, pump.GetProperty("rulHours").GetDouble(), 9);

@@ -66,12 +66,13 @@ public sealed record PlantCensus(int Healthy, int Degrading, int Failed, int Rep
 public static class PlantFleet
 {
     // Pumps take their service in turn: a plant has more cooling water pumps than boiler feed pumps.
-    private static readonly (string Service, string Location)[] PumpServices =
+    // A boiler feed pump that stops stops the plant; one cooling water pump of two has a twin beside it.
+    private static readonly (string Service, string Location, string Criticality)[] PumpServices =
     [
-        ("Cooling water pump", "Utilities / cooling water"),
-        ("Cooling water pump", "Utilities / cooling water"),
-        ("Process water pump", "Line 2 / process water"),
-        ("Boiler feed pump", "Utilities / boiler house"),
+        ("Cooling water pump", "Utilities / cooling water", "MEDIUM"),
+        ("Cooling water pump", "Utilities / cooling water", "MEDIUM"),
+        ("Process water pump", "Line 2 / process water", "HIGH"),
+        ("Boiler feed pump", "Utilities / boiler house", "CRITICAL"),
     ];
 
     /// <summary>
@@ -83,21 +84,22 @@ public static class PlantFleet
         ArgumentOutOfRangeException.ThrowIfNegative(pumpCount);
         List<MachineProfile> machines =
         [
-            new() { MachineId = "EG_M001", Name = "CNC mill 1", Kind = MachineKind.CncMill, Location = "Line 1 / machining" },
-            new() { MachineId = "EG_M002", Name = "Assembly line 1", Kind = MachineKind.AssemblyLine, Location = "Line 1 / assembly" },
-            new() { MachineId = "EG_M003", Name = "Hydraulic press 1", Kind = MachineKind.PressMachine, Location = "Line 2 / forming" },
-            new() { MachineId = "EG_M004", Name = "End-of-line tester 1", Kind = MachineKind.QualityTester, Location = "Line 1 / quality" },
-            new() { MachineId = "EG_M005", Name = "Case packer 1", Kind = MachineKind.PackagingUnit, Location = "Line 1 / packaging" },
+            new() { MachineId = "EG_M001", Name = "CNC mill 1", Kind = MachineKind.CncMill, Location = "Line 1 / machining", Criticality = "HIGH" },
+            new() { MachineId = "EG_M002", Name = "Assembly line 1", Kind = MachineKind.AssemblyLine, Location = "Line 1 / assembly", Criticality = "HIGH" },
+            new() { MachineId = "EG_M003", Name = "Hydraulic press 1", Kind = MachineKind.PressMachine, Location = "Line 2 / forming", Criticality = "HIGH" },
+            new() { MachineId = "EG_M004", Name = "End-of-line tester 1", Kind = MachineKind.QualityTester, Location = "Line 1 / quality", Criticality = "MEDIUM" },
+            new() { MachineId = "EG_M005", Name = "Case packer 1", Kind = MachineKind.PackagingUnit, Location = "Line 1 / packaging", Criticality = "LOW" },
         ];
         var perService = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var number = 1; number <= pumpCount; number++)
         {
-            var (service, location) = PumpServices[(number - 1) % PumpServices.Length];
+            var (service, location, criticality) = PumpServices[(number - 1) % PumpServices.Length];
             var count = perService[service] = perService.GetValueOrDefault(service) + 1;
             machines.Add(FleetDefinition.Pump(number) with
             {
                 Name = string.Create(CultureInfo.InvariantCulture, $"{service} {count}"),
                 Location = location,
+                Criticality = criticality,
             });
         }
         return new FleetDefinition { Seed = seed, Machines = machines };

@@ -5,7 +5,7 @@ namespace Pdm.Edge.Tests.Sources;
 [Trait("Category", "Integration")]
 public sealed class HttpSourceTests : IAsyncLifetime
 {
-    private readonly LoopbackHttpServer _server = new();
+    private readonly RoutedHttpServer _server = new();
     private readonly HttpClient _http = new();
     private readonly RecordingSink _sink = new();
     private readonly CancellationTokenSource _stop = new();

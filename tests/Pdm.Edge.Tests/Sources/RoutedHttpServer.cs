@@ -9,7 +9,7 @@ namespace Pdm.Edge.Tests.Sources;
 /// A real HTTP server on a free 127.0.0.1 port. Each path answers with what its handler returns for the n-th request
 /// (0-based) to that path; unknown paths answer 404. Requests' headers are kept for assertions.
 /// </summary>
-internal sealed class LoopbackHttpServer : IAsyncDisposable
+internal sealed class RoutedHttpServer : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly ConcurrentDictionary<string, Func<int, Task<(int Status, string Body)>>> _routes = new(StringComparer.Ordinal);
@@ -17,7 +17,7 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public LoopbackHttpServer()
+    public RoutedHttpServer()
     {
         Port = FreePort.Pick();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
