@@ -79,6 +79,11 @@ internal static class DemoCommand
             ["Pdm__Predict__TimeScale"] = Plant.Compression.ToString(CultureInfo.InvariantCulture),
             ["Pdm__Predict__AnomalyWindow"] = AnomalyWindow.ToString("c", CultureInfo.InvariantCulture),
             ["PREDICT_SCHEDULE"] = PredictSchedule,
+            // Alerts resolve themselves after quiet periods on the wall clock. A condition alert waits 6 machine hours
+            // (15 s here), so a replaced machine's alerts close as a real one's would; the others wait 30 s, long enough
+            // for the feed rules (silent, offline), short enough that a replaced machine's prediction alerts close.
+            ["Pdm__Alerts__ConditionQuietPeriod"] = (TimeSpan.FromHours(6) / Plant.Compression).ToString("c", CultureInfo.InvariantCulture),
+            ["Pdm__Alerts__QuietPeriod"] = TimeSpan.FromSeconds(30).ToString("c", CultureInfo.InvariantCulture),
             // The demo's webhook receiver listens on 127.0.0.1 over http: development settings, never for production.
             ["Pdm__Webhooks__AllowHttp"] = "true",
             ["Pdm__Webhooks__AllowLoopback"] = "true",
