@@ -215,10 +215,11 @@ internal static class AlertQuality
     /// <summary>The score as ingest hands it to the rules (<c>AnomalyScoring</c> stores the same fields).</summary>
     private static ScoreSnapshot Snapshot(DateTimeOffset at, AnomalyScore score, MachineAnomalyTracker tracker, string[] sensors)
     {
-        var contributions = tracker.Contributions.ToArray();
-        var top = new List<SensorShare>(3);
-        foreach (var i in Enumerable.Range(0, contributions.Length).Where(i => contributions[i] > 0)
-            .OrderByDescending(i => contributions[i]).Take(3))
+        Span<int> largest = stackalloc int[3];
+        var count = tracker.LargestContributions(largest);
+        var contributions = tracker.Contributions;
+        var top = new List<SensorShare>(count);
+        foreach (var i in largest[..count])
         {
             top.Add(new SensorShare(sensors[i], contributions[i]));
         }

@@ -116,6 +116,41 @@ public sealed class MachineAnomalyTracker
     public ReadOnlySpan<double> Contributions =>
         _switchContributions ?? (_scorer is not null ? _scorer.Contributions : _warmup!.Contributions);
 
+    /// <summary>
+    /// Fills <paramref name="top"/> with the indices (in <see cref="Sensors"/> order) of the sensors that contributed
+    /// most to the last score, largest first, positive contributions only; returns how many it filled. On a tie the
+    /// earlier sensor comes first. Allocates nothing: ingest calls it for every sample.
+    /// </summary>
+    public int LargestContributions(Span<int> top)
+    {
+        var contributions = Contributions;
+        var count = 0;
+        for (var i = 0; i < contributions.Length; i++)
+        {
+            if (!(contributions[i] > 0))
+            {
+                continue;
+            }
+            // Insertion into the short sorted list; a later sensor must be strictly larger to move ahead.
+            var at = count;
+            while (at > 0 && contributions[i] > contributions[top[at - 1]])
+            {
+                at--;
+            }
+            if (at >= top.Length)
+            {
+                continue;
+            }
+            for (var k = Math.Min(count, top.Length - 1); k > at; k--)
+            {
+                top[k] = top[k - 1];
+            }
+            top[at] = i;
+            count = Math.Min(count + 1, top.Length);
+        }
+        return count;
+    }
+
     /// <summary>Scores one sample: values in <see cref="Sensors"/> order (NaN = missing), time in seconds (NaN if unknown).</summary>
     public AnomalyScore Score(ReadOnlySpan<double> values, double timeSeconds)
     {

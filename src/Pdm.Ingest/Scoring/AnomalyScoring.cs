@@ -312,30 +312,7 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
         private (string[] Sensors, double[] Contributions) Top(ReadOnlySpan<double> contributions)
         {
             Span<int> top = stackalloc int[ScoreStore.TopContributors];
-            var count = 0;
-            for (var i = 0; i < contributions.Length; i++)
-            {
-                if (!(contributions[i] > 0))
-                {
-                    continue;
-                }
-                // Insertion into the short sorted list; a later sensor must be strictly larger to move ahead.
-                var at = count;
-                while (at > 0 && contributions[i] > contributions[top[at - 1]])
-                {
-                    at--;
-                }
-                if (at >= top.Length)
-                {
-                    continue;
-                }
-                for (var k = Math.Min(count, top.Length - 1); k > at; k--)
-                {
-                    top[k] = top[k - 1];
-                }
-                top[at] = i;
-                count = Math.Min(count + 1, top.Length);
-            }
+            var count = tracker.LargestContributions(top);
             var sensors = new string[count];
             var values = new double[count];
             for (var k = 0; k < count; k++)
