@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Pdm.Storage;
@@ -46,9 +45,9 @@ internal static class DashboardEndpoints
         var (rows, bySeverity) = await dashboard.ReadFleetAsync(tenant, cancellationToken);
         var overview = FleetOverview.From(rows, bySeverity, clock.GetUtcNow(), options.Value.SilentAfter);
         // generatedAt changes on every call; the tag covers everything else.
-        var etag = ETag(JsonSerializer.SerializeToUtf8Bytes(overview with { GeneratedAt = default }, JsonSerializerOptions.Web));
-        return (IResult?)NotModified(http, etag) ?? TypedResults.Bytes(JsonSerializer.SerializeToUtf8Bytes(overview, JsonSerializerOptions.Web),
-            "application/json");
+        var etag = ETags.Of(JsonSerializer.SerializeToUtf8Bytes(overview with { GeneratedAt = default }, JsonSerializerOptions.Web));
+        return ETags.IsNotModified(http, etag) ? ETags.NotModified
+            : TypedResults.Bytes(JsonSerializer.SerializeToUtf8Bytes(overview, JsonSerializerOptions.Web), "application/json");
     }
 
     private static async Task<IResult> SeriesAsync(string machineId, string? from, string? to, string? sensors, string? maxPoints,
@@ -93,8 +92,7 @@ internal static class DashboardEndpoints
             return Problems.NotFound($"no machine '{machineId}' in this tenant");
         }
         var series = await dashboard.ReadSeriesAsync(tenant, machineId, start, end, sensorList, points, cancellationToken);
-        var body = JsonSerializer.SerializeToUtf8Bytes(SeriesDto.Of(series), JsonSerializerOptions.Web);
-        return (IResult?)NotModified(http, ETag(body)) ?? TypedResults.Bytes(body, "application/json");
+        return ETags.Json(http, SeriesDto.Of(series));
     }
 
     /// <summary>Comma-separated sensor names (lower snake case, no repeats); absent or empty means all.</summary>
@@ -139,18 +137,6 @@ internal static class DashboardEndpoints
             return $"maxPoints must be a whole number from 1 to {MaxMaxPoints} (got '{TextRules.Shorten(raw)}')";
         }
         return null;
-    }
-
-    private static string ETag(byte[] content) => $"\"{Convert.ToHexStringLower(SHA256.HashData(content).AsSpan(0, 16))}\"";
-
-    /// <summary>Sets the ETag; 304 when the request's If-None-Match has it.</summary>
-    private static Microsoft.AspNetCore.Http.HttpResults.StatusCodeHttpResult? NotModified(HttpContext http, string etag)
-    {
-        http.Response.Headers.ETag = etag;
-        var ifNoneMatch = http.Request.Headers.IfNoneMatch.ToString();
-        return ifNoneMatch.Length > 0 && ifNoneMatch.Split(',').Any(tag => tag.Trim() == etag || tag.Trim() == "*")
-            ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
-            : null;
     }
 }
 

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Security.Cryptography;
 
 namespace Pdm.Functions.Api;
 
@@ -64,7 +63,7 @@ internal sealed class DashboardFiles
                     continue;
                 }
                 var bytes = File.ReadAllBytes(path);
-                var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 16))}\"";
+                var etag = ETags.Of(bytes);
                 files[name] = new DashboardFile(bytes, contentType, etag, Immutable: name != Index);
             }
         }
@@ -81,7 +80,6 @@ internal sealed class DashboardFiles
                 : Problems.NotFound("the dashboard is not part of this build (npm and the dashboard/ sources are needed to build it)");
         }
         var headers = http.Response.Headers;
-        headers.ETag = file.ETag;
         // Scripts and styles carry a hash of their content in their name: cached for good. The page names them, so
         // it is revalidated every time (a 304 while unchanged).
         headers.CacheControl = file.Immutable ? "public, max-age=31536000, immutable" : "no-cache";
@@ -89,12 +87,7 @@ internal sealed class DashboardFiles
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "no-referrer";
         headers.XFrameOptions = "DENY";
-        var ifNoneMatch = http.Request.Headers.IfNoneMatch.ToString();
-        if (ifNoneMatch.Length > 0 && ifNoneMatch.Split(',').Any(tag => tag.Trim() == file.ETag || tag.Trim() == "*"))
-        {
-            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
-        }
-        return TypedResults.Bytes(file.Bytes, file.ContentType);
+        return ETags.IsNotModified(http, file.ETag) ? ETags.NotModified : TypedResults.Bytes(file.Bytes, file.ContentType);
     }
 
     private sealed record DashboardFile(byte[] Bytes, string ContentType, string ETag, bool Immutable);

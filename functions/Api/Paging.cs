@@ -107,11 +107,16 @@ internal static class ETags
     public static IResult Json<T>(HttpContext http, T value)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(value, JsonSerializerOptions.Web);
-        var etag = Of(body);
+        return IsNotModified(http, Of(body)) ? NotModified : TypedResults.Bytes(body, "application/json");
+    }
+
+    public static IResult NotModified { get; } = TypedResults.StatusCode(StatusCodes.Status304NotModified);
+
+    /// <summary>Sends <paramref name="etag"/>; true when the request's If-None-Match already has it (answer 304).</summary>
+    public static bool IsNotModified(HttpContext http, string etag)
+    {
         http.Response.Headers.ETag = etag;
-        return Matches(http.Request.Headers.IfNoneMatch.ToString(), etag)
-            ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
-            : TypedResults.Bytes(body, "application/json");
+        return Matches(http.Request.Headers.IfNoneMatch.ToString(), etag);
     }
 
     /// <summary>A strong tag of the bytes: the first 16 bytes of their SHA-256, hex, quoted.</summary>
