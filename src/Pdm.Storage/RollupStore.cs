@@ -38,53 +38,66 @@ public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore
         FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[]) AS p (machine_id, from_ts, to_ts, sensors)
         """;
 
-    private const string ReadingMinutesSql = """
+    // The recomputations take a tenant's ranges as arrays (machine, from, to, comma-joined sensors), so one run is
+    // four statements per tenant however many machines it touched. A machine's minute ranges never share a minute and
+    // its hour ranges never share an hour (see HourRanges), so no statement updates a bucket twice.
+    private const string RangesSql = "unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[]) AS s (machine_id, from_ts, to_ts, sensors)";
+
+    private const string ReadingMinutesSql = $"""
         INSERT INTO pdm.reading_rollups_1m AS r (tenant_id, machine_id, bucket, sensor, min, max, mean, count)
-        SELECT $1, machine_id, date_trunc('minute', ts), sensor, min(value), max(value), avg(value), count(*)
-        FROM pdm.readings
-        WHERE machine_id = $2 AND sensor = ANY($5) AND ts >= $3 AND ts < $4
-        GROUP BY machine_id, date_trunc('minute', ts), sensor
+        SELECT $1, s.machine_id, date_trunc('minute', v.ts), v.sensor, min(v.value), max(v.value), avg(v.value), count(*)
+        FROM {RangesSql}
+        CROSS JOIN LATERAL (
+            SELECT ts, sensor, value FROM pdm.readings
+            WHERE machine_id = s.machine_id AND sensor = ANY(string_to_array(s.sensors, ',')) AND ts >= s.from_ts AND ts < s.to_ts) v
+        GROUP BY s.machine_id, date_trunc('minute', v.ts), v.sensor
         ON CONFLICT (tenant_id, machine_id, bucket, sensor) DO UPDATE
         SET min = excluded.min, max = excluded.max, mean = excluded.mean, count = excluded.count
         WHERE (r.min, r.max, r.mean, r.count) IS DISTINCT FROM (excluded.min, excluded.max, excluded.mean, excluded.count)
         """;
 
-    private const string ReadingHoursSql = """
+    private const string ReadingHoursSql = $"""
         INSERT INTO pdm.reading_rollups_1h AS r (tenant_id, machine_id, bucket, sensor, min, max, mean, count, minutes)
-        SELECT $1, machine_id, date_trunc('hour', bucket), sensor, min(min), max(max), sum(mean * count) / sum(count),
-               sum(count), count(*)
-        FROM pdm.reading_rollups_1m
-        WHERE machine_id = $2 AND sensor = ANY($5) AND bucket >= $3 AND bucket < $4
-        GROUP BY machine_id, date_trunc('hour', bucket), sensor
+        SELECT $1, s.machine_id, date_trunc('hour', m.bucket), m.sensor, min(m.min), max(m.max), sum(m.mean * m.count) / sum(m.count),
+               sum(m.count), count(*)
+        FROM {RangesSql}
+        CROSS JOIN LATERAL (
+            SELECT bucket, sensor, min, max, mean, count FROM pdm.reading_rollups_1m
+            WHERE machine_id = s.machine_id AND sensor = ANY(string_to_array(s.sensors, ',')) AND bucket >= s.from_ts AND bucket < s.to_ts) m
+        GROUP BY s.machine_id, date_trunc('hour', m.bucket), m.sensor
         ON CONFLICT (tenant_id, machine_id, bucket, sensor) DO UPDATE
         SET min = excluded.min, max = excluded.max, mean = excluded.mean, count = excluded.count, minutes = excluded.minutes
         WHERE (r.min, r.max, r.mean, r.count, r.minutes)
             IS DISTINCT FROM (excluded.min, excluded.max, excluded.mean, excluded.count, excluded.minutes)
         """;
 
-    private const string ScoreMinutesSql = """
+    private const string ScoreMinutesSql = $"""
         INSERT INTO pdm.score_rollups_1m AS r (tenant_id, machine_id, bucket, max_score, mean_score, anomalies, count)
-        SELECT $1, machine_id, date_trunc('minute', ts), max(score), avg(score), count(*) FILTER (WHERE anomaly), count(*)
-        FROM pdm.anomaly_scores
-        WHERE machine_id = $2 AND ts >= $3 AND ts < $4
-        GROUP BY machine_id, date_trunc('minute', ts)
+        SELECT $1, s.machine_id, date_trunc('minute', v.ts), max(v.score), avg(v.score), count(*) FILTER (WHERE v.anomaly), count(*)
+        FROM {RangesSql}
+        CROSS JOIN LATERAL (
+            SELECT ts, score, anomaly FROM pdm.anomaly_scores WHERE machine_id = s.machine_id AND ts >= s.from_ts AND ts < s.to_ts) v
+        GROUP BY s.machine_id, date_trunc('minute', v.ts)
         ON CONFLICT (tenant_id, machine_id, bucket) DO UPDATE
         SET max_score = excluded.max_score, mean_score = excluded.mean_score, anomalies = excluded.anomalies, count = excluded.count
         """;
 
-    private const string ScoreHoursSql = """
+    private const string ScoreHoursSql = $"""
         INSERT INTO pdm.score_rollups_1h AS r (tenant_id, machine_id, bucket, max_score, mean_score, anomalies, count)
-        SELECT $1, machine_id, date_trunc('hour', bucket), max(max_score), sum(mean_score * count) / sum(count),
-               sum(anomalies), sum(count)
-        FROM pdm.score_rollups_1m
-        WHERE machine_id = $2 AND bucket >= $3 AND bucket < $4
-        GROUP BY machine_id, date_trunc('hour', bucket)
+        SELECT $1, s.machine_id, date_trunc('hour', m.bucket), max(m.max_score), sum(m.mean_score * m.count) / sum(m.count),
+               sum(m.anomalies), sum(m.count)
+        FROM {RangesSql}
+        CROSS JOIN LATERAL (
+            SELECT bucket, max_score, mean_score, anomalies, count FROM pdm.score_rollups_1m
+            WHERE machine_id = s.machine_id AND bucket >= s.from_ts AND bucket < s.to_ts) m
+        GROUP BY s.machine_id, date_trunc('hour', m.bucket)
         ON CONFLICT (tenant_id, machine_id, bucket) DO UPDATE
         SET max_score = excluded.max_score, mean_score = excluded.mean_score, anomalies = excluded.anomalies, count = excluded.count
         """;
 
     private const string LastSeenSql = """
-        INSERT INTO pdm.machine_activity AS a (tenant_id, machine_id, last_seen) VALUES ($1, $2, $3)
+        INSERT INTO pdm.machine_activity AS a (tenant_id, machine_id, last_seen)
+        SELECT $1, machine_id, last_seen FROM unnest($2::text[], $3::timestamptz[]) AS l (machine_id, last_seen)
         ON CONFLICT (tenant_id, machine_id) DO UPDATE SET last_seen = excluded.last_seen
         WHERE a.last_seen < excluded.last_seen
         """;
@@ -161,17 +174,11 @@ public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore
         foreach (var tenant in spans.GroupBy(s => s.TenantId))
         {
             await SetTenantAsync(connection, transaction, tenant.Key, cancellationToken);
-            foreach (var machine in tenant.GroupBy(s => s.MachineId, StringComparer.Ordinal))
-            {
-                foreach (var range in Merge(machine))
-                {
-                    minutes += await RollUpRangeAsync(connection, transaction, range, cancellationToken);
-                    ranges++;
-                }
-                await using var seen = Command(connection, transaction, LastSeenSql, tenant.Key, machine.Key,
-                    machine.Max(s => s.To).ToUniversalTime());
-                await seen.ExecuteNonQueryAsync(cancellationToken);
-            }
+            var machines = tenant.GroupBy(s => s.MachineId, StringComparer.Ordinal).ToList();
+            var merged = machines.SelectMany(Merge).ToList();
+            minutes += await RollUpRangesAsync(connection, transaction, tenant.Key, merged,
+                machines.Select(m => (m.Key, m.Max(s => s.To))).ToList(), cancellationToken);
+            ranges += merged.Count;
         }
         await transaction.CommitAsync(cancellationToken);
         logger.RolledUp(spans.Count, ranges, minutes);
@@ -196,39 +203,82 @@ public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore
         for (var start = from; start <= to; start = start.AddDays(1))
         {
             var end = start.AddDays(1) > to ? to : start.AddDays(1).AddTicks(-1);
-            minutes += await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
-            {
-                var written = await RollUpRangeAsync(connection, transaction, new RollupSpan(tenantId, machineId, start, end, sensors),
-                    cancellationToken);
-                await using var seen = Command(connection, transaction, LastSeenSql, tenantId, machineId, end.ToUniversalTime());
-                await seen.ExecuteNonQueryAsync(cancellationToken);
-                return written;
-            }, cancellationToken);
+            minutes += await dataSource.InTenantAsync(tenantId, (connection, transaction) =>
+                RollUpRangesAsync(connection, transaction, tenantId, [new RollupSpan(tenantId, machineId, start, end, sensors)],
+                    [(machineId, end)], cancellationToken), cancellationToken);
         }
         return minutes;
     }
 
-    /// <summary>Recomputes the minutes of the span from raw rows, then the hours containing them from those minutes.</summary>
-    private static async Task<long> RollUpRangeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, RollupSpan span,
+    /// <summary>
+    /// Recomputes the minutes of the ranges from raw rows, then the hours containing them from those minutes, and moves
+    /// each machine's last seen: one batch for all of a tenant's ranges (the tenant is set on the transaction).
+    /// </summary>
+    /// <returns>Per-minute sensor buckets written.</returns>
+    private static async Task<long> RollUpRangesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+        IReadOnlyList<RollupSpan> ranges, IReadOnlyList<(string MachineId, DateTimeOffset LastSeen)> lastSeen,
         CancellationToken cancellationToken)
     {
-        var minuteStart = Floor(span.From, TimeSpan.FromMinutes(1));
-        var minuteEnd = Floor(span.To, TimeSpan.FromMinutes(1)).AddMinutes(1);
-        var hourStart = Floor(span.From, TimeSpan.FromHours(1));
-        var hourEnd = Floor(span.To, TimeSpan.FromHours(1)).AddHours(1);
-        var sensors = span.Sensors.ToArray();
+        var minuteRanges = ranges.Select(r => r with
+        {
+            From = Floor(r.From, TimeSpan.FromMinutes(1)),
+            To = Floor(r.To, TimeSpan.FromMinutes(1)).AddMinutes(1),
+        }).ToList();
+        var hourRanges = HourRanges(ranges).ToList();
         await using var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
             {
-                BatchCommand(ReadingMinutesSql, span.TenantId, span.MachineId, minuteStart, minuteEnd, sensors),
-                BatchCommand(ReadingHoursSql, span.TenantId, span.MachineId, hourStart, hourEnd, sensors),
-                BatchCommand(ScoreMinutesSql, span.TenantId, span.MachineId, minuteStart, minuteEnd),
-                BatchCommand(ScoreHoursSql, span.TenantId, span.MachineId, hourStart, hourEnd),
+                RangesCommand(ReadingMinutesSql, tenantId, minuteRanges),
+                RangesCommand(ReadingHoursSql, tenantId, hourRanges),
+                RangesCommand(ScoreMinutesSql, tenantId, minuteRanges),
+                RangesCommand(ScoreHoursSql, tenantId, hourRanges),
+                BatchCommand(LastSeenSql, tenantId, lastSeen.Select(l => l.MachineId).ToArray(),
+                    lastSeen.Select(l => l.LastSeen.UtcDateTime).ToArray()),
             },
         };
         await batch.ExecuteNonQueryAsync(cancellationToken);
         return batch.BatchCommands[0].RecordsAffected;
+    }
+
+    // Sensor names are lower snake case (no commas), so a range's sensors travel as one joined text.
+    private static NpgsqlBatchCommand RangesCommand(string sql, Guid tenantId, IReadOnlyList<RollupSpan> ranges) =>
+        BatchCommand(sql, tenantId, ranges.Select(r => r.MachineId).ToArray(), ranges.Select(r => r.From.UtcDateTime).ToArray(),
+            ranges.Select(r => r.To.UtcDateTime).ToArray(), ranges.Select(r => string.Join(',', r.Sensors)).ToArray());
+
+    /// <summary>
+    /// The whole hours each machine's ranges touch, merged where two ranges share an hour, so that no hour is recomputed
+    /// twice in one statement (which would count its minutes twice).
+    /// </summary>
+    internal static IEnumerable<RollupSpan> HourRanges(IEnumerable<RollupSpan> ranges)
+    {
+        foreach (var machine in ranges.GroupBy(r => (r.TenantId, r.MachineId)))
+        {
+            RollupSpan? current = null;
+            foreach (var range in machine.OrderBy(r => r.From))
+            {
+                var from = Floor(range.From, TimeSpan.FromHours(1));
+                var to = Floor(range.To, TimeSpan.FromHours(1)).AddHours(1);
+                if (current is not null && from < current.To)
+                {
+                    current = current with
+                    {
+                        To = to > current.To ? to : current.To,
+                        Sensors = [.. current.Sensors.Union(range.Sensors, StringComparer.Ordinal)],
+                    };
+                    continue;
+                }
+                if (current is not null)
+                {
+                    yield return current;
+                }
+                current = range with { From = from, To = to };
+            }
+            if (current is not null)
+            {
+                yield return current;
+            }
+        }
     }
 
     private static async Task EnsurePartitionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,

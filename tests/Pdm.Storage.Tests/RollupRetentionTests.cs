@@ -86,6 +86,36 @@ public sealed class RollupRetentionTests(PostgresFixture fixture)
             "SELECT last_seen FROM pdm.machine_activity WHERE tenant_id = $1 AND machine_id = 'roll-1'", tenant.Id));
     }
 
+    [Fact]
+    public async Task One_run_rolls_up_many_machines_of_several_tenants_and_counts_an_hour_with_two_ranges_once()
+    {
+        var plant = await fixture.NewTenantAsync("rollup-plant");
+        var other = await fixture.NewTenantAsync("rollup-other");
+        var t0 = new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero).AddDays(-1).AddHours(14);
+        // Machine m-0 gets two writes 30 minutes apart (two ranges, one hour); the others one write each.
+        TenantBatch Write(Guid tenant, string machine, DateTimeOffset at, int count) => new(tenant, "gw-many", [.. Enumerable.Range(0, count)
+            .Select(i => Sample(machine, at.AddSeconds(10 * i), (at.Minute * 100) + i + 1, ("temperature", i), ("current", 2.5)))]);
+        await fixture.Stores.Readings.WriteReadingsAsync([.. Enumerable.Range(0, 5).Select(m => Write(plant.Id, $"m-{m}", t0, 6)),
+            Write(other.Id, "m-0", t0, 3)], CancellationToken.None);
+        await fixture.Stores.Readings.WriteReadingsAsync([Write(plant.Id, "m-0", t0.AddMinutes(30), 6)], CancellationToken.None);
+
+        var run = await fixture.Stores.Rollups.RollUpPendingAsync(1000, CancellationToken.None);
+
+        Assert.True(run.Ranges >= 7, $"ranges {run.Ranges}");
+        const string hourCount = "SELECT count || '/' || minutes FROM pdm.reading_rollups_1h "
+            + "WHERE tenant_id = $1 AND machine_id = $2 AND sensor = 'temperature' AND bucket = $3";
+        Assert.Equal("12/2", await ScalarAsync<string>(hourCount, plant.Id, "m-0", t0.UtcDateTime));
+        Assert.Equal("3/1", await ScalarAsync<string>(hourCount, other.Id, "m-0", t0.UtcDateTime));
+        for (var m = 1; m < 5; m++)
+        {
+            Assert.Equal("6/1", await ScalarAsync<string>(hourCount, plant.Id, $"m-{m}", t0.UtcDateTime));
+        }
+        Assert.Equal(t0.AddMinutes(30).AddSeconds(50).UtcDateTime, await ScalarAsync<DateTime>(
+            "SELECT last_seen FROM pdm.machine_activity WHERE tenant_id = $1 AND machine_id = 'm-0'", plant.Id));
+        Assert.Equal(t0.AddSeconds(20).UtcDateTime, await ScalarAsync<DateTime>(
+            "SELECT last_seen FROM pdm.machine_activity WHERE tenant_id = $1 AND machine_id = 'm-0'", other.Id));
+    }
+
     private Task<bool> ExistsAsync(string table) =>
         ScalarAsync<bool>("SELECT to_regclass('pdm.' || $1) IS NOT NULL", table);
 
