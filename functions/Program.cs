@@ -41,6 +41,12 @@ builder.AddPdmTelemetry("pdm-functions",
         options.TracesPerSecond = null;
         options.SamplingRatio = builder.Configuration.GetValue("Pdm:Telemetry:SamplingRatio", 1.0F);
     }));
+// ASP.NET Core's lines for every request (starting, endpoint, result, finished) cost more than a dashboard read, and the
+// requests are traced anyway: warnings only, unless Logging__LogLevel__Microsoft.AspNetCore says otherwise.
+if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+{
+    builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+}
 builder.Services.AddOptions<PdmOptions>().BindConfiguration(PdmOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 // Endpoints without their own limit (timer invocations, requests that take no body) get this one.

@@ -22,6 +22,16 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
     private readonly ConcurrentDictionary<Guid, DateTimeOffset> _lastUseWritten = new();
 
     /// <summary>
+    /// How long a key that authenticated is trusted again without a lookup, so a dashboard polling every few seconds
+    /// costs one query per key and interval rather than one per request. A revocation takes effect at once in the
+    /// process that made it, and within this time in the others.
+    /// </summary>
+    public static readonly TimeSpan CheckedKeyLifetime = TimeSpan.FromSeconds(10);
+
+    // Keys that authenticated, by the hash of the presented key (only keys that exist are ever added).
+    private readonly ConcurrentDictionary<string, (ApiPrincipal Principal, long Until)> _checked = new(StringComparer.Ordinal);
+
+    /// <summary>
     /// Creates a key "pdm_" + base64url(32 random bytes). Only its first 12 characters and its SHA-256 hash are
     /// stored; the plaintext is in the result and nowhere else. Platform admin keys have no tenant, every other
     /// role needs one.
@@ -63,7 +73,15 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
     public async Task<bool> RevokeApiKeyAsync(Guid? tenantId, Guid keyId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.PlatformCommand("SELECT pdm.revoke_api_key($1, $2)", keyId, tenantId);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+        var revoked = (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+        foreach (var (hash, entry) in _checked)
+        {
+            if (entry.Principal.KeyId == keyId)
+            {
+                _checked.TryRemove(hash, out _);
+            }
+        }
+        return revoked;
     }
 
     /// <summary>The keys of one tenant, or the platform admin keys when <paramref name="tenantId"/> is null.</summary>
@@ -103,6 +121,12 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         {
             return null;
         }
+        var presentedHash = HashKey(presentedKey);
+        var checkedKey = Convert.ToBase64String(presentedHash);
+        if (_checked.TryGetValue(checkedKey, out var known) && known.Until > Environment.TickCount64)
+        {
+            return known.Principal;
+        }
         await using var command = dataSource.PlatformCommand(
             "SELECT id, tenant_id, name, hash, role, revoked FROM pdm.find_api_key($1)", presentedKey[..KeyPrefixLength]);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -111,12 +135,15 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
             return null;
         }
         var storedHash = reader.GetFieldValue<byte[]>(3);
-        if (!CryptographicOperations.FixedTimeEquals(storedHash, HashKey(presentedKey)) || reader.GetBoolean(5))
+        if (!CryptographicOperations.FixedTimeEquals(storedHash, presentedHash) || reader.GetBoolean(5))
         {
+            _checked.TryRemove(checkedKey, out _);
             return null;
         }
-        return new ApiPrincipal(reader.GetGuid(0), NullableValue<Guid>(reader, 1), ParseRole(reader.GetString(4)),
+        var principal = new ApiPrincipal(reader.GetGuid(0), NullableValue<Guid>(reader, 1), ParseRole(reader.GetString(4)),
             reader.GetString(2));
+        _checked[checkedKey] = (principal, Environment.TickCount64 + (long)CheckedKeyLifetime.TotalMilliseconds);
+        return principal;
     }
 
     private static byte[] HashKey(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));

@@ -73,10 +73,15 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
         FROM pdm.machines m
         LEFT JOIN LATERAL (
             SELECT * FROM pdm.predictions p WHERE p.machine_id = m.machine_id ORDER BY p.at DESC LIMIT 1) p ON true
-        LEFT JOIN LATERAL (
-            SELECT s.iso_zone FROM pdm.anomaly_scores s WHERE s.machine_id = m.machine_id ORDER BY s.ts DESC LIMIT 1) z ON true
         LEFT JOIN pdm.machine_activity a ON a.machine_id = m.machine_id
         LEFT JOIN pdm.scorer_states st ON st.machine_id = m.machine_id
+        -- The latest score's zone, looked for in the day before the machine's last sample: scores are partitioned by
+        -- day, and bounding the time lets each probe touch one or two partitions instead of every day kept.
+        LEFT JOIN LATERAL (
+            SELECT s.iso_zone FROM pdm.anomaly_scores s
+            WHERE s.machine_id = m.machine_id AND s.ts <= greatest(a.last_seen, st.last_ts)
+              AND s.ts > greatest(a.last_seen, st.last_ts) - interval '24 hours'
+            ORDER BY s.ts DESC LIMIT 1) z ON true
         LEFT JOIN (
             SELECT subject_id, count(*) AS open_alerts, count(*) FILTER (WHERE severity = 'CRITICAL') AS critical,
                    max(array_position(ARRAY['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'], severity)) AS worst
@@ -138,11 +143,12 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
     /// <summary>
     /// The machine's chart over [<paramref name="from"/>, <paramref name="to"/>): every sensor (or those named) at the
     /// finest resolution whose points per sensor fit <paramref name="maxPoints"/> (per hour when none does), the anomaly
-    /// scores at the same resolution, and the alerts unresolved at some time in the range. The choice is made from the
-    /// hourly rollups' counts; raw is confirmed against the raw rows, which the rollups may trail by one Rollup run.
+    /// scores at the same resolution, and the alerts unresolved at some time in the range; null when the tenant has no
+    /// such machine. The choice is made from the hourly rollups' counts (which are the chart itself when per hour is
+    /// chosen); raw is confirmed against the raw rows, which the rollups may trail by one Rollup run.
     /// </summary>
     /// <param name="sensors">Null or empty for all the machine's sensors.</param>
-    public async Task<MachineSeries> ReadSeriesAsync(Guid tenantId, string machineId, DateTimeOffset from, DateTimeOffset to,
+    public async Task<MachineSeries?> ReadSeriesAsync(Guid tenantId, string machineId, DateTimeOffset from, DateTimeOffset to,
         IReadOnlyList<string>? sensors, int maxPoints, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPoints);
@@ -151,7 +157,14 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
         var only = sensors is { Count: > 0 } ? sensors.ToArray() : null;
         return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            var (rawPoints, minutePoints, known) = await EstimateAsync(connection, transaction, machineId, start, end, only, cancellationToken);
+            if (await ReadHoursAsync(connection, transaction, machineId, start, end, only, cancellationToken) is not { } hours)
+            {
+                return null;
+            }
+            // Whole hours overlapping the range: an over-estimate by at most the two edge hours, so a choice always fits.
+            var rawPoints = hours.Count == 0 ? 0 : hours.Max(h => h.Points.Sum(p => p.Count));
+            var minutePoints = hours.Count == 0 ? 0 : hours.Max(h => h.Minutes);
+            var known = hours.Select(h => h.Sensor).ToArray();
             IReadOnlyList<SensorSeries>? series = null;
             var resolution = rawPoints <= maxPoints ? SeriesResolution.Raw : minutePoints <= maxPoints ? SeriesResolution.Minute : SeriesResolution.Hour;
             if (resolution == SeriesResolution.Raw)
@@ -165,31 +178,59 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
                     resolution = minutePoints <= maxPoints ? SeriesResolution.Minute : SeriesResolution.Hour;
                 }
             }
-            series ??= await ReadRollupAsync(connection, transaction, machineId, start, end, only, resolution, cancellationToken);
-            var scores = await ReadScoresAsync(connection, transaction, machineId, start, end, resolution, cancellationToken);
-            var alerts = await ReadAlertsAsync(connection, transaction, machineId, start, end, cancellationToken);
+            series ??= resolution == SeriesResolution.Hour
+                ? [.. hours.Select(h => new SensorSeries(h.Sensor, h.Points))]
+                : await ReadMinutesAsync(connection, transaction, machineId, start, end, only, cancellationToken);
+            var (scores, alerts) = await ReadScoresAndAlertsAsync(connection, transaction, machineId, start, end, resolution, cancellationToken);
             return new MachineSeries(machineId, from.ToUniversalTime(), to.ToUniversalTime(), resolution, series, scores, alerts);
         }, cancellationToken);
     }
 
-    /// <summary>
-    /// The most raw values and minute buckets any one sensor has in the range, from the hourly rollups, and the sensors
-    /// they hold (so the raw read probes each sensor's index range instead of scanning the machine's rows).
-    /// </summary>
-    private static async Task<(long Raw, long Minutes, string[] Sensors)> EstimateAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, string machineId, DateTime start, DateTime end, string[]? sensors, CancellationToken cancellationToken)
+    /// <summary>One sensor's hourly rollups over the range, with how many minute buckets they hold.</summary>
+    private sealed class HourSeries(string sensor)
     {
-        // Whole hours overlapping the range: an over-estimate by at most the two edge hours, so a choice always fits.
-        await using var command = Command(connection, transaction, """
-            SELECT sensor, sum(count), sum(minutes) FROM pdm.reading_rollups_1h
+        public string Sensor { get; } = sensor;
+        public List<SeriesPoint> Points { get; } = [];
+        public long Minutes { get; set; }
+    }
+
+    /// <summary>
+    /// The hourly rollups of every sensor (or those named) in the whole hours overlapping the range, by sensor name; null
+    /// when the tenant has no such machine. One round trip: the machine check and the rows in one batch.
+    /// </summary>
+    private static async Task<List<HourSeries>?> ReadHoursAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string machineId, DateTime start, DateTime end, string[]? sensors, CancellationToken cancellationToken)
+    {
+        var hoursCommand = BatchCommand("""
+            SELECT sensor, bucket, mean, min, max, count, minutes FROM pdm.reading_rollups_1h
             WHERE machine_id = $1 AND bucket >= date_trunc('hour', $2::timestamptz) AND bucket < $3
               AND ($4::text[] IS NULL OR sensor = ANY($4))
-            GROUP BY sensor
+            ORDER BY bucket, sensor
             """, machineId, start, end);
-        command.Parameters.Add(SensorsParameter(sensors));
-        var rows = await ReadAllAsync(command, reader => (Sensor: reader.GetString(0), Raw: reader.GetInt64(1), Minutes: reader.GetInt64(2)),
-            cancellationToken);
-        return (rows.Count == 0 ? 0 : rows.Max(r => r.Raw), rows.Count == 0 ? 0 : rows.Max(r => r.Minutes), [.. rows.Select(r => r.Sensor)]);
+        hoursCommand.Parameters.Add(SensorsParameter(sensors));
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands = { BatchCommand("SELECT EXISTS (SELECT 1 FROM pdm.machines WHERE machine_id = $1)", machineId), hoursCommand },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !reader.GetBoolean(0))
+        {
+            return null;
+        }
+        await reader.NextResultAsync(cancellationToken);
+        var bySensor = new SortedDictionary<string, HourSeries>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var sensor = reader.GetString(0);
+            if (!bySensor.TryGetValue(sensor, out var hours))
+            {
+                bySensor[sensor] = hours = new HourSeries(sensor);
+            }
+            hours.Points.Add(new SeriesPoint(reader.GetFieldValue<DateTimeOffset>(1), reader.GetDouble(2), reader.GetDouble(3),
+                reader.GetDouble(4), reader.GetInt32(5)));
+            hours.Minutes += reader.GetInt32(6);
+        }
+        return [.. bySensor.Values];
     }
 
     private static NpgsqlParameter SensorsParameter(string[]? sensors) =>
@@ -226,14 +267,13 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
         return result;
     }
 
-    private static async Task<IReadOnlyList<SensorSeries>> ReadRollupAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string machineId, DateTime start, DateTime end, string[]? sensors, SeriesResolution resolution, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<SensorSeries>> ReadMinutesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string machineId, DateTime start, DateTime end, string[]? sensors, CancellationToken cancellationToken)
     {
-        var (table, unit) = resolution == SeriesResolution.Minute ? ("reading_rollups_1m", "minute") : ("reading_rollups_1h", "hour");
         // Buckets that overlap the range: the first may start before it.
-        await using var command = Command(connection, transaction, $"""
-            SELECT sensor, bucket, mean, min, max, count FROM pdm.{table}
-            WHERE machine_id = $1 AND bucket >= date_trunc('{unit}', $2::timestamptz) AND bucket < $3
+        await using var command = Command(connection, transaction, """
+            SELECT sensor, bucket, mean, min, max, count FROM pdm.reading_rollups_1m
+            WHERE machine_id = $1 AND bucket >= date_trunc('minute', $2::timestamptz) AND bucket < $3
               AND ($4::text[] IS NULL OR sensor = ANY($4))
             ORDER BY bucket, sensor
             """, machineId, start, end);
@@ -253,10 +293,12 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
         return [.. bySensor.Select(p => new SensorSeries(p.Key, p.Value))];
     }
 
-    private static async Task<IReadOnlyList<ScorePoint>> ReadScoresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string machineId, DateTime start, DateTime end, SeriesResolution resolution, CancellationToken cancellationToken)
+    /// <summary>The anomaly scores at the chart's resolution and the alerts of the range, in one round trip.</summary>
+    private static async Task<(IReadOnlyList<ScorePoint> Scores, IReadOnlyList<SeriesAlert> Alerts)> ReadScoresAndAlertsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string machineId, DateTime start, DateTime end,
+        SeriesResolution resolution, CancellationToken cancellationToken)
     {
-        var sql = resolution switch
+        var scoresSql = resolution switch
         {
             SeriesResolution.Raw => """
                 SELECT ts, score, anomaly FROM pdm.anomaly_scores WHERE machine_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts
@@ -270,23 +312,32 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
                 WHERE machine_id = $1 AND bucket >= date_trunc('hour', $2::timestamptz) AND bucket < $3 ORDER BY bucket
                 """,
         };
-        await using var command = Command(connection, transaction, sql, machineId, start, end);
-        return await ReadAllAsync(command, reader => new ScorePoint(reader.GetFieldValue<DateTimeOffset>(0), reader.GetDouble(1),
-            reader.GetBoolean(2)), cancellationToken);
-    }
-
-    private static async Task<IReadOnlyList<SeriesAlert>> ReadAlertsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string machineId, DateTime start, DateTime end, CancellationToken cancellationToken)
-    {
-        await using var command = Command(connection, transaction, """
-            SELECT id, rule_id, severity, status, opened_at, resolved_at, explanation->>'summary' FROM pdm.alerts
-            WHERE subject_kind = 'machine' AND subject_id = $1 AND opened_at < $3 AND (resolved_at IS NULL OR resolved_at >= $2)
-            ORDER BY opened_at DESC, id LIMIT $4
-            """, machineId, start, end, MaxSeriesAlerts);
-        var alerts = await ReadAllAsync(command, reader => new SeriesAlert(reader.GetGuid(0), reader.GetString(1), reader.GetString(2),
-            reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4), NullableValue<DateTimeOffset>(reader, 5),
-            NullableString(reader, 6)), cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                BatchCommand(scoresSql, machineId, start, end),
+                BatchCommand("""
+                    SELECT id, rule_id, severity, status, opened_at, resolved_at, explanation->>'summary' FROM pdm.alerts
+                    WHERE subject_kind = 'machine' AND subject_id = $1 AND opened_at < $3 AND (resolved_at IS NULL OR resolved_at >= $2)
+                    ORDER BY opened_at DESC, id LIMIT $4
+                    """, machineId, start, end, MaxSeriesAlerts),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var scores = new List<ScorePoint>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            scores.Add(new ScorePoint(reader.GetFieldValue<DateTimeOffset>(0), reader.GetDouble(1), reader.GetBoolean(2)));
+        }
+        await reader.NextResultAsync(cancellationToken);
+        var alerts = new List<SeriesAlert>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            alerts.Add(new SeriesAlert(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetFieldValue<DateTimeOffset>(4), NullableValue<DateTimeOffset>(reader, 5), NullableString(reader, 6)));
+        }
         alerts.Reverse();
-        return alerts;
+        return (scores, alerts);
     }
 }
