@@ -51,8 +51,8 @@ public sealed partial class IotHubRoleTests
     {
         // Registry Contributor alone is the mistake this test is for: it registers devices but cannot deploy to them.
         var registry = BuiltInDataActions["4ea46cd5-c1b2-4a8e-910b-273211f9ce47"];
-        Assert.True(registry.Any(p => Covers(p, "Microsoft.Devices/IotHubs/devices/write")));
-        Assert.False(registry.Any(p => Covers(p, "Microsoft.Devices/IotHubs/configurations/applyToEdgeDevice/action")));
+        Assert.Contains(registry, p => Covers(p, "Microsoft.Devices/IotHubs/devices/write"));
+        Assert.DoesNotContain(registry, p => Covers(p, "Microsoft.Devices/IotHubs/configurations/applyToEdgeDevice/action"));
         Assert.True(Covers("Microsoft.Devices/IotHubs/*/read", "Microsoft.Devices/IotHubs/devices/read"));
         Assert.False(Covers("Microsoft.Devices/IotHubs/*/read", "Microsoft.Devices/IotHubs/devices/write"));
     }
