@@ -8,7 +8,7 @@ param iotHubName string
 param keyVaultName string
 param applicationInsightsName string
 
-@description('Object id of the deploying principal: writes the webhook key into Key Vault in the postprovision hook.')
+@description('Object id of the deploying principal: writes the webhook key into Key Vault in the postprovision hook, and may apply edge manifests with az iot (the hub has local auth off).')
 param deployerPrincipalId string
 
 @allowed(['User', 'ServicePrincipal', 'Group'])
@@ -19,7 +19,9 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
-  iotHubRegistryContributor: '4ea46cd5-c1b2-4a8e-910b-273211f9ce47'
+  // The only built-in role with configurations/applyToEdgeDevice/action (edge deployment); Registry Contributor
+  // (devices/*) and Twin Contributor (twins/*) lack it. See docs/edge-deployment.md for a narrower custom role.
+  iotHubDataContributor: '4fc6c259-987e-4a07-842e-c321cc9d413f'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -77,13 +79,14 @@ resource functionReadsTelemetry 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
-resource functionRegistersDevices 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+// Edge deployment: create the gateway's device identity and applyConfigurationContent to it.
+resource functionDeploysEdge 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: iotHub
-  name: guid(iotHub.id, functionIdentity.id, roles.iotHubRegistryContributor)
+  name: guid(iotHub.id, functionIdentity.id, roles.iotHubDataContributor)
   properties: {
     principalId: functionIdentity.properties.principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.iotHubRegistryContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.iotHubDataContributor)
   }
 }
 
@@ -114,5 +117,17 @@ resource deployerWritesSecrets 'Microsoft.Authorization/roleAssignments@2022-04-
     principalId: deployerPrincipalId
     principalType: deployerPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+  }
+}
+
+// `az iot edge set-modules --auth-type login` (pdm edge deploy without an API) and `az iot hub device-identity` need a
+// data-plane role: shared access policies are off for service access.
+resource deployerDeploysEdge 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  scope: iotHub
+  name: guid(iotHub.id, deployerPrincipalId, roles.iotHubDataContributor)
+  properties: {
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.iotHubDataContributor)
   }
 }
