@@ -1,7 +1,7 @@
 // Sign-in with Microsoft Entra ID where the deployment configures it (the server's sign-in.json): msal-browser's
 // authorization code flow with PKCE, a popup on desktops and a redirect on phones (where popups open as tabs and get
 // lost), tokens cached in sessionStorage like the API key, renewed silently before they run out.
-import { InteractionRequiredAuthError, PublicClientApplication, type AccountInfo } from "@azure/msal-browser";
+import { InteractionRequiredAuthError, NavigationClient, PublicClientApplication, type AccountInfo, type NavigationOptions } from "@azure/msal-browser";
 import { broadcastResponseToMainFrame } from "@azure/msal-browser/redirect-bridge";
 
 /** What /api/dashboard/sign-in.json says (functions/Api/DashboardSignIn.cs): nothing secret. */
@@ -35,8 +35,24 @@ export function isSignInResponse(): boolean {
   return fields.has("state") && (fields.has("code") || fields.has("error"));
 }
 
+/**
+ * After a redirect the bridge returns to the address that started the sign-in: here the same page with another hash
+ * (#/alerts), which browsers do without loading the page again. Reloading it lets the app start and finish the sign-in.
+ */
+class ReloadingNavigation extends NavigationClient {
+  override navigateInternal(url: string, options: NavigationOptions): Promise<boolean> {
+    const target = new URL(url, location.href);
+    if (target.origin + target.pathname + target.search !== location.origin + location.pathname + location.search) {
+      return super.navigateInternal(url, options);
+    }
+    location.replace(target.href);
+    location.reload();
+    return new Promise(() => {});
+  }
+}
+
 export function relaySignInResponse(): Promise<void> {
-  return broadcastResponseToMainFrame();
+  return broadcastResponseToMainFrame(new ReloadingNavigation());
 }
 
 export async function loadEntraSettings(): Promise<EntraSettings | null> {

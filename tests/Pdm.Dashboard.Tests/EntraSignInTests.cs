@@ -58,8 +58,8 @@ public sealed class EntraSignInTests(DashboardFixture fixture)
         }
         using (var api = fixture.Api(fixture.TenantKey))
         {
-            var stored = await DashboardFixture.ReadAsync<AlertDto>(await api.GetAsync($"api/v1/alerts/{alert.Id}"));
-            Assert.Equal("open", stored.Status);
+            var stored = await DashboardFixture.ReadAsync<AlertDetailDto>(await api.GetAsync($"api/v1/alerts/{alert.Id}"));
+            Assert.Equal("open", stored.Alert.Status);
         }
         await ShotAsync(page, "21-entra-viewer-refused");
 
@@ -143,3 +143,5 @@ public sealed class EntraSignInTests(DashboardFixture fixture)
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 }
+
+public sealed record AlertDetailDto(AlertDto Alert);
