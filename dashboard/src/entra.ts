@@ -51,6 +51,11 @@ class ReloadingNavigation extends NavigationClient {
   }
 }
 
+/** Whether msal-browser keeps anything in this tab (its keys start with "msal."): a sign-in to resume or finish. */
+export function hasEntraState(): boolean {
+  return Object.keys(sessionStorage).some((key) => key.startsWith("msal."));
+}
+
 export function relaySignInResponse(): Promise<void> {
   return broadcastResponseToMainFrame(new ReloadingNavigation());
 }

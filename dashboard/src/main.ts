@@ -1,7 +1,7 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { ApiError, Tenant, forgetKey, signIn, signInWithToken, storedKey, useTokens, whenUnauthorized, get } from "./api";
-import { EntraSignIn, SignedInUser, isSignInResponse, loadEntraSettings, relaySignInResponse } from "./entra";
+import { EntraSettings, EntraSignIn, SignedInUser, hasEntraState, isSignInResponse, loadEntraSettings, relaySignInResponse } from "./entra";
 import { h, replace } from "./dom";
 import { fleetPage } from "./fleet";
 import { machinePage } from "./machine";
@@ -31,6 +31,8 @@ let current: Page | null = null;
 let timer: number | undefined;
 let session: Session | null = null;
 /** Set where the deployment configures Entra ID sign-in for the dashboard (sign-in.json). */
+let entraSettings: EntraSettings | null = null;
+/** Made when first needed, so a tab signed in with a key holds nothing of Entra's. */
 let entra: EntraSignIn | null = null;
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -65,13 +67,15 @@ function showSignIn(message?: string): void {
     h("p", { class: "hint", id: "sign-in-help" }, "The key is kept for this browser tab only (session storage) and sent with every request."),
     button,
     error);
-  if (entra) {
+  if (entraSettings) {
+    const settings = entraSettings;
     const microsoft = h("button", { type: "button", class: "microsoft" }, "Sign in with Microsoft");
     microsoft.addEventListener("click", async () => {
       microsoft.disabled = true;
       error.textContent = "";
       try {
-        if (await entra!.signIn()) {
+        entra ??= await EntraSignIn.create(settings);
+        if (await entra.signIn()) {
           await startWithEntra();
         }
       } catch (e) {
@@ -215,8 +219,11 @@ async function boot(): Promise<void> {
   }
   let entraProblem: string | undefined;
   try {
-    const settings = await loadEntraSettings();
-    entra = settings ? await EntraSignIn.create(settings) : null;
+    entraSettings = await loadEntraSettings();
+    // Signed in earlier in this tab, or back from the provider's redirect: msal-browser finishes and renews.
+    if (entraSettings && hasEntraState()) {
+      entra = await EntraSignIn.create(entraSettings);
+    }
     if (entra && (await entra.resume())) {
       await startWithEntra();
       return;
