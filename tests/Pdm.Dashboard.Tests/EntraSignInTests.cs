@@ -46,7 +46,10 @@ public sealed class EntraSignInTests(DashboardFixture fixture)
         provider.NextUser = user;
         var (codes, refusals) = (provider.CodesRedeemed, provider.VerifierRefusals);
 
-        await page.GotoAsync(fixture.DashboardAddress.ToString());
+        var index = await page.GotoAsync(fixture.DashboardAddress.ToString());
+        // The page may talk to the authority (metadata, tokens) and to nothing else beyond its own origin.
+        var policy = (await index!.AllHeadersAsync())["content-security-policy"];
+        Assert.Contains($"connect-src 'self' {new Uri(provider.Authority).GetLeftPart(UriPartial.Authority)};", policy, StringComparison.Ordinal);
         // Both ways in: the key form is still there beside the Microsoft button.
         await Expect(page.GetByLabel("API key")).ToBeVisibleAsync();
         var popup = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Sign in with Microsoft" }).ClickAsync());
