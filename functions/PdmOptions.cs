@@ -107,5 +107,46 @@ public sealed class EntraOptions
     /// <summary>False only for a local test issuer served over plain HTTP.</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
 
+    /// <summary>
+    /// Client id of the dashboard's app registration (platform: single-page application). Set, the dashboard offers
+    /// "Sign in with Microsoft" against <see cref="Authority"/>; unset, it signs in with API keys only.
+    /// </summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>
+    /// The scopes the dashboard asks for (space-separated), e.g. <c>api://pdm/access_as_user</c>; by default
+    /// <c>{Audience}/.default</c>, so the tokens it gets are the ones the API accepts.
+    /// </summary>
+    public string? Scope { get; set; }
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Authority);
+
+    public bool BrowserSignInEnabled => Enabled && !string.IsNullOrWhiteSpace(ClientId);
+
+    /// <summary>The scopes the browser requests, or none when neither <see cref="Scope"/> nor <see cref="Audience"/> is set.</summary>
+    public IReadOnlyList<string> BrowserScopes =>
+        !string.IsNullOrWhiteSpace(Scope) ? Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        : !string.IsNullOrWhiteSpace(Audience) ? [Audience.TrimEnd('/') + "/.default"]
+        : [];
+
+    /// <summary>Settings that cannot work together, named as the environment variables that set them.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (string.IsNullOrWhiteSpace(ClientId))
+        {
+            yield break;
+        }
+        if (!Enabled)
+        {
+            yield return "Pdm__Entra__ClientId is set but Pdm__Entra__Authority is not: the dashboard needs the authority to sign in against.";
+        }
+        else if (!Uri.TryCreate(Authority, UriKind.Absolute, out var authority) || authority.Scheme != Uri.UriSchemeHttps)
+        {
+            yield return "Pdm__Entra__Authority must be an absolute https URL when Pdm__Entra__ClientId is set (browsers sign in over https only).";
+        }
+        if (BrowserScopes.Count == 0)
+        {
+            yield return "Pdm__Entra__ClientId is set but neither Pdm__Entra__Scope nor Pdm__Entra__Audience is: the dashboard would not know which API scope to ask for.";
+        }
+    }
 }

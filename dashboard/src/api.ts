@@ -1,5 +1,6 @@
-// The REST API as the dashboard calls it: the API key from the browser session, problem+json errors turned into
-// messages, and conditional GETs so that polling costs the server a 304 while nothing changed.
+// The REST API as the dashboard calls it: the API key from the browser session (or an Entra access token), problem+json
+// errors turned into messages, and conditional GETs so that polling costs the server a 304 while nothing changed.
+import { SignInRequired } from "./entra";
 
 const keyName = "pdm.apiKey";
 const base = "/api/v1";
@@ -20,7 +21,15 @@ export function storeKey(key: string): void {
 
 export function forgetKey(): void {
   sessionStorage.removeItem(keyName);
+  tokenSource = null;
   cache.clear();
+}
+
+/** Where the bearer comes from while signed in with Entra ID: a fresh access token per call, instead of the key. */
+let tokenSource: (() => Promise<string>) | null = null;
+
+export function useTokens(source: () => Promise<string>): void {
+  tokenSource = source;
 }
 
 interface Cached {
@@ -68,7 +77,18 @@ async function problem(response: Response): Promise<ApiError> {
   return new ApiError(response.status, message, field);
 }
 
-function requireKey(): string {
+async function requireBearer(): Promise<string> {
+  if (tokenSource) {
+    try {
+      return await tokenSource();
+    } catch (e) {
+      if (e instanceof SignInRequired) {
+        onUnauthorized(e.message);
+        throw new ApiError(401, e.message);
+      }
+      throw e;
+    }
+  }
   const key = storedKey();
   if (!key) {
     throw new ApiError(401, "Not signed in.");
@@ -93,7 +113,7 @@ async function check(response: Response): Promise<Response> {
  */
 export async function get<T>(path: string): Promise<{ body: T; changed: boolean }> {
   const cached = cache.get(path);
-  const response = await check(await send("GET", path, requireKey(), undefined, cached ? { "If-None-Match": cached.etag } : {}));
+  const response = await check(await send("GET", path, await requireBearer(), undefined, cached ? { "If-None-Match": cached.etag } : {}));
   if (response.status === 304 && cached) {
     // Read the (empty) body to its end: a response left unread is torn down as an aborted load.
     await response.arrayBuffer();
@@ -108,12 +128,12 @@ export async function get<T>(path: string): Promise<{ body: T; changed: boolean 
 }
 
 export async function post<T>(path: string, body?: unknown): Promise<T | null> {
-  const response = await check(await send("POST", path, requireKey(), body ?? {}));
+  const response = await check(await send("POST", path, await requireBearer(), body ?? {}));
   return response.status === 204 ? null : ((await response.json()) as T);
 }
 
 export async function del(path: string): Promise<void> {
-  await check(await send("DELETE", path, requireKey()));
+  await check(await send("DELETE", path, await requireBearer()));
 }
 
 /** Tries a key before keeping it: the tenant list answers every valid key (a tenant key sees its own tenant). */
@@ -126,6 +146,15 @@ export async function signIn(key: string): Promise<Tenant[]> {
   const tenants = (await response.json()) as Tenant[];
   storeKey(key);
   return tenants;
+}
+
+/** Signs in with an Entra access token: the same question as for a key, with the API's own words when it refuses. */
+export async function signInWithToken(token: string): Promise<Tenant[]> {
+  const response = await send("GET", "/tenants", token);
+  if (!response.ok) {
+    throw await problem(response);
+  }
+  return (await response.json()) as Tenant[];
 }
 
 export interface Tenant {

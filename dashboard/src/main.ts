@@ -1,6 +1,7 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { ApiError, Tenant, forgetKey, signIn, storedKey, whenUnauthorized, get } from "./api";
+import { ApiError, Tenant, forgetKey, signIn, signInWithToken, storedKey, useTokens, whenUnauthorized, get } from "./api";
+import { EntraSettings, EntraSignIn, SignedInUser, hasEntraState, isSignInResponse, loadEntraSettings, relaySignInResponse } from "./entra";
 import { h, replace } from "./dom";
 import { fleetPage } from "./fleet";
 import { machinePage } from "./machine";
@@ -29,6 +30,12 @@ const app = document.getElementById("app")!;
 let current: Page | null = null;
 let timer: number | undefined;
 let session: Session | null = null;
+/** Set where the deployment configures Entra ID sign-in for the dashboard (sign-in.json). */
+let entraSettings: EntraSettings | null = null;
+/** Made when first needed, so a tab signed in with a key holds nothing of Entra's. */
+let entra: EntraSignIn | null = null;
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 const routes: [RegExp, (root: HTMLElement, session: Session, match: RegExpMatchArray) => Page][] = [
   [/^#\/fleet$/, (root, s) => fleetPage(root, s)],
@@ -60,6 +67,24 @@ function showSignIn(message?: string): void {
     h("p", { class: "hint", id: "sign-in-help" }, "The key is kept for this browser tab only (session storage) and sent with every request."),
     button,
     error);
+  if (entraSettings) {
+    const settings = entraSettings;
+    const microsoft = h("button", { type: "button", class: "microsoft" }, "Sign in with Microsoft");
+    microsoft.addEventListener("click", async () => {
+      microsoft.disabled = true;
+      error.textContent = "";
+      try {
+        entra ??= await EntraSignIn.create(settings);
+        if (await entra.signIn()) {
+          await startWithEntra();
+        }
+      } catch (e) {
+        error.textContent = `Microsoft sign-in failed: ${messageOf(e)}`;
+        microsoft.disabled = false;
+      }
+    });
+    form.insertBefore(h("div", { class: "or" }, h("span", {}, "or"), microsoft), error);
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     button.disabled = true;
@@ -77,7 +102,24 @@ function showSignIn(message?: string): void {
   input.focus();
 }
 
-function start(tenants: Tenant[]): void {
+/**
+ * Signed in with Entra ID: API calls carry its access tokens. The API decides what the token may do; a directory not
+ * linked to a tenant, or a user without a PDM role, is refused here with the API's reason.
+ */
+async function startWithEntra(): Promise<void> {
+  const signedIn = entra!;
+  try {
+    const tenants = await signInWithToken(await signedIn.token());
+    useTokens(() => signedIn.token());
+    start(tenants, await signedIn.user());
+  } catch (e) {
+    forgetKey();
+    await signedIn.forget();
+    showSignIn(`Microsoft sign-in refused: ${messageOf(e)}`);
+  }
+}
+
+function start(tenants: Tenant[], user?: SignedInUser): void {
   const banner = h("div", { class: "banner", role: "status", "aria-live": "polite" });
   const updated = h("span", { class: "updated", "aria-live": "off" });
   const links = nav.map(([href, label]) => h("a", { href }, label));
@@ -85,6 +127,12 @@ function start(tenants: Tenant[]): void {
   signOut.addEventListener("click", () => {
     forgetKey();
     location.hash = "";
+    if (user && entra) {
+      // Away to the identity provider and back to the sign-in screen.
+      stop();
+      void entra.signOut();
+      return;
+    }
     showSignIn();
   });
   const tenant = tenants.length === 1 ? tenants[0] : null;
@@ -94,6 +142,7 @@ function start(tenants: Tenant[]): void {
       h("a", { class: "brand", href: "#/fleet" }, "PDM"),
       h("nav", { "aria-label": "Screens" }, ...links),
       h("span", { class: "tenant" }, tenant ? tenant.name : "platform admin"),
+      ...(user ? [h("span", { class: "user", title: "Signed in with Microsoft" }, `${user.name} · ${user.role}`)] : []),
       updated,
       signOut),
     banner,
@@ -158,12 +207,32 @@ function stop(): void {
 
 whenUnauthorized((message) => {
   forgetKey();
+  void entra?.forget();
   showSignIn(`Signed out: ${message}`);
 });
 
 async function boot(): Promise<void> {
+  if (isSignInResponse()) {
+    // This window is the popup (or the redirect's landing) the identity provider answered: hand the answer over.
+    await relaySignInResponse();
+    return;
+  }
+  let entraProblem: string | undefined;
+  try {
+    entraSettings = await loadEntraSettings();
+    // Signed in earlier in this tab, or back from the provider's redirect: msal-browser finishes and renews.
+    if (entraSettings && hasEntraState()) {
+      entra = await EntraSignIn.create(entraSettings);
+    }
+    if (entra && (await entra.resume())) {
+      await startWithEntra();
+      return;
+    }
+  } catch (e) {
+    entraProblem = `Microsoft sign-in is unavailable: ${messageOf(e)}`;
+  }
   if (!storedKey()) {
-    showSignIn();
+    showSignIn(entraProblem);
     return;
   }
   try {

@@ -1,11 +1,12 @@
 using System.Collections.Frozen;
+using Microsoft.Extensions.Options;
 
 namespace Pdm.Functions.Api;
 
 /// <summary>
 /// The dashboard's files (built from ../dashboard into the app's dashboard/ folder) under <c>/api/dashboard/</c>, the
 /// Api function's route; its data comes from <see cref="DashboardEndpoints"/> and the rest of the API. The page signs in
-/// with an API key of its own, so the files themselves are public. They are read once at start: a path can only name
+/// with an API key or an Entra token of its own (<see cref="DashboardSignIn"/>), so the files themselves are public. They are read once at start: a path can only name
 /// a file that was there, so nothing outside the folder can be reached.
 /// </summary>
 internal static class DashboardPages
@@ -14,14 +15,24 @@ internal static class DashboardPages
 
     /// <summary>
     /// Scripts and styles only from this origin, no inline code, data only from the API: what the page needs and no
-    /// more. uPlot sets sizes through the CSSOM, which style-src does not govern.
+    /// more. uPlot sets sizes through the CSSOM, which style-src does not govern. With Entra sign-in, the page also
+    /// talks to the authority (metadata, tokens) and renews in a hidden frame of it when its refresh token expired.
     /// </summary>
-    public const string ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        + "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    public static string ContentSecurityPolicy(string? authorityOrigin) =>
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        + (authorityOrigin is null ? "connect-src 'self'; " : $"connect-src 'self' {authorityOrigin}; frame-src {authorityOrigin}; ")
+        + "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     public static void MapDashboardPages(this IEndpointRouteBuilder app)
     {
-        var files = DashboardFiles.Load(Path.Combine(AppContext.BaseDirectory, "dashboard"));
+        var signIn = DashboardSignIn.From(app.ServiceProvider.GetRequiredService<IOptions<EntraOptions>>().Value);
+        var files = DashboardFiles.Load(Path.Combine(AppContext.BaseDirectory, "dashboard"), ContentSecurityPolicy(signIn.AuthorityOrigin));
+        // Before the files' catch-all (a literal segment wins): the page reads it before it shows the sign-in screen.
+        app.MapGet(DashboardSignIn.Path, (HttpContext http) =>
+        {
+            http.Response.Headers.CacheControl = "no-cache";
+            return TypedResults.Json(signIn);
+        });
         // The page names its files by absolute path: hosts differ in whether they keep a trailing slash (the dev host
         // drops it), so both forms serve the page.
         app.MapGet(Prefix, (HttpContext http) => files.Serve(null, http));
@@ -45,12 +56,17 @@ internal sealed class DashboardFiles
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     private readonly FrozenDictionary<string, DashboardFile> _files;
+    private readonly string _contentSecurityPolicy;
 
-    private DashboardFiles(FrozenDictionary<string, DashboardFile> files) => _files = files;
+    private DashboardFiles(FrozenDictionary<string, DashboardFile> files, string contentSecurityPolicy)
+    {
+        _files = files;
+        _contentSecurityPolicy = contentSecurityPolicy;
+    }
 
     public bool IsBuilt => _files.ContainsKey(Index);
 
-    public static DashboardFiles Load(string directory)
+    public static DashboardFiles Load(string directory, string contentSecurityPolicy)
     {
         var files = new Dictionary<string, DashboardFile>(StringComparer.Ordinal);
         if (Directory.Exists(directory))
@@ -67,7 +83,7 @@ internal sealed class DashboardFiles
                 files[name] = new DashboardFile(bytes, contentType, etag, Immutable: name != Index);
             }
         }
-        return new DashboardFiles(files.ToFrozenDictionary(StringComparer.Ordinal));
+        return new DashboardFiles(files.ToFrozenDictionary(StringComparer.Ordinal), contentSecurityPolicy);
     }
 
     public IResult Serve(string? path, HttpContext http)
@@ -83,7 +99,7 @@ internal sealed class DashboardFiles
         // Scripts and styles carry a hash of their content in their name: cached for good. The page names them, so
         // it is revalidated every time (a 304 while unchanged).
         headers.CacheControl = file.Immutable ? "public, max-age=31536000, immutable" : "no-cache";
-        headers.ContentSecurityPolicy = DashboardPages.ContentSecurityPolicy;
+        headers.ContentSecurityPolicy = _contentSecurityPolicy;
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "no-referrer";
         headers.XFrameOptions = "DENY";

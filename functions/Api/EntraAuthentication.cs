@@ -23,7 +23,8 @@ internal static class EntraAuthentication
 
     public static AuthenticationBuilder AddEntraBearer(this AuthenticationBuilder authentication)
     {
-        authentication.Services.AddOptions<EntraOptions>().BindConfiguration(EntraOptions.Section);
+        authentication.Services.AddOptions<EntraOptions>().BindConfiguration(EntraOptions.Section).ValidateOnStart();
+        authentication.Services.AddSingleton<IValidateOptions<EntraOptions>, EntraOptionsValidation>();
         authentication.AddJwtBearer(Scheme, _ => { });
         authentication.Services.AddOptions<JwtBearerOptions>(Scheme).Configure<IOptions<EntraOptions>>((jwt, options) =>
         {

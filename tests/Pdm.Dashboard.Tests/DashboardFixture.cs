@@ -17,7 +17,8 @@ namespace Pdm.Dashboard.Tests;
 /// The demo's pipeline for the browser: the stack, a migrated database, the real function app under the dev host
 /// (which serves the dashboard under /api/dashboard/), a tenant with an admin key, a sensor-limit rule, and a plant of
 /// two machines whose readings went through MQTT and ingest: PRESS_07 overheating (its alert opens in ingest) and
-/// FAN_02 steady. Chromium is Debian's (PDM_CHROMIUM overrides the path).
+/// FAN_02 steady. Chromium is Debian's (PDM_CHROMIUM overrides the path). Entra ID sign-in is configured against a
+/// <see cref="TestOpenIdProvider"/>, whose directory <see cref="EntraDirectory"/> is linked to the tenant.
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
@@ -33,6 +34,8 @@ public sealed class DashboardFixture : IAsyncLifetime
     public LocalDatabase Database { get; private set; } = null!;
     public string TenantKey { get; private set; } = "";
     public Guid TenantId { get; private set; }
+    public TestOpenIdProvider OpenIdProvider { get; private set; } = null!;
+    public Guid EntraDirectory { get; } = Guid.NewGuid();
     public IBrowser Browser { get; private set; } = null!;
     public Uri DashboardAddress => new(Host.BaseAddress, "api/dashboard/");
 
@@ -48,6 +51,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         var owner = PdmStores.Create(Database.AppConnectionString);
         var (_, platformKey) = await owner.ApiKeys.CreateApiKeyAsync(null, "dashboard-tests", ApiKeyRole.PlatformAdmin, CancellationToken.None);
         var endpoints = _stack.Endpoints;
+        OpenIdProvider = await TestOpenIdProvider.StartAsync();
         Host = await FunctionsDevHost.StartAsync(new DevHostOptions
         {
             FunctionAppDirectory = RepoPaths.FunctionApp,
@@ -60,6 +64,12 @@ public sealed class DashboardFixture : IAsyncLifetime
                 ["DEADLETTER_REPLAY_SCHEDULE"] = "0 0 0 1 1 *",
                 // Predictions every few seconds, so the machine screen has one soon after the readings are in.
                 ["PREDICT_SCHEDULE"] = "*/5 * * * * *",
+                ["Pdm__Entra__Authority"] = OpenIdProvider.Authority,
+                ["Pdm__Entra__Audience"] = TestOpenIdProvider.Audience,
+                ["Pdm__Entra__ClientId"] = TestOpenIdProvider.ClientId,
+                ["Pdm__Entra__Scope"] = TestOpenIdProvider.Scope,
+                // The app reads the provider's metadata and keys over HTTPS: it trusts the provider's certificate.
+                ["SSL_CERT_FILE"] = OpenIdProvider.CertificatePath,
             },
             Mqtt = new MqttOptions
             {
@@ -71,9 +81,15 @@ public sealed class DashboardFixture : IAsyncLifetime
             },
         }, NullLoggerFactory.Instance, CancellationToken.None);
 
+        OpenIdProvider.RedirectUri = DashboardAddress.ToString();
+
         using var admin = Api(platformKey);
         var tenant = await ReadAsync<IdDto>(await admin.PostAsJsonAsync("api/v1/tenants", new { name = $"plant-{Guid.NewGuid():N}"[..20] }));
         TenantId = tenant.Id;
+        using (var linked = await admin.PatchAsJsonAsync($"api/v1/tenants/{tenant.Id}", new { entraTenantId = EntraDirectory.ToString() }))
+        {
+            Assert.True(linked.IsSuccessStatusCode, $"linking the Entra directory: {(int)linked.StatusCode} {await linked.Content.ReadAsStringAsync()}");
+        }
         using var created = await admin.PostAsJsonAsync($"api/v1/tenants/{tenant.Id}/api-keys", new { name = "maintenance manager", role = "admin" });
         TenantKey = (await ReadAsync<KeyDto>(created)).Key;
         await SeedPlantAsync(owner);
@@ -188,6 +204,10 @@ public sealed class DashboardFixture : IAsyncLifetime
         if (Host is not null)
         {
             await Host.DisposeAsync();
+        }
+        if (OpenIdProvider is not null)
+        {
+            await OpenIdProvider.DisposeAsync();
         }
         await _stack.DisposeAsync();
     }

@@ -32,12 +32,12 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         using (errors.Expect("401"))
         {
             await page.GetByLabel("API key").FillAsync("pdm_this-key-does-not-exist");
-            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
             await Expect(page.Locator("#sign-in-error")).ToContainTextAsync("unknown or revoked");
         }
         await ShotAsync(page, "01-sign-in-wrong-key");
         await page.GetByLabel("API key").FillAsync(fixture.TenantKey);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
 
         // Fleet: the press is first (open HIGH alert) and shown by its name; the summary counts it.
         var pressRow = page.Locator($"tr[data-machine='{DashboardFixture.DegradingMachine}']");
@@ -134,7 +134,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         var errors = new BrowserErrors(page);
         await page.GotoAsync(fixture.DashboardAddress.ToString());
         await page.GetByLabel("API key").FillAsync(fixture.TenantKey);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page.Locator($"tr[data-machine='{DashboardFixture.DegradingMachine}']")).ToBeVisibleAsync();
         var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
         Assert.True(overflow <= 0, $"the fleet is {overflow} px wider than a phone's screen");
@@ -160,7 +160,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         var errors = new BrowserErrors(page);
         await page.GotoAsync(fixture.DashboardAddress + "#/alerts");
         await page.GetByLabel("API key").FillAsync(fixture.TenantKey);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         // Signed in on the screen the address named; the press's alert is in the inbox with its machine linked.
         await Expect(page.Locator(".inbox li.alert").First).ToContainTextAsync(DashboardFixture.DegradingMachine);
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Alerts" })).ToHaveAttributeAsync("aria-current", "");

@@ -31,6 +31,8 @@ public static class AuthorizationTable
         // The dashboard's files: public, the page signs in with an API key of its own (sessionStorage).
         RouteAccess.Public("GET /api/dashboard"),
         RouteAccess.Public("GET /api/dashboard/{**path}"),
+        // How the page signs in with Entra ID where configured: a client id, an authority, scopes; nothing secret.
+        RouteAccess.Public("GET /api/dashboard/sign-in.json"),
         RouteAccess.Public("GET /api/v1/openapi.json"),
 
         RouteAccess.Keyed("POST /api/v1/tenants", [PlatformAdmin], () => new { name = Unique("auth-tenant") }),
