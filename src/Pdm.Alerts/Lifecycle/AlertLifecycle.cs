@@ -103,7 +103,8 @@ public sealed class AlertLifecycle
         foreach (var firing in evaluation.Firing)
         {
             var own = latest.GetValueOrDefault(firing.RuleId);
-            if (!IsUnresolved(own) && ConditionAlertOpen(latest, firing.RuleId, firing.RuleKind, firing.LastSeen, events) is { } host)
+            // Not ticked first: the rule has been firing since the last evaluation, so the problem was never quiet.
+            if (!IsUnresolved(own) && ConditionAlertOpen(latest, firing.RuleId, firing.RuleKind, null, events) is { } host)
             {
                 latest[host.RuleId] = StillSeen(host, firing.LastSeen);
             }
@@ -122,9 +123,9 @@ public sealed class AlertLifecycle
     /// alert of its own reports to (the earliest opened), after ending its quiet period if that is due at
     /// <paramref name="at"/>; null when there is none or the rule is not a condition rule. An anomaly score and an ISO
     /// zone crossing on one machine are two views of the same wear: the second one updates (and escalates) the first
-    /// alert instead of paging again.
+    /// alert instead of paging again. Without <paramref name="at"/> no quiet period ends.
     /// </summary>
-    private Alert? ConditionAlertOpen(Dictionary<string, Alert> latest, string ruleId, string ruleKind, DateTimeOffset at,
+    private Alert? ConditionAlertOpen(Dictionary<string, Alert> latest, string ruleId, string ruleKind, DateTimeOffset? at,
         List<AlertEvent> events)
     {
         if (!AlertPolicy.IsCondition(ruleKind))
@@ -134,7 +135,7 @@ public sealed class AlertLifecycle
         Alert? host = null;
         foreach (var other in latest.Values.Where(a => a.RuleId != ruleId && IsUnresolved(a) && AlertPolicy.IsCondition(a.RuleKind)).ToList())
         {
-            var due = Tick(other, at);
+            var due = at is { } now ? Tick(other, now) : AlertChange.None(other);
             Keep(latest, other.RuleId, due, events);
             if (IsUnresolved(due.Alert) && (host is null || due.Alert!.OpenedAt < host.OpenedAt))
             {
