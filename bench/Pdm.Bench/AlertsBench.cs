@@ -17,6 +17,7 @@ internal static class AlertsBench
         var interval = new Option<int>("--interval-seconds") { Description = "Seconds between a machine's samples", DefaultValueFactory = _ => 30 };
         var mttf = new Option<double>("--mttf-days") { Description = "The twins' mean time to failure, in days", DefaultValueFactory = _ => 10 };
         var chaos = new Option<double>("--chaos-rate") { Description = "Chance per sample that each kind of measurement fault starts", DefaultValueFactory = _ => 0.0005 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the twins' lives and their chaos (another seed, another fleet)", DefaultValueFactory = _ => 7 };
         var rules = new Option<FileInfo?>("--rules") { Description = "A rule set (JSON, as PUT /api/v1/alert-rules takes it) to grade instead of the defaults" };
         var latency = new Option<int>("--latency-alerts") { Description = "Alerts timed one at a time from Ingest to the webhook", DefaultValueFactory = _ => 100 };
         var burst = new Option<int>("--burst-alerts") { Description = "Alerts in the throughput burst", DefaultValueFactory = _ => 2000 };
@@ -24,7 +25,7 @@ internal static class AlertsBench
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line" };
         var command = new Command("alerts", "Ingest-to-webhook latency and deliveries per second on the real pipeline; alert quality on a twin fleet with chaos")
         {
-            lives, interval, mttf, chaos, rules, latency, burst, qualityOnly, json,
+            lives, interval, mttf, chaos, seed, rules, latency, burst, qualityOnly, json,
         };
         command.SetAction((parse, cancellationToken) => !TryReadRules(parse.GetValue(rules), out var ruleSet) ? Task.FromResult(2) : RunAsync(new AlertQualitySettings
         {
@@ -33,6 +34,7 @@ internal static class AlertsBench
             Interval = TimeSpan.FromSeconds(parse.GetValue(interval)),
             MeanTimeToFailure = TimeSpan.FromDays(parse.GetValue(mttf)),
             ChaosRate = parse.GetValue(chaos),
+            Seed = parse.GetValue(seed),
         }, parse.GetValue(qualityOnly) ? null : (parse.GetValue(latency), parse.GetValue(burst)), parse.GetValue(json), cancellationToken));
         return command;
     }
@@ -70,7 +72,7 @@ internal static class AlertsBench
             delivery = await AlertDeliveryBench.RunAsync(p.Latency, p.Burst, line => Console.WriteLine("  " + line), cancellationToken);
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Alert quality: {settings.Lives} twin lives (every kind), a sample every {settings.Interval.TotalSeconds:0} s, mean life {settings.MeanTimeToFailure.TotalDays:0.#} days, chaos rate {settings.ChaosRate} per sample and kind, default rules"));
+            $"Alert quality: {settings.Lives} twin lives (every kind), a sample every {settings.Interval.TotalSeconds:0} s, mean life {settings.MeanTimeToFailure.TotalDays:0.#} days, chaos rate {settings.ChaosRate} per sample and kind, seed {settings.Seed}, {(settings.Rules is null ? "default rules" : "the given rules")}"));
         var quality = AlertQuality.Run(settings, line => Console.WriteLine("  " + line));
         var result = new AlertsBenchResult
         {

@@ -158,6 +158,58 @@ public class AlertLifecycleTests
         Assert.Equal(AlertStatus.Resolved, quiet.Alert!.Status);
     }
 
+    private static FiringRule Firing(RuleTrigger trigger, int minute) => new()
+    {
+        RuleId = trigger.RuleId, RuleKind = trigger.RuleKind, Since = trigger.At, LastSeen = At(minute * 60), Severity = trigger.Severity,
+        Value = trigger.Value, Peak = trigger.Peak, Worse = trigger.Worse, Explanation = trigger.Explanation,
+    };
+
+    private IReadOnlyList<AlertEvent> Evaluate(Dictionary<string, Alert> alerts, IReadOnlyList<RuleTrigger> triggers,
+        params FiringRule[] firing) =>
+        _lifecycle.Apply(alerts, RuleSubject.Machine, "m1", new AlertEvaluation(triggers, firing, new AlertEvaluationState()));
+
+    [Fact]
+    public void A_second_condition_rule_on_a_machine_with_an_open_condition_alert_escalates_it_instead_of_opening_another()
+    {
+        var alerts = new Dictionary<string, Alert>(StringComparer.Ordinal);
+        var anomaly = Trigger(TriggerKind.Fired, 0, value: 2.5) with { RuleId = "anomaly", RuleKind = "anomaly_score" };
+        var zoneC = Trigger(TriggerKind.Fired, 30, AlertSeverity.High, value: 4.8);
+        var events = Evaluate(alerts, [anomaly]).Concat(Evaluate(alerts, [zoneC], Firing(anomaly, 30), Firing(zoneC, 30))).ToList();
+
+        Assert.Equal("opened! escalated!", Types(events));
+        Assert.Equal(["anomaly"], alerts.Keys);
+        var alert = alerts["anomaly"];
+        Assert.Equal((AlertSeverity.High, 2, 2.5), (alert.Severity, alert.Count, alert.Value));
+        // The escalation says why: the zone rule's explanation, on the anomaly alert (value and peak stay the score's).
+        Assert.Equal((AlertSeverity.Medium, "Fired at 30", alert.Id), (events[1].PreviousSeverity, events[1].Explanation.Summary, events[1].Alert.Id));
+
+        // The anomaly rule clears but the zone is still C: the problem is still there, so the alert does not resolve.
+        Evaluate(alerts, [anomaly with { Kind = TriggerKind.Cleared, At = At(40 * 60) }], Firing(zoneC, 40));
+        Assert.Empty(Evaluate(alerts, [], Firing(zoneC, 60)));
+        Assert.Empty(_lifecycle.Tick(alerts, At(70 * 60)));
+        Assert.Equal((AlertStatus.Open, At(60 * 60), At(60 * 60)), (alerts["anomaly"].Status, alerts["anomaly"].ClearedAt, alerts["anomaly"].LastSeenAt));
+        // The zone clears: its quiet period resolves the one alert, and the zone firing later is a new problem.
+        Evaluate(alerts, [zoneC with { Kind = TriggerKind.Cleared, At = At(61 * 60) }]);
+        Assert.Equal("resolved!", Types(_lifecycle.Tick(alerts, At(76 * 60))));
+        Assert.Equal("opened!", Types(Evaluate(alerts, [zoneC with { At = At(200 * 60) }])));
+        Assert.Equal(["anomaly", "vibration"], alerts.Keys.Order());
+    }
+
+    [Fact]
+    public void Other_rules_still_open_their_own_alerts_beside_a_condition_alert()
+    {
+        var alerts = new Dictionary<string, Alert>(StringComparer.Ordinal);
+        var anomaly = Trigger(TriggerKind.Fired, 0) with { RuleId = "anomaly", RuleKind = "anomaly_score" };
+        var silent = Trigger(TriggerKind.Fired, 5) with { RuleId = "silent", RuleKind = "machine_silent" };
+        var stuck = Trigger(TriggerKind.Fired, 6, AlertSeverity.Low) with { RuleId = "stuck-sensor", RuleKind = "stuck_sensor" };
+
+        var events = Evaluate(alerts, [anomaly, silent, stuck]);
+
+        Assert.Equal("opened! opened! opened!", Types(events));
+        Assert.Equal(["anomaly", "silent", "stuck-sensor"], alerts.Keys.Order());
+        Assert.Equal(3, events.Select(e => e.Alert.Id).Distinct().Count());
+    }
+
     [Fact]
     public void Events_carry_the_explanation_and_serialize_with_their_id_and_type()
     {

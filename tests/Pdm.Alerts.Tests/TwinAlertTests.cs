@@ -95,30 +95,28 @@ public class TwinAlertTests
 
         Assert.NotNull(brokeAt);
         Assert.NotNull(replacedAt);
-        var byRule = events.GroupBy(e => e.Alert.RuleId).ToDictionary(g => g.Key, g => g.ToList());
-        // The two problems a worn pump shows in its data: vibration in ISO zones C then D, and the ensemble's score.
-        Assert.Equal(["anomaly", "vibration"], byRule.Keys.Order());
+        // A worn pump shows its wear twice in its data (the ensemble's score and vibration in ISO zones C then D): one
+        // problem, so one alert, opened by whichever condition rule saw it first and escalated by the other.
         var timeline = string.Join("\n", events.Select(e => $"{(e.At - Start).TotalSeconds,6} {e.Alert.RuleId} {e.Type} {e.Alert.Severity} {e.Explanation.Summary}"));
-        foreach (var (rule, list) in byRule)
-        {
-            Assert.Equal(1, list.Count(e => e.Type == AlertEventType.Opened));
-            Assert.True(!list.Any(e => e.Type == AlertEventType.Reopened), $"broke {(brokeAt - Start)!.Value.TotalSeconds}, replaced {(replacedAt - Start)!.Value.TotalSeconds}\n{timeline}");
-            Assert.Single(list.Select(e => e.Alert.Id).Distinct());
-            var opened = list.Single(e => e.Type == AlertEventType.Opened);
-            Assert.True(opened.At < brokeAt, $"{rule} opened at {opened.At}, the pump broke at {brokeAt}");
-            var resolved = list.Single(e => e.Type == AlertEventType.Resolved);
-            Assert.True(resolved.At > replacedAt, $"{rule} resolved at {resolved.At}, replaced at {replacedAt}");
-            Assert.Equal(AlertLifecycle.System, resolved.By);
-            Assert.Equal(AlertStatus.Resolved, alerts[rule].Status);
-        }
-        var vibration = byRule["vibration"];
-        var escalated = Assert.Single(vibration, e => e.Type == AlertEventType.Escalated);
-        Assert.Equal((AlertSeverity.High, AlertSeverity.Critical), (escalated.PreviousSeverity, escalated.Alert.Severity));
-        Assert.StartsWith("vibration_", escalated.Explanation.Summary);
-        Assert.Contains("zone D", escalated.Explanation.Summary);
-        Assert.NotNull(escalated.Explanation.Score);
-        Assert.True(byRule["anomaly"].Single(e => e.Type == AlertEventType.Opened).Explanation.Score!.TopSensors.Count > 0);
-        // Notifications a technician gets per problem: opened, escalated (vibration; anomaly may escalate too), resolved.
-        Assert.All(byRule.Values, list => Assert.InRange(list.Count(e => e.Notifies), 2, 3));
+        var context = $"broke {(brokeAt - Start)!.Value.TotalSeconds}, replaced {(replacedAt - Start)!.Value.TotalSeconds}\n{timeline}";
+        var opened = Assert.Single(events, e => e.Type == AlertEventType.Opened);
+        Assert.True(AlertPolicy.IsCondition(opened.Alert.RuleKind), context);
+        Assert.True(!events.Any(e => e.Type == AlertEventType.Reopened), context);
+        Assert.Single(events.Select(e => e.Alert.Id).Distinct());
+        Assert.True(opened.At < brokeAt, $"opened at {opened.At}, the pump broke at {brokeAt}");
+        Assert.True(opened.Explanation.Score!.TopSensors.Count > 0 || opened.Explanation.Sensors.Count > 0, context);
+        var resolved = Assert.Single(events, e => e.Type == AlertEventType.Resolved);
+        Assert.True(resolved.At > replacedAt, $"resolved at {resolved.At}, replaced at {replacedAt}");
+        Assert.Equal(AlertLifecycle.System, resolved.By);
+        Assert.All(alerts.Values, a => Assert.Equal(AlertStatus.Resolved, a.Status));
+        // Zone D is CRITICAL: the last escalation, explained by the vibration sensor that reads it.
+        var critical = Assert.Single(events, e => e.Type == AlertEventType.Escalated && e.Alert.Severity == AlertSeverity.Critical);
+        Assert.StartsWith("vibration_", critical.Explanation.Summary);
+        Assert.Contains("zone D", critical.Explanation.Summary);
+        Assert.NotNull(critical.Explanation.Score);
+        Assert.True(events.Where(e => e.Type == AlertEventType.Escalated).Zip(events.Where(e => e.Type == AlertEventType.Escalated).Skip(1))
+            .All(p => p.First.Alert.Severity < p.Second.Alert.Severity), context);
+        // Notifications a technician gets for the problem: opened, one or two escalations (HIGH, CRITICAL), resolved.
+        Assert.InRange(events.Count(e => e.Notifies), 3, 4);
     }
 }

@@ -35,9 +35,12 @@ public sealed record AlertPolicy
     public TimeSpan QuietPeriodOf(Alert alert)
     {
         ArgumentNullException.ThrowIfNull(alert);
-        var quiet = alert.RuleKind is AnomalyScoreRule.KindName or IsoZoneRule.KindName ? ConditionQuietPeriod : QuietPeriod;
+        var quiet = IsCondition(alert.RuleKind) ? ConditionQuietPeriod : QuietPeriod;
         return alert.Flapping ? Max(quiet, FlappingWindow) : quiet;
     }
+
+    /// <summary>Rules about the machine's condition (anomaly score, ISO zone): several of them see one worn machine.</summary>
+    public static bool IsCondition(string ruleKind) => ruleKind is AnomalyScoreRule.KindName or IsoZoneRule.KindName;
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }
@@ -89,18 +92,83 @@ public sealed class AlertLifecycle
         var events = new List<AlertEvent>();
         foreach (var trigger in evaluation.Triggers)
         {
-            var change = Apply(latest.GetValueOrDefault(trigger.RuleId), subject, subjectId, trigger);
-            Keep(latest, trigger.RuleId, change, events);
+            var own = latest.GetValueOrDefault(trigger.RuleId);
+            if (trigger.Kind != TriggerKind.Cleared && !IsUnresolved(own) && ConditionAlertOpen(latest, trigger.RuleId, trigger.RuleKind, trigger.At, events) is { } host)
+            {
+                Keep(latest, host.RuleId, Fold(host, trigger), events);
+                continue;
+            }
+            Keep(latest, trigger.RuleId, Apply(own, subject, subjectId, trigger), events);
         }
         foreach (var firing in evaluation.Firing)
         {
-            if (latest.TryGetValue(firing.RuleId, out var alert))
+            var own = latest.GetValueOrDefault(firing.RuleId);
+            // Not ticked first: the rule has been firing since the last evaluation, so the problem was never quiet.
+            if (!IsUnresolved(own) && ConditionAlertOpen(latest, firing.RuleId, firing.RuleKind, null, events) is { } host)
             {
-                latest[firing.RuleId] = Refresh(alert, firing).Alert!;
+                latest[host.RuleId] = StillSeen(host, firing.LastSeen);
+            }
+            else if (own is not null)
+            {
+                latest[firing.RuleId] = Refresh(own, firing).Alert!;
             }
         }
         return events;
     }
+
+    private static bool IsUnresolved(Alert? alert) => alert is not null && alert.Status != AlertStatus.Resolved;
+
+    /// <summary>
+    /// One alert per problem: the subject's unresolved alert of another condition rule that a condition rule without an
+    /// alert of its own reports to (the earliest opened), after ending its quiet period if that is due at
+    /// <paramref name="at"/>; null when there is none or the rule is not a condition rule. An anomaly score and an ISO
+    /// zone crossing on one machine are two views of the same wear: the second one updates (and escalates) the first
+    /// alert instead of paging again. Without <paramref name="at"/> no quiet period ends.
+    /// </summary>
+    private Alert? ConditionAlertOpen(Dictionary<string, Alert> latest, string ruleId, string ruleKind, DateTimeOffset? at,
+        List<AlertEvent> events)
+    {
+        if (!AlertPolicy.IsCondition(ruleKind))
+        {
+            return null;
+        }
+        Alert? host = null;
+        foreach (var other in latest.Values.Where(a => a.RuleId != ruleId && IsUnresolved(a) && AlertPolicy.IsCondition(a.RuleKind)).ToList())
+        {
+            var due = at is { } now ? Tick(other, now) : AlertChange.None(other);
+            Keep(latest, other.RuleId, due, events);
+            if (IsUnresolved(due.Alert) && (host is null || due.Alert!.OpenedAt < host.OpenedAt))
+            {
+                host = due.Alert;
+            }
+        }
+        return host;
+    }
+
+    /// <summary>
+    /// Another condition rule fired on the subject of <paramref name="host"/>: a repeat of the same problem (count, last
+    /// seen, the higher severity, that rule's explanation). Value and peak stay in the host rule's units, and the
+    /// host rule's own firing state stays as it is; the quiet period restarts, since the problem was seen again.
+    /// </summary>
+    private AlertChange Fold(Alert host, RuleTrigger trigger)
+    {
+        var folded = StillSeen(host, trigger.At) with
+        {
+            Count = host.Count + 1,
+            Severity = Max(host.Severity, trigger.Severity),
+            Explanation = trigger.Explanation,
+        };
+        return new AlertChange(folded, [folded.Severity > host.Severity
+            ? Event(AlertEventType.Escalated, trigger.At, folded) with { PreviousSeverity = host.Severity }
+            : Event(AlertEventType.Updated, trigger.At, folded)]);
+    }
+
+    /// <summary>The problem behind <paramref name="host"/> was seen at <paramref name="at"/> through another condition rule.</summary>
+    private static Alert StillSeen(Alert host, DateTimeOffset at) => host with
+    {
+        LastSeenAt = at > host.LastSeenAt ? at : host.LastSeenAt,
+        ClearedAt = host.ClearedAt is { } cleared && cleared < at ? at : host.ClearedAt,
+    };
 
     /// <summary>Auto-resolves, at <paramref name="now"/>, every alert in <paramref name="latest"/> whose quiet period has passed.</summary>
     public IReadOnlyList<AlertEvent> Tick(Dictionary<string, Alert> latest, DateTimeOffset now)
