@@ -28,8 +28,9 @@ public sealed class DashboardApiTests(ApiFixture fixture)
         // healthy-1: LOW, recent samples. pump-7: HIGH and an open CRITICAL alert. new-3: named, never sent anything.
         await stores.Readings.WriteReadingsAsync(
         [
-            new(tenant.Id, "gw-fleet", [Sample("healthy-1", now.AddMinutes(-1), 1, 20), Sample("pump-7", now.AddMinutes(-2), 1, 30)]),
-        ], CancellationToken.None);
+            new(tenant.Id, "gw-fleet", [Sample("healthy-1", now.AddMinutes(-1), 1, 20), Sample("pump-7", now.AddMinutes(-3), 1, 30),
+                Sample("pump-7", now.AddMinutes(-2), 2, 31)]),
+        ], ZoneScorer(("pump-7", now.AddMinutes(-3), "B"), ("pump-7", now.AddMinutes(-2), "C")), CancellationToken.None);
         await stores.Rollups.RollUpPendingAsync(1000, CancellationToken.None);
         await stores.Machines.UpsertMachineAsync(tenant.Id, "new-3", "Packer 3", "packaging", CancellationToken.None);
         await stores.Machines.UpsertMachineAsync(tenant.Id, "pump-7", "Pump 7", "pump", CancellationToken.None);
@@ -58,6 +59,7 @@ public sealed class DashboardApiTests(ApiFixture fixture)
         Assert.Equal("Boiler house", pump.GetProperty("location").GetString());
         Assert.Equal("CRITICAL", pump.GetProperty("criticality").GetString());
         Assert.Equal("HIGH", pump.GetProperty("risk").GetString());
+        Assert.Equal("C", pump.GetProperty("isoZone").GetString()); // the latest score's zone
         Assert.Equal((0.1 * 1 + 0.3 * 2 / 3.0 + 0.6 / 3.0) / 1.0, pump.GetProperty("health").GetDouble(), 9);
         Assert.Equal(20, pump.GetProperty("rulHours").GetDouble(), 9);
         Assert.Equal(2, pump.GetProperty("openAlerts").GetInt32());
@@ -243,6 +245,20 @@ public sealed class DashboardApiTests(ApiFixture fixture)
 
     private static string Iso(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Scores the named samples with the given ISO zones and leaves each machine's detector state at its last one.</summary>
+    private static TenantScorer ZoneScorer(params (string Machine, DateTimeOffset At, string Zone)[] scores) => (_, _) => new ScoringWrite
+    {
+        Scores = [.. scores.Select(s => new AnomalyScoreRow
+        {
+            MachineId = s.Machine, Timestamp = s.At, Sequence = 1, Score = 0.1, Threshold = 1, IsAnomaly = false, IsolationForest = 0.1,
+            Statistical = 0.1, Temporal = 0.1, IsoZone = s.Zone, Model = "baseline", TopSensors = [], TopContributions = [],
+        })],
+        States = [.. scores.GroupBy(s => s.Machine).Select(m => new ScorerState
+        {
+            MachineId = m.Key, Model = "baseline", Sensors = ["temperature"], LastTimestamp = m.Max(s => s.At), Samples = m.Count(), State = [1],
+        })],
+    };
 
     private static MachineSample Sample(string machineId, DateTimeOffset at, long sequence, double temperature) => new()
     {
