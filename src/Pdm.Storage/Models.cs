@@ -37,7 +37,7 @@ public readonly record struct DeviceOwner(Guid TenantId, bool Disabled);
 /// <param name="Sensors">The sensors its scorer last saw, in order; empty before its first scored sample.</param>
 public sealed record Machine(
     Guid Id, Guid TenantId, string MachineId, string? Name, string? Kind, string? FirstSeenByDevice, DateTimeOffset CreatedAt,
-    string? Location = null, string? Criticality = null, IReadOnlyList<string>? Sensors = null);
+    string? Location = null, string? Criticality = null, IReadOnlyList<string>? Sensors = null, string? IsoClass = null);
 
 public readonly record struct Reading(string MachineId, string Sensor, DateTimeOffset Timestamp, double Value, long Sequence);
 
@@ -156,8 +156,13 @@ public sealed record MachineChanges
     public string? Kind { get; init; }
     public string? Location { get; init; }
     public string? Criticality { get; init; }
+    public string? IsoClass { get; init; }
     public IReadOnlySet<string> Cleared { get; init; } = new HashSet<string>();
 }
 
 /// <summary>A machine kind in a tenant: how many of its machines have it, and how many registered models are made for it.</summary>
-public sealed record MachineKindCount(string Kind, int Machines, int Models);
+/// <param name="IsoClass">The ISO 10816 class its machines are judged by (unless a machine names its own).</param>
+/// <param name="IsoClassSource">Where that class comes from: <c>tenant</c> (set for this tenant), <c>built-in</c> (the
+/// kind is one of the twin's six) or <c>default</c>.</param>
+public sealed record MachineKindCount(string Kind, int Machines, int Models, string IsoClass = Telemetry.IsoZoneClasses.Default,
+    string IsoClassSource = "default");

@@ -51,6 +51,7 @@ public static class AuthorizationTable
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}", AnyTenantRole),
         RouteAccess.Keyed("PATCH /api/v1/machines/{machineId}", [Admin], () => new { location = "Hall 2, line 3", criticality = "HIGH" }),
         RouteAccess.Keyed("GET /api/v1/machine-kinds", AnyTenantRole),
+        RouteAccess.Keyed("PUT /api/v1/machine-kinds/{kind}", [Admin], () => new { isoClass = "class2" }),
         RouteAccess.Keyed("GET /api/v1/models", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/models/{name}/versions", AnyTenantRole) with { PlatformWide = true },
         RouteAccess.Keyed("GET /api/v1/audit-log", [Admin]),

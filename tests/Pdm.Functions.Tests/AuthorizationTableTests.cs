@@ -168,6 +168,7 @@ public sealed partial class AuthorizationTableTests(ApiFixture fixture, ITestOut
         "deadLetterId" => (await tenantA.DeadLetterAsync()).ToString(),
         "path" => "index.html",
         "name" => await tenantA.ModelAsync(),
+        "kind" => "auth-table-kind",
         _ => throw new Xunit.Sdk.XunitException($"no value for path parameter '{name}': add one to {nameof(PathValueAsync)}"),
     };
 
