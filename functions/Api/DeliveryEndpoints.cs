@@ -21,7 +21,7 @@ internal static class DeliveryEndpoints
         v1.MapGet("/webhooks/{subscriptionId:guid}/deliveries", ListAttemptsAsync)
             .WithName("ListDeliveries").WithSummary("Delivery attempts of a subscription, newest first, paged").Produces<AttemptPageDto>();
         v1.MapGet("/webhooks/dead-letters", ListDeadLettersAsync)
-            .WithName("ListDeadLetters").WithSummary("Events that could not be delivered").Produces<IReadOnlyList<DeadLetterDto>>();
+            .WithName("ListDeadLetters").WithSummary("Events that could not be delivered, latest first, a page at a time").Produces<Page<DeadLetterDto>>();
         v1.MapPost("/webhooks/dead-letters/{deadLetterId:guid}/replay", ReplayOneAsync)
             .WithName("ReplayDeadLetter").WithSummary("Deliver one dead letter again (operator)").Produces<ReplayResultDto>();
         v1.MapPost("/webhooks/dead-letters/replay", ReplayManyAsync)
@@ -61,8 +61,9 @@ internal static class DeliveryEndpoints
             [.. page.Attempts.Select(AttemptDto.From)], page.ContinuationToken));
     }
 
-    private static async Task<IResult> ListDeadLettersAsync(string? subscriptionId, string? pendingOnly, string? limit, HttpContext http,
-        SubscriptionStore subscriptions, CancellationToken cancellationToken)
+    /// <summary>Latest first; from/to on the time the event was dead-lettered.</summary>
+    private static async Task<IResult> ListDeadLettersAsync(string? subscriptionId, string? pendingOnly, string? from, string? to, string? cursor,
+        string? limit, HttpContext http, SubscriptionStore subscriptions, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
         {
@@ -81,12 +82,12 @@ internal static class DeliveryEndpoints
         {
             return Problems.Invalid("pendingOnly", badFlag);
         }
-        if (QueryValues.Limit(limit, 100, MaxDeadLetters, out var rows) is { } badLimit)
+        if ((Paging.CheckRange(from, to, cursor, limit, 100, MaxDeadLetters, out var page, out var rows) ?? Paging.CheckId<Guid>(page)) is { } badPage)
         {
-            return Problems.Invalid("limit", badLimit);
+            return badPage;
         }
-        var deadLetters = await subscriptions.ListDeadLettersAsync(tenant, subscription, onlyPending, rows, cancellationToken);
-        return TypedResults.Ok(deadLetters.Select(DeadLetterDto.From).ToList());
+        var deadLetters = await subscriptions.ListDeadLettersAsync(tenant, subscription, onlyPending, page, cancellationToken);
+        return TypedResults.Ok(Paging.Build(http, [.. deadLetters.Select(DeadLetterDto.From)], rows, d => new PageCursor(d.DeadLetteredAt, d.Id.ToString())));
     }
 
     private static async Task<IResult> ReplayOneAsync(Guid deadLetterId, HttpContext http, WebhookDeliveryStore deliveries, AlertPublisher publisher,

@@ -138,6 +138,20 @@ public sealed class TenantNameTakenException : StorageConflictException
 public sealed record AuditEntry(long Id, DateTimeOffset At, string Actor, string Action, string Target, string? DetailsJson);
 
 /// <summary>Filters of <see cref="TenantStore.ListAuditAsync"/>; AfterAt/AfterId are the last entry of the previous page.</summary>
+/// <summary>
+/// One keyset page of a list: rows in [<see cref="From"/>, <see cref="To"/>) (on the list's time, when it has one), after
+/// the row <see cref="AfterAt"/>/<see cref="AfterId"/> in the list's order, <see cref="Limit"/> at most. The caller checks
+/// that <see cref="AfterId"/> has the list's id type.
+/// </summary>
+public sealed record PageRequest
+{
+    public DateTimeOffset? From { get; init; }
+    public DateTimeOffset? To { get; init; }
+    public DateTimeOffset? AfterAt { get; init; }
+    public string? AfterId { get; init; }
+    public required int Limit { get; init; }
+}
+
 public sealed record AuditQuery
 {
     public DateTimeOffset? From { get; init; }

@@ -17,3 +17,11 @@ ALTER TABLE pdm.machine_kinds ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURIT
 CREATE POLICY tenant_isolation ON pdm.machine_kinds
     USING (tenant_id = (SELECT pdm.current_tenant_id())) WITH CHECK (tenant_id = (SELECT pdm.current_tenant_id()));
 CREATE POLICY owner_access ON pdm.machine_kinds TO CURRENT_USER USING (true) WITH CHECK (true);
+
+-- Keyset pages: each list's order, with the tenant first (row-level security filters on it).
+DROP INDEX pdm.devices_tenant_idx;
+CREATE INDEX devices_tenant_device_idx ON pdm.devices (tenant_id, device_id COLLATE "C");
+DROP INDEX pdm.rejected_messages_tenant_received_idx;
+CREATE INDEX rejected_messages_tenant_received_idx ON pdm.rejected_messages (tenant_id, received_at DESC, id DESC);
+DROP INDEX pdm.webhook_dead_letters_tenant_idx;
+CREATE INDEX webhook_dead_letters_tenant_idx ON pdm.webhook_dead_letters (tenant_id, dead_lettered_at DESC, id DESC);
