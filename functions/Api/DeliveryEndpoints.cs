@@ -28,12 +28,24 @@ internal static class DeliveryEndpoints
             .WithName("ReplayDeadLetters").WithSummary("Deliver dead letters again in bulk (operator)").Produces<ReplayResultDto>();
     }
 
-    private static async Task<IResult> ListAttemptsAsync(Guid subscriptionId, string? limit, string? continuationToken, HttpContext http,
+    /// <summary>
+    /// Table storage pages these with its own continuation token: <c>cursor</c>/<c>next</c>/<c>nextLink</c> carry it as every
+    /// other list's cursor, and <c>continuationToken</c> stays for the clients written before.
+    /// </summary>
+    private static async Task<IResult> ListAttemptsAsync(Guid subscriptionId, string? limit, string? cursor, string? continuationToken, HttpContext http,
         SubscriptionStore subscriptions, WebhookDeliveryStore deliveries, DeliveryAttemptLog attempts, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
         {
             return TenantKeyRequired();
+        }
+        if (cursor is not null)
+        {
+            if (!PageCursor.TryParse(cursor, out var parsed))
+            {
+                return Problems.Invalid("cursor", Paging.InvalidCursor);
+            }
+            continuationToken = parsed.Id;
         }
         if (QueryValues.Limit(limit, 100, MaxAttempts, out var pageSize) is { } badLimit)
         {
@@ -54,11 +66,15 @@ internal static class DeliveryEndpoints
         }
         catch (ArgumentException) when (continuationToken is not null)
         {
-            return Problems.Invalid("continuationToken", "continuationToken is not one this API handed out (pass back the previous page's value unchanged)");
+            return cursor is null
+                ? Problems.Invalid("continuationToken", "continuationToken is not one this API handed out (pass back the previous page's value unchanged)")
+                : Problems.Invalid("cursor", Paging.InvalidCursor);
         }
         var disabledReason = subscription.Enabled ? null : await deliveries.DisabledReasonAsync(tenant, subscriptionId, cancellationToken);
+        var next = page.ContinuationToken is { } token ? new PageCursor(DateTimeOffset.UnixEpoch, token).Format() : null;
+        var nextLink = next is null ? null : Paging.AnnounceNext(http, next);
         return TypedResults.Ok(new AttemptPageDto(subscriptionId, subscription.Enabled, disabledReason,
-            [.. page.Attempts.Select(AttemptDto.From)], page.ContinuationToken));
+            [.. page.Attempts.Select(AttemptDto.From)], page.ContinuationToken, next, nextLink));
     }
 
     /// <summary>Latest first; from/to on the time the event was dead-lettered.</summary>
@@ -130,7 +146,7 @@ internal static class DeliveryEndpoints
     internal sealed record BulkReplayRequest(Guid? SubscriptionId);
 
     internal sealed record AttemptPageDto(Guid SubscriptionId, bool Enabled, string? DisabledReason, IReadOnlyList<AttemptDto> Attempts,
-        string? ContinuationToken);
+        string? ContinuationToken, string? Next, string? NextLink);
 
     internal sealed record AttemptDto(string EventId, int Attempt, string Channel, string Outcome, DateTimeOffset AttemptedAt, double LatencyMs,
         int? StatusCode, string? ResponseExcerpt, bool ResponseTruncated, string? Error, double? RetryAfterSeconds)

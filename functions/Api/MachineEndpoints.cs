@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pdm.Storage;
+using Pdm.Telemetry;
 using static Pdm.Functions.Api.MachineQuery;
 
 namespace Pdm.Functions.Api;
@@ -120,9 +121,9 @@ internal static class MachineEndpoints
         {
             return Problems.Invalid("isoClass", $"the body must be a JSON object with isoClass: {IsoClassChoices} or null");
         }
-        foreach (var other in body.EnumerateObject().Where(p => p.Name != "isoClass"))
+        if (body.EnumerateObject().Select(p => p.Name).FirstOrDefault(name => name != "isoClass") is { } other)
         {
-            return Problems.Invalid(other.Name, $"{TextRules.Shorten(other.Name)} cannot be set; a machine kind takes isoClass");
+            return Problems.Invalid(other, $"{TextRules.Shorten(other)} cannot be set; a machine kind takes isoClass");
         }
         string? isoClass = null;
         if (value.ValueKind != JsonValueKind.Null && CheckIsoClass(value, out isoClass) is { } problem)
@@ -135,12 +136,12 @@ internal static class MachineEndpoints
         return TypedResults.Ok(updated);
     }
 
-    private static string IsoClassChoices => string.Join(", ", global::Pdm.Telemetry.IsoZoneClasses.ByName.Keys);
+    private static string IsoClassChoices => string.Join(", ", IsoZoneClasses.ByName.Keys);
 
     private static string? CheckIsoClass(JsonElement value, out string? isoClass)
     {
         isoClass = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-        return isoClass is not null && global::Pdm.Telemetry.IsoZoneClasses.ByName.ContainsKey(isoClass)
+        return isoClass is not null && IsoZoneClasses.ByName.ContainsKey(isoClass)
             ? null
             : $"isoClass must be one of {IsoClassChoices} (got {TextRules.Shorten(value.GetRawText())})";
     }

@@ -120,9 +120,15 @@ internal static class Paging
         }
         var items = rows.Take(limit).ToList();
         var next = cursorOf(items[^1]).Format();
+        return new Page<T>(items, next, AnnounceNext(http, next, pinned));
+    }
+
+    /// <summary>The link of the next page (<see cref="NextLink"/>), also sent as the <c>Link: &lt;…&gt;; rel="next"</c> header.</summary>
+    public static string AnnounceNext(HttpContext http, string next, IReadOnlyDictionary<string, string>? pinned = null)
+    {
         var link = NextLink(http, next, pinned);
         http.Response.Headers.Append("Link", $"<{link}>; rel=\"next\"");
-        return new Page<T>(items, next, link);
+        return link;
     }
 
     /// <summary>This request's path and query with <c>cursor</c> set to <paramref name="next"/> (and the pinned values).</summary>

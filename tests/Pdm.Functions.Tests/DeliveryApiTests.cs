@@ -49,6 +49,14 @@ public sealed class DeliveryApiTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("continuationToken", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
+        // The same pages through the cursor every list uses: nextLink, then no next.
+        var viaLink = await ApiFixture.ReadAsync<JsonElement>(await reader.GetAsync(first.GetProperty("nextLink").GetString()!.TrimStart('/')));
+        Assert.Equal(second.GetProperty("attempts").GetRawText(), viaLink.GetProperty("attempts").GetRawText());
+        Assert.Equal(JsonValueKind.Null, viaLink.GetProperty("next").ValueKind);
+        using var badCursor = await reader.GetAsync($"api/v1/webhooks/{subscription}/deliveries?cursor=bm90LWEtY3Vyc29y");
+        Assert.Equal(HttpStatusCode.BadRequest, badCursor.StatusCode);
+        Assert.Contains("cursor", await badCursor.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
         using var other = fixture.Factory.Client(fixture.Keys["other-tenant-admin"]);
         using var hidden = await other.GetAsync($"api/v1/webhooks/{subscription}/deliveries");
         Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
