@@ -15,7 +15,8 @@ namespace Pdm.Functions.Api;
 /// </summary>
 internal readonly record struct PageCursor(DateTimeOffset At, string Id)
 {
-    private const int MaxLength = 200;
+    // Room for Table storage's continuation tokens, which the delivery attempts carry as the id.
+    private const int MaxLength = 1000;
 
     public string Format() =>
         Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{At.UtcTicks}.{Id}")));

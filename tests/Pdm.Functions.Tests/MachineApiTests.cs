@@ -104,6 +104,12 @@ public sealed class MachineApiTests(ApiFixture fixture)
         Assert.Contains("colour", await other.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var log = await ApiFixture.ReadAsync<JsonElement>(await admin.GetAsync("api/v1/audit-log?action=machine-kind.update"));
         Assert.Equal(2, log.GetProperty("items").GetArrayLength());
+
+        // Another tenant's kind of the same name keeps its own class.
+        var otherTenant = (await app.Tenants.CreateTenantAsync(AuthorizationTable.Unique("isoclass-b"), CancellationToken.None)).Id;
+        await app.Machines.SetKindIsoClassAsync(otherTenant, "roof-fan", "class1", CancellationToken.None);
+        var ours = (await app.Machines.ListKindsAsync(tenant, CancellationToken.None)).Single(k => k.Kind == "roof-fan");
+        Assert.Equal("class3", ours.IsoClass);
     }
 
     [Fact]
