@@ -107,6 +107,9 @@ async function check(response: Response): Promise<Response> {
   throw error;
 }
 
+/** A screen's list shows the first page of at most this many rows: the largest page the API gives. */
+export const shownRows = 1000;
+
 /**
  * GET with If-None-Match: the last answer comes back from the cache on 304. `changed` says whether it is new, so a
  * screen redraws only when something changed.

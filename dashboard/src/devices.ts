@@ -1,8 +1,8 @@
-import { ApiError, get, post } from "./api";
+import { ApiError, get, post, shownRows } from "./api";
 import { h, replace } from "./dom";
 import { time } from "./format";
 import type { Page, Session } from "./main";
-import { Device } from "./types";
+import { Device, ListPage } from "./types";
 
 interface Registered {
   deviceId: string;
@@ -45,16 +45,18 @@ export function devicesPage(root: HTMLElement, session: Session): Page {
   replace(root, h("h1", {}, "Devices"), form, details, list);
 
   async function draw(force: boolean): Promise<void> {
-    const { body, changed } = await get<Device[]>("/devices");
+    const { body: page, changed } = await get<ListPage<Device>>(`/devices?limit=${shownRows}`);
     if (!changed && !force && list.childElementCount > 0) {
       return;
     }
+    const body = page.items;
     replace(list, body.length === 0 ? h("p", { class: "empty" }, "No devices registered.")
       : h("table", {}, h("caption", {}, "Registered devices"),
         h("thead", {}, h("tr", {}, ...["Device", "Registered", "State"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, ...body.map((d) => h("tr", { "data-device": d.deviceId },
           h("th", { scope: "row" }, d.deviceId), h("td", {}, time(d.createdAt)),
-          h("td", {}, h("span", { class: d.disabled ? "state state-high" : "state state-low" }, d.disabled ? "disabled" : "enabled")))))));
+          h("td", {}, h("span", { class: d.disabled ? "state state-high" : "state state-low" }, d.disabled ? "disabled" : "enabled")))))),
+      page.next ? h("p", { class: "muted" }, `The first ${shownRows} devices by id.`) : null);
   }
 
   void session;

@@ -1,8 +1,8 @@
-import { ApiError, del, enc, get, post } from "./api";
+import { ApiError, del, enc, get, post, shownRows } from "./api";
 import { h, replace } from "./dom";
 import { time } from "./format";
 import type { Page, Session } from "./main";
-import { ApiKey } from "./types";
+import { ApiKey, ListPage } from "./types";
 
 /** The tenant roles a new key can have, least privilege first. */
 const tenantRoles = ["viewer", "operator", "admin"];
@@ -40,10 +40,11 @@ export function keysPage(root: HTMLElement, session: Session): Page {
   replace(root, h("h1", {}, "API keys"), form, created, list);
 
   async function draw(force: boolean): Promise<void> {
-    const { body, changed } = await get<ApiKey[]>(path);
+    const { body: page, changed } = await get<ListPage<ApiKey>>(`${path}?limit=${shownRows}`);
     if (!changed && !force && list.childElementCount > 0) {
       return;
     }
+    const body = page.items;
     if (role.options.length === 0) {
       replace(role, ...tenantRoles.map((r) => h("option", { value: r }, r)));
     }

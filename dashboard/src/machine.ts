@@ -4,7 +4,7 @@ import { alertActions } from "./alerts";
 import { h, replace } from "./dom";
 import { hours, number, percent, severityColours, stateClass, time } from "./format";
 import type { Page, Session } from "./main";
-import { Machine, Prediction, Score, Series, SensorShare, machineLabel } from "./types";
+import { ListPage, Machine, Prediction, Score, Series, SensorShare, machineLabel } from "./types";
 
 const minute = 60_000;
 /** The range buttons: minutes to the 30 days the series endpoint allows (31 at most). */
@@ -161,12 +161,12 @@ export function machinePage(root: HTMLElement, session: Session, machineId: stri
   async function drawPrediction(): Promise<void> {
     const [machine, predictions, scores] = await Promise.all([
       get<Machine>(`/machines/${enc(machineId)}`),
-      get<Prediction[]>(`/machines/${enc(machineId)}/predictions?limit=1`),
+      get<ListPage<Prediction>>(`/machines/${enc(machineId)}/predictions?limit=1`),
       get<{ scores: Score[] }>(`/machines/${enc(machineId)}/scores?limit=1&from=${enc(new Date(Date.now() - 31 * 24 * 60 * minute).toISOString())}`),
     ]);
     title.textContent = machineLabel(machine.body);
     subtitle.textContent = [machine.body.kind, machine.body.name ? machineId : null].filter(Boolean).join(" · ");
-    const latest = predictions.body[0];
+    const latest = predictions.body.items[0];
     const score = scores.body.scores[0];
     replace(prediction, h("h2", {}, "Latest prediction"), latest ? predictionView(latest, score) : h("p", { class: "empty" }, "No prediction yet."));
     replace(ensemble, h("h2", {}, "Anomaly ensemble"), score ? ensembleView(score) : h("p", { class: "empty" }, "No anomaly score yet."));

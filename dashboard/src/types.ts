@@ -187,3 +187,10 @@ export interface ApiKey {
 }
 
 export const machineLabel = (machine: { machineId: string; name?: string | null }): string => machine.name || machine.machineId;
+
+/** One page of a paged list: `next` is the cursor of the following page (null on the last), `nextLink` fetches it. */
+export interface ListPage<T> {
+  items: T[];
+  next: string | null;
+  nextLink: string | null;
+}

@@ -1,8 +1,8 @@
-import { ApiError, enc, get, post } from "./api";
+import { ApiError, enc, get, post, shownRows } from "./api";
 import { h, replace } from "./dom";
 import { time } from "./format";
 import type { Page, Session } from "./main";
-import { Attempt, DeadLetter, Subscription } from "./types";
+import { Attempt, DeadLetter, ListPage, Subscription } from "./types";
 
 /** Webhook subscriptions, each one's recent deliveries, and the dead letters with replay. */
 export function webhooksPage(root: HTMLElement, session: Session): Page {
@@ -35,7 +35,7 @@ export function webhooksPage(root: HTMLElement, session: Session): Page {
   async function draw(force: boolean): Promise<void> {
     const [subscriptions, dead] = await Promise.all([
       get<Subscription[] | { subscriptions: Subscription[] }>("/webhooks"),
-      get<DeadLetter[] | { deadLetters: DeadLetter[] }>("/webhooks/dead-letters"),
+      get<ListPage<DeadLetter>>(`/webhooks/dead-letters?limit=${shownRows}`),
     ]);
     if (force || subscriptions.changed || list.childElementCount === 0) {
       const items = Array.isArray(subscriptions.body) ? subscriptions.body : subscriptions.body.subscriptions;
@@ -43,7 +43,7 @@ export function webhooksPage(root: HTMLElement, session: Session): Page {
         : h("ul", { class: "subscriptions" }, ...items.map(subscriptionItem)));
     }
     if (force || dead.changed || deadLetters.childElementCount === 0) {
-      const items = Array.isArray(dead.body) ? dead.body : dead.body.deadLetters;
+      const items = dead.body.items;
       replace(deadLetters, items.length === 0 ? h("p", { class: "empty" }, "No dead letters: every delivery got through or is still being tried.")
         : h("ul", { class: "dead-letters" }, ...items.map(deadLetterItem)));
     }

@@ -14,6 +14,8 @@ internal static class ApiEndpoints
 {
     private const int MaxReadings = 10_000;
     private const int MaxRejects = 1000;
+    private const int MaxDevices = 1000;
+    private const int MaxApiKeys = 1000;
 
     public static void MapApi(this IEndpointRouteBuilder app)
     {
@@ -30,23 +32,23 @@ internal static class ApiEndpoints
         v1.MapPost("/tenants/{tenantId:guid}/api-keys", CreateApiKeyAsync)
             .WithName("CreateApiKey").WithSummary("Create a key with a role; the key is in this answer only").Produces<CreatedApiKey>(StatusCodes.Status201Created);
         v1.MapGet("/tenants/{tenantId:guid}/api-keys", ListApiKeysAsync)
-            .WithName("ListApiKeys").WithSummary("A tenant's keys: prefix, role, created, last used, revoked").Produces<IReadOnlyList<ApiKey>>();
+            .WithName("ListApiKeys").WithSummary("A tenant's keys: prefix, role, created, last used, revoked; oldest first, a page at a time").Produces<Page<ApiKey>>();
         v1.MapDelete("/tenants/{tenantId:guid}/api-keys/{keyId:guid}", RevokeApiKeyAsync)
             .WithName("RevokeApiKey").WithSummary("Revoke a key").Produces(StatusCodes.Status204NoContent);
 
         v1.MapPost("/devices", RegisterDeviceAsync)
             .WithName("RegisterDevice").WithSummary("Register a device; its connection details are in this answer only (operator)").Produces<RegisteredDevice>(StatusCodes.Status201Created);
         v1.MapGet("/devices", ListDevicesAsync)
-            .WithName("ListDevices").WithSummary("The tenant's devices").Produces<IReadOnlyList<Device>>();
+            .WithName("ListDevices").WithSummary("The tenant's devices, by device id, a page at a time").Produces<Page<Device>>();
         v1.MapDelete("/devices/{deviceId}", DeleteDeviceAsync)
             .WithName("DeleteDevice").WithSummary("Delete a device and its identity (admin)").Produces(StatusCodes.Status204NoContent);
         v1.MapEdgeDeployment();
 
         v1.MapMachines();
         v1.MapGet("/machines/{machineId}/readings", QueryReadingsAsync)
-            .WithName("ListReadings").WithSummary("Raw readings of one machine in a time range").Produces<ReadingsPage>();
+            .WithName("ListReadings").WithSummary("Raw readings of one machine in a time range, oldest first, a page at a time").Produces<ReadingsPage>();
         v1.MapGet("/rejects", ListRejectsAsync)
-            .WithName("ListRejects").WithSummary("Messages ingest refused, newest first").Produces<IReadOnlyList<StoredReject>>();
+            .WithName("ListRejects").WithSummary("Messages ingest refused, newest first, a page at a time").Produces<Page<StoredReject>>();
         v1.MapPredictions();
         v1.MapAlertRules();
         v1.MapAlerts();
@@ -163,10 +165,20 @@ internal static class ApiEndpoints
             new CreatedApiKey(key.Id, key.Name, ApiKeyRoles.Name(role), plaintext));
     }
 
-    private static async Task<IResult> ListApiKeysAsync(Guid tenantId, HttpContext http, ApiKeyStore apiKeys, CancellationToken cancellationToken) =>
-        MayManageKeys(http.Principal(), tenantId)
-            ? TypedResults.Ok(await apiKeys.ListApiKeysAsync(tenantId, cancellationToken))
-            : Problems.Forbidden("Keys of a tenant are listed by a platform-admin key or that tenant's admin key.");
+    private static async Task<IResult> ListApiKeysAsync(Guid tenantId, string? from, string? to, string? cursor, string? limit, HttpContext http,
+        ApiKeyStore apiKeys, CancellationToken cancellationToken)
+    {
+        if (!MayManageKeys(http.Principal(), tenantId))
+        {
+            return Problems.Forbidden("Keys of a tenant are listed by a platform-admin key or that tenant's admin key.");
+        }
+        if ((Paging.CheckRange(from, to, cursor, limit, 100, MaxApiKeys, out var page, out var rows) ?? Paging.CheckId<Guid>(page)) is { } problem)
+        {
+            return problem;
+        }
+        var keys = await apiKeys.ListApiKeysAsync(tenantId, page, cancellationToken);
+        return TypedResults.Ok(Paging.Build(http, keys, rows, k => new PageCursor(k.CreatedAt, k.Id.ToString())));
+    }
 
     private static async Task<IResult> RevokeApiKeyAsync(Guid tenantId, Guid keyId,
         HttpContext http, ApiKeyStore apiKeys, TenantStore tenants, CancellationToken cancellationToken)
@@ -215,10 +227,22 @@ internal static class ApiEndpoints
             new RegisteredDevice(identity.DeviceId, identity.PrimaryKey, options.Value.MqttEndpoint ?? options.Value.IotHubHostName));
     }
 
-    private static async Task<IResult> ListDevicesAsync(HttpContext http, DeviceStore devices, CancellationToken cancellationToken) =>
-        TenantOf(http) is { } tenant
-            ? TypedResults.Ok(await devices.ListDevicesAsync(tenant, cancellationToken))
-            : TenantKeyRequired();
+    /// <summary>By device id; from/to on the registration time.</summary>
+    private static async Task<IResult> ListDevicesAsync(string? from, string? to, string? cursor, string? limit, HttpContext http,
+        DeviceStore devices, CancellationToken cancellationToken)
+    {
+        if (TenantOf(http) is not { } tenant)
+        {
+            return TenantKeyRequired();
+        }
+        if (Paging.CheckRange(from, to, cursor, limit, 100, MaxDevices, out var page, out var rows) is { } problem)
+        {
+            return problem;
+        }
+        var found = await devices.ListDevicesAsync(tenant, page, cancellationToken);
+        // Devices page by id alone; the cursor's time is not used.
+        return TypedResults.Ok(Paging.Build(http, found, rows, d => new PageCursor(DateTimeOffset.UnixEpoch, d.DeviceId)));
+    }
 
     private static async Task<IResult> DeleteDeviceAsync(string deviceId, HttpContext http, DeviceStore devices, TenantStore tenants,
         IDeviceIdentityRegistry registry, CancellationToken cancellationToken)
@@ -240,8 +264,9 @@ internal static class ApiEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> QueryReadingsAsync(string machineId, string? from, string? to, string? sensor, string? limit,
-        HttpContext http, MachineStore machines, ReadingStore readingStore, TimeProvider clock, CancellationToken cancellationToken)
+    /// <summary>Oldest first in [from, to); the cursor is the last reading's time and sensor, and the next link pins the range.</summary>
+    private static async Task<IResult> QueryReadingsAsync(string machineId, string? from, string? to, string? sensor, string? cursor,
+        string? limit, HttpContext http, MachineStore machines, ReadingStore readingStore, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (TextRules.CheckOptional(sensor, "sensor", TextRules.MaxNameLength) is { } invalidSensor)
         {
@@ -253,22 +278,31 @@ internal static class ApiEndpoints
         {
             return problem!;
         }
-        var readings = await readingStore.QueryReadingsAsync(query.Tenant, machineId, query.Start, query.End, sensor, query.Limit,
-            cancellationToken);
-        return TypedResults.Ok(new ReadingsPage(machineId, query.Start, query.End, readings));
+        if (Paging.Check(cursor, null, 1, 1, out var after, out _) is { } badCursor)
+        {
+            return badCursor;
+        }
+        var readings = await readingStore.QueryReadingsAsync(query.Tenant, machineId, query.Start, query.End, sensor, query.Limit + 1,
+            after is { } last ? (last.At, last.Id) : null, cancellationToken);
+        var page = Paging.Build(http, readings, query.Limit, r => new PageCursor(r.Timestamp, r.Sensor), Paging.Range(query.Start, query.End));
+        return TypedResults.Ok(new ReadingsPage(machineId, query.Start, query.End, page.Items, page.Next, page.NextLink));
     }
 
-    private static async Task<IResult> ListRejectsAsync(string? limit, HttpContext http, RejectStore rejects, CancellationToken cancellationToken)
+    /// <summary>Newest first; from/to on the time ingest received the message.</summary>
+    private static async Task<IResult> ListRejectsAsync(string? from, string? to, string? cursor, string? limit, HttpContext http,
+        RejectStore rejects, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
         {
             return TenantKeyRequired();
         }
-        if (QueryValues.Limit(limit, 100, MaxRejects, out var rows) is { } problem)
+        if ((Paging.CheckRange(from, to, cursor, limit, 100, MaxRejects, out var page, out var rows) ?? Paging.CheckId<long>(page)) is { } problem)
         {
-            return Problems.Invalid("limit", problem);
+            return problem;
         }
-        return TypedResults.Ok(await rejects.ListRejectsAsync(tenant, null, rows, cancellationToken));
+        var found = await rejects.ListRejectsAsync(tenant, page, cancellationToken);
+        return TypedResults.Ok(Paging.Build(http, found, rows,
+            r => new PageCursor(r.ReceivedAt, r.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
 }
 
@@ -291,4 +325,6 @@ internal sealed record CreateApiKeyRequest(string Name, string Role);
 internal sealed record CreatedApiKey(Guid Id, string Name, string Role, string Key);
 internal sealed record RegisterDeviceRequest(string DeviceId);
 internal sealed record RegisteredDevice(string DeviceId, string PrimaryKey, string? Endpoint);
-internal sealed record ReadingsPage(string MachineId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<Reading> Readings);
+/// <param name="Next">The cursor of the following page (null on the last); <paramref name="NextLink"/> fetches it.</param>
+internal sealed record ReadingsPage(string MachineId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<Reading> Readings,
+    string? Next = null, string? NextLink = null);

@@ -21,19 +21,31 @@ internal static class DeliveryEndpoints
         v1.MapGet("/webhooks/{subscriptionId:guid}/deliveries", ListAttemptsAsync)
             .WithName("ListDeliveries").WithSummary("Delivery attempts of a subscription, newest first, paged").Produces<AttemptPageDto>();
         v1.MapGet("/webhooks/dead-letters", ListDeadLettersAsync)
-            .WithName("ListDeadLetters").WithSummary("Events that could not be delivered").Produces<IReadOnlyList<DeadLetterDto>>();
+            .WithName("ListDeadLetters").WithSummary("Events that could not be delivered, latest first, a page at a time").Produces<Page<DeadLetterDto>>();
         v1.MapPost("/webhooks/dead-letters/{deadLetterId:guid}/replay", ReplayOneAsync)
             .WithName("ReplayDeadLetter").WithSummary("Deliver one dead letter again (operator)").Produces<ReplayResultDto>();
         v1.MapPost("/webhooks/dead-letters/replay", ReplayManyAsync)
             .WithName("ReplayDeadLetters").WithSummary("Deliver dead letters again in bulk (operator)").Produces<ReplayResultDto>();
     }
 
-    private static async Task<IResult> ListAttemptsAsync(Guid subscriptionId, string? limit, string? continuationToken, HttpContext http,
+    /// <summary>
+    /// Table storage pages these with its own continuation token: <c>cursor</c>/<c>next</c>/<c>nextLink</c> carry it as every
+    /// other list's cursor, and <c>continuationToken</c> stays for the clients written before.
+    /// </summary>
+    private static async Task<IResult> ListAttemptsAsync(Guid subscriptionId, string? limit, string? cursor, string? continuationToken, HttpContext http,
         SubscriptionStore subscriptions, WebhookDeliveryStore deliveries, DeliveryAttemptLog attempts, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
         {
             return TenantKeyRequired();
+        }
+        if (cursor is not null)
+        {
+            if (!PageCursor.TryParse(cursor, out var parsed))
+            {
+                return Problems.Invalid("cursor", Paging.InvalidCursor);
+            }
+            continuationToken = parsed.Id;
         }
         if (QueryValues.Limit(limit, 100, MaxAttempts, out var pageSize) is { } badLimit)
         {
@@ -54,15 +66,20 @@ internal static class DeliveryEndpoints
         }
         catch (ArgumentException) when (continuationToken is not null)
         {
-            return Problems.Invalid("continuationToken", "continuationToken is not one this API handed out (pass back the previous page's value unchanged)");
+            return cursor is null
+                ? Problems.Invalid("continuationToken", "continuationToken is not one this API handed out (pass back the previous page's value unchanged)")
+                : Problems.Invalid("cursor", Paging.InvalidCursor);
         }
         var disabledReason = subscription.Enabled ? null : await deliveries.DisabledReasonAsync(tenant, subscriptionId, cancellationToken);
+        var next = page.ContinuationToken is { } token ? new PageCursor(DateTimeOffset.UnixEpoch, token).Format() : null;
+        var nextLink = next is null ? null : Paging.AnnounceNext(http, next);
         return TypedResults.Ok(new AttemptPageDto(subscriptionId, subscription.Enabled, disabledReason,
-            [.. page.Attempts.Select(AttemptDto.From)], page.ContinuationToken));
+            [.. page.Attempts.Select(AttemptDto.From)], page.ContinuationToken, next, nextLink));
     }
 
-    private static async Task<IResult> ListDeadLettersAsync(string? subscriptionId, string? pendingOnly, string? limit, HttpContext http,
-        SubscriptionStore subscriptions, CancellationToken cancellationToken)
+    /// <summary>Latest first; from/to on the time the event was dead-lettered.</summary>
+    private static async Task<IResult> ListDeadLettersAsync(string? subscriptionId, string? pendingOnly, string? from, string? to, string? cursor,
+        string? limit, HttpContext http, SubscriptionStore subscriptions, CancellationToken cancellationToken)
     {
         if (TenantOf(http) is not { } tenant)
         {
@@ -81,12 +98,12 @@ internal static class DeliveryEndpoints
         {
             return Problems.Invalid("pendingOnly", badFlag);
         }
-        if (QueryValues.Limit(limit, 100, MaxDeadLetters, out var rows) is { } badLimit)
+        if ((Paging.CheckRange(from, to, cursor, limit, 100, MaxDeadLetters, out var page, out var rows) ?? Paging.CheckId<Guid>(page)) is { } badPage)
         {
-            return Problems.Invalid("limit", badLimit);
+            return badPage;
         }
-        var deadLetters = await subscriptions.ListDeadLettersAsync(tenant, subscription, onlyPending, rows, cancellationToken);
-        return TypedResults.Ok(deadLetters.Select(DeadLetterDto.From).ToList());
+        var deadLetters = await subscriptions.ListDeadLettersAsync(tenant, subscription, onlyPending, page, cancellationToken);
+        return TypedResults.Ok(Paging.Build(http, [.. deadLetters.Select(DeadLetterDto.From)], rows, d => new PageCursor(d.DeadLetteredAt, d.Id.ToString())));
     }
 
     private static async Task<IResult> ReplayOneAsync(Guid deadLetterId, HttpContext http, WebhookDeliveryStore deliveries, AlertPublisher publisher,
@@ -129,7 +146,7 @@ internal static class DeliveryEndpoints
     internal sealed record BulkReplayRequest(Guid? SubscriptionId);
 
     internal sealed record AttemptPageDto(Guid SubscriptionId, bool Enabled, string? DisabledReason, IReadOnlyList<AttemptDto> Attempts,
-        string? ContinuationToken);
+        string? ContinuationToken, string? Next, string? NextLink);
 
     internal sealed record AttemptDto(string EventId, int Attempt, string Channel, string Outcome, DateTimeOffset AttemptedAt, double LatencyMs,
         int? StatusCode, string? ResponseExcerpt, bool ResponseTruncated, string? Error, double? RetryAfterSeconds)

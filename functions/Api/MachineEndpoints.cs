@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pdm.Storage;
+using Pdm.Telemetry;
 using static Pdm.Functions.Api.MachineQuery;
 
 namespace Pdm.Functions.Api;
@@ -13,7 +14,7 @@ internal static class MachineEndpoints
     private const int MaxMachines = 1000;
     private const int MaxLocationLength = 200;
     private const int MaxKindLength = 63;
-    private static readonly string[] PatchFields = ["name", "kind", "location", "criticality"];
+    private static readonly string[] PatchFields = ["name", "kind", "location", "criticality", "isoClass"];
 
     public static void MapMachines(this RouteGroupBuilder v1)
     {
@@ -29,6 +30,9 @@ internal static class MachineEndpoints
         v1.MapGet("/machine-kinds", ListKindsAsync)
             .WithName("ListMachineKinds").WithSummary("The machine kinds of the tenant's machines and of the registered models, with counts")
             .Produces<IReadOnlyList<MachineKindCount>>();
+        v1.MapPut("/machine-kinds/{kind}", SetKindAsync)
+            .WithName("UpdateMachineKind").WithSummary("Set the ISO 10816 class a machine kind is judged by; null goes back to the built-in one (admin)")
+            .Accepts<MachineKindRequest>("application/json").Produces<MachineKindCount>();
     }
 
     private static async Task<IResult> ListMachinesAsync(string? cursor, string? limit, HttpContext http, MachineStore machines,
@@ -101,6 +105,47 @@ internal static class MachineEndpoints
     private static async Task<IResult> ListKindsAsync(HttpContext http, MachineStore machines, CancellationToken cancellationToken) =>
         TenantOf(http) is { } tenant ? TypedResults.Ok(await machines.ListKindsAsync(tenant, cancellationToken)) : TenantKeyRequired();
 
+    /// <summary>The body must name <c>isoClass</c>: one of the classes, or null for the built-in class of the kind.</summary>
+    private static async Task<IResult> SetKindAsync(string kind, JsonElement body, HttpContext http, MachineStore machines, TenantStore tenants,
+        CancellationToken cancellationToken)
+    {
+        if (TenantOf(http, ApiKeyRole.Admin) is not { } tenant)
+        {
+            return Problems.Forbidden("Changing machine kinds needs an admin key.");
+        }
+        if (TextRules.CheckId(kind, "kind", MaxKindLength) is { } badKind)
+        {
+            return Problems.Invalid("kind", badKind);
+        }
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("isoClass", out var value))
+        {
+            return Problems.Invalid("isoClass", $"the body must be a JSON object with isoClass: {IsoClassChoices} or null");
+        }
+        if (body.EnumerateObject().Select(p => p.Name).FirstOrDefault(name => name != "isoClass") is { } other)
+        {
+            return Problems.Invalid(other, $"{TextRules.Shorten(other)} cannot be set; a machine kind takes isoClass");
+        }
+        string? isoClass = null;
+        if (value.ValueKind != JsonValueKind.Null && CheckIsoClass(value, out isoClass) is { } problem)
+        {
+            return Problems.Invalid("isoClass", problem);
+        }
+        var updated = await machines.SetKindIsoClassAsync(tenant, kind, isoClass, cancellationToken);
+        await tenants.WriteAuditAsync(tenant, http.Principal().Name, "machine-kind.update", kind,
+            JsonSerializer.Serialize(body, JsonSerializerOptions.Web), cancellationToken);
+        return TypedResults.Ok(updated);
+    }
+
+    private static string IsoClassChoices => string.Join(", ", IsoZoneClasses.ByName.Keys);
+
+    private static string? CheckIsoClass(JsonElement value, out string? isoClass)
+    {
+        isoClass = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        return isoClass is not null && IsoZoneClasses.ByName.ContainsKey(isoClass)
+            ? null
+            : $"isoClass must be one of {IsoClassChoices} (got {TextRules.Shorten(value.GetRawText())})";
+    }
+
     private static string ETagOf(Machine machine) => ETags.Of(JsonSerializer.SerializeToUtf8Bytes(MachineDto.From(machine), JsonSerializerOptions.Web));
 
     /// <returns>Null and the changes, or the problem naming the field.</returns>
@@ -109,7 +154,7 @@ internal static class MachineEndpoints
         changes = null;
         if (body.ValueKind != JsonValueKind.Object)
         {
-            return Problems.Invalid("body", "the body must be a JSON object with any of name, kind, location, criticality");
+            return Problems.Invalid("body", "the body must be a JSON object with any of name, kind, location, criticality, isoClass");
         }
         var values = new Dictionary<string, string>();
         var cleared = new HashSet<string>();
@@ -122,6 +167,15 @@ internal static class MachineEndpoints
             if (property.Value.ValueKind == JsonValueKind.Null)
             {
                 cleared.Add(property.Name);
+                continue;
+            }
+            if (property.Name == "isoClass")
+            {
+                if (CheckIsoClass(property.Value, out var isoClass) is { } badClass)
+                {
+                    return Problems.Invalid("isoClass", badClass);
+                }
+                values["isoClass"] = isoClass!;
                 continue;
             }
             if (property.Value.ValueKind != JsonValueKind.String)
@@ -145,7 +199,7 @@ internal static class MachineEndpoints
         }
         if (values.Count == 0 && cleared.Count == 0)
         {
-            return Problems.Invalid("body", "nothing to change: give any of name, kind, location, criticality");
+            return Problems.Invalid("body", "nothing to change: give any of name, kind, location, criticality, isoClass");
         }
         changes = new MachineChanges
         {
@@ -153,6 +207,7 @@ internal static class MachineEndpoints
             Kind = values.GetValueOrDefault("kind"),
             Location = values.GetValueOrDefault("location"),
             Criticality = values.GetValueOrDefault("criticality"),
+            IsoClass = values.GetValueOrDefault("isoClass"),
             Cleared = cleared,
         };
         return null;
@@ -167,13 +222,19 @@ internal static class MachineEndpoints
 
 /// <summary>A machine as the API shows it.</summary>
 /// <param name="Sensors">The sensors it sends, as its scorer last saw them; empty before its first scored sample.</param>
+/// <param name="IsoClass">Its own ISO 10816 class; null when its kind's class applies.</param>
 internal sealed record MachineDto(string MachineId, string? Name, string? Kind, string? Location, string? Criticality,
-    IReadOnlyList<string> Sensors, string? FirstSeenByDevice, DateTimeOffset CreatedAt)
+    IReadOnlyList<string> Sensors, string? FirstSeenByDevice, DateTimeOffset CreatedAt, string? IsoClass)
 {
     public static MachineDto From(Machine machine) => new(machine.MachineId, machine.Name, machine.Kind, machine.Location,
-        machine.Criticality, machine.Sensors ?? [], machine.FirstSeenByDevice, machine.CreatedAt);
+        machine.Criticality, machine.Sensors ?? [], machine.FirstSeenByDevice, machine.CreatedAt, machine.IsoClass);
 }
 
 /// <summary>PATCH /machines/{id}: any of these; a field left out stays as it is, null clears it.</summary>
 /// <param name="Criticality">LOW, MEDIUM, HIGH or CRITICAL.</param>
-internal sealed record MachinePatchRequest(string? Name, string? Kind, string? Location, string? Criticality);
+/// <param name="IsoClass">group1-rigid, group1-flexible, group2-rigid, group2-flexible, class1 … class4; null: the kind's.</param>
+internal sealed record MachinePatchRequest(string? Name, string? Kind, string? Location, string? Criticality, string? IsoClass);
+
+/// <summary>PUT /machine-kinds/{kind}.</summary>
+/// <param name="IsoClass">As a machine's; null goes back to the kind's built-in class (or group2-rigid).</param>
+internal sealed record MachineKindRequest(string? IsoClass);

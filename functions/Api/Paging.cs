@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.WebUtilities;
+using Pdm.Storage;
 
 namespace Pdm.Functions.Api;
 
@@ -14,7 +15,8 @@ namespace Pdm.Functions.Api;
 /// </summary>
 internal readonly record struct PageCursor(DateTimeOffset At, string Id)
 {
-    private const int MaxLength = 200;
+    // Room for Table storage's continuation tokens, which the delivery attempts carry as the id.
+    private const int MaxLength = 1000;
 
     public string Format() =>
         Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{At.UtcTicks}.{Id}")));
@@ -71,10 +73,47 @@ internal static class Paging
     }
 
     /// <summary>
-    /// The page of <paramref name="rows"/> (fetched with one row more than the limit, so a next page is known without a
-    /// count), its cursor taken from the last row kept, and the Link header.
+    /// <see cref="Check"/> plus a time range: <c>from</c> and <c>to</c> in ISO 8601, from not after to. The request asks for
+    /// one row more than <paramref name="rows"/>, so <see cref="Build"/> knows whether a next page exists.
     /// </summary>
-    public static Page<T> Build<T>(HttpContext http, IReadOnlyList<T> rows, int limit, Func<T, PageCursor> cursorOf)
+    public static IResult? CheckRange(string? from, string? to, string? cursor, string? limit, int defaultLimit, int maxLimit,
+        out PageRequest page, out int rows)
+    {
+        page = new PageRequest { Limit = 1 };
+        if (QueryValues.Time(from, "from", out var fromTime) is { } badFrom)
+        {
+            rows = 0;
+            return Problems.Invalid("from", badFrom);
+        }
+        if (QueryValues.Time(to, "to", out var toTime) is { } badTo)
+        {
+            rows = 0;
+            return Problems.Invalid("to", badTo);
+        }
+        if (fromTime > toTime)
+        {
+            rows = 0;
+            return Problems.Invalid("from", "from must not be after to");
+        }
+        if (Check(cursor, limit, defaultLimit, maxLimit, out var after, out rows) is { } problem)
+        {
+            return problem;
+        }
+        page = new PageRequest { From = fromTime, To = toTime, AfterAt = after?.At, AfterId = after?.Id, Limit = rows + 1 };
+        return null;
+    }
+
+    /// <summary>A 400 naming <c>cursor</c> when the cursor's row id is not of the list's id type (a cursor of another list, or made up).</summary>
+    public static IResult? CheckId<TId>(PageRequest page) where TId : IParsable<TId> =>
+        page.AfterId is null || TId.TryParse(page.AfterId, CultureInfo.InvariantCulture, out _) ? null : Problems.Invalid("cursor", InvalidCursor);
+
+    /// <summary>
+    /// The page of <paramref name="rows"/> (fetched with one row more than the limit, so a next page is known without a
+    /// count), its cursor taken from the last row kept, and the Link header. <paramref name="pinned"/> query values
+    /// replace the request's in the link: a range that defaults to "the last hour" must not move between pages.
+    /// </summary>
+    public static Page<T> Build<T>(HttpContext http, IReadOnlyList<T> rows, int limit, Func<T, PageCursor> cursorOf,
+        IReadOnlyDictionary<string, string>? pinned = null)
     {
         if (rows.Count <= limit)
         {
@@ -82,20 +121,36 @@ internal static class Paging
         }
         var items = rows.Take(limit).ToList();
         var next = cursorOf(items[^1]).Format();
-        var link = NextLink(http, next);
-        http.Response.Headers.Append("Link", $"<{link}>; rel=\"next\"");
-        return new Page<T>(items, next, link);
+        return new Page<T>(items, next, AnnounceNext(http, next, pinned));
     }
 
-    /// <summary>This request's path and query with <c>cursor</c> set to <paramref name="next"/>.</summary>
-    public static string NextLink(HttpContext http, string next)
+    /// <summary>The link of the next page (<see cref="NextLink"/>), also sent as the <c>Link: &lt;…&gt;; rel="next"</c> header.</summary>
+    public static string AnnounceNext(HttpContext http, string next, IReadOnlyDictionary<string, string>? pinned = null)
     {
+        var link = NextLink(http, next, pinned);
+        http.Response.Headers.Append("Link", $"<{link}>; rel=\"next\"");
+        return link;
+    }
+
+    /// <summary>This request's path and query with <c>cursor</c> set to <paramref name="next"/> (and the pinned values).</summary>
+    public static string NextLink(HttpContext http, string next, IReadOnlyDictionary<string, string>? pinned = null)
+    {
+        pinned ??= new Dictionary<string, string>();
         var query = QueryHelpers.ParseQuery(http.Request.QueryString.Value);
-        var pairs = query.Where(q => !string.Equals(q.Key, "cursor", StringComparison.OrdinalIgnoreCase))
+        var pairs = query.Where(q => !string.Equals(q.Key, "cursor", StringComparison.OrdinalIgnoreCase)
+                && !pinned.Keys.Contains(q.Key, StringComparer.OrdinalIgnoreCase))
             .SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string?>(q.Key, v)))
+            .Concat(pinned.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value)))
             .Append(new KeyValuePair<string, string?>("cursor", next));
         return http.Request.PathBase + http.Request.Path + new QueryBuilder(pairs!).ToQueryString();
     }
+
+    /// <summary>from and to as the link of the next page should carry them: the range the first page resolved.</summary>
+    public static IReadOnlyDictionary<string, string> Range(DateTimeOffset from, DateTimeOffset to) => new Dictionary<string, string>
+    {
+        ["from"] = from.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+        ["to"] = to.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+    };
 }
 
 /// <summary>

@@ -17,14 +17,15 @@ internal static class PredictionEndpoints
     public static void MapPredictions(this RouteGroupBuilder v1)
     {
         v1.MapGet("/machines/{machineId}/scores", ListScoresAsync)
-            .WithName("ListScores").WithSummary("Anomaly scores of one machine in a time range, with their parts").Produces<ScoresPage>();
+            .WithName("ListScores").WithSummary("Anomaly scores of one machine in a time range, with their parts, newest first, a page at a time").Produces<ScoresPage>();
         v1.MapGet("/machines/{machineId}/predictions", ListPredictionsAsync)
-            .WithName("ListMachinePredictions").WithSummary("Predictions of one machine, newest first, with explanations").Produces<IReadOnlyList<PredictionDto>>();
+            .WithName("ListMachinePredictions").WithSummary("Predictions of one machine, newest first, with explanations, a page at a time").Produces<Page<PredictionDto>>();
         v1.MapGet("/predictions", ListLatestPredictionsAsync)
             .WithName("ListLatestPredictions").WithSummary("The latest prediction of every machine (ETag)").Produces<IReadOnlyList<PredictionDto>>();
     }
 
-    private static async Task<IResult> ListScoresAsync(string machineId, string? from, string? to, string? limit,
+    /// <summary>Newest first in [from, to); a machine has one score per time, so the next page ends at the cursor's time.</summary>
+    private static async Task<IResult> ListScoresAsync(string machineId, string? from, string? to, string? cursor, string? limit,
         string? anomaliesOnly, HttpContext http, MachineStore machines, ScoreStore scoreStore, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (query, problem) = await MachineQuery.CheckAsync(machineId, from, to, limit, 1000, MaxScores, http, machines, clock,
@@ -37,23 +38,33 @@ internal static class PredictionEndpoints
         {
             return Problems.Invalid("anomaliesOnly", badFlag);
         }
-        var scores = await scoreStore.ListAnomalyScoresAsync(query.Tenant, machineId, query.Start, query.End, query.Limit,
+        if (Paging.Check(cursor, null, 1, 1, out var after, out _) is { } badCursor)
+        {
+            return badCursor;
+        }
+        var end = after is { } last && last.At < query.End ? last.At : query.End;
+        var scores = await scoreStore.ListAnomalyScoresAsync(query.Tenant, machineId, query.Start, end, query.Limit + 1,
             onlyAnomalies, cancellationToken);
-        return TypedResults.Ok(new ScoresPage(machineId, query.Start, query.End, [.. scores.Select(ScoreDto.From)]));
+        var page = Paging.Build(http, [.. scores.Select(ScoreDto.From)], query.Limit,
+            s => new PageCursor(s.Timestamp, s.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)), Paging.Range(query.Start, query.End));
+        return TypedResults.Ok(new ScoresPage(machineId, query.Start, query.End, page.Items, page.Next, page.NextLink));
     }
 
-    /// <summary>The prediction history, latest first; the time range does not apply (from/to are not parameters).</summary>
-    private static async Task<IResult> ListPredictionsAsync(string machineId, string? limit, HttpContext http,
+    /// <summary>The prediction history, latest first; from/to ([from, to)) on the prediction's time, unbounded by default.</summary>
+    private static async Task<IResult> ListPredictionsAsync(string machineId, string? from, string? to, string? cursor, string? limit, HttpContext http,
         MachineStore machines, PredictionStore predictionStore, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var (query, problem) = await MachineQuery.CheckAsync(machineId, null, null, limit, 100, MaxPredictions, http, machines,
-            clock, cancellationToken);
+        if (Paging.CheckRange(from, to, cursor, limit, 100, MaxPredictions, out var page, out var rows) is { } badPage)
+        {
+            return badPage;
+        }
+        var (query, problem) = await MachineQuery.CheckAsync(machineId, null, null, null, 1, 1, http, machines, clock, cancellationToken);
         if (query is null)
         {
             return problem!;
         }
-        var predictions = await predictionStore.ListPredictionsAsync(query.Tenant, machineId, query.Limit, cancellationToken);
-        return TypedResults.Ok(predictions.Select(PredictionDto.From).ToList());
+        var predictions = await predictionStore.ListPredictionsAsync(query.Tenant, machineId, page, cancellationToken);
+        return TypedResults.Ok(Paging.Build(http, [.. predictions.Select(PredictionDto.From)], rows, p => new PageCursor(p.At, p.MachineId)));
     }
 
     private static async Task<IResult> ListLatestPredictionsAsync(HttpContext http, PredictionStore predictions, CancellationToken cancellationToken) =>
@@ -63,7 +74,9 @@ internal static class PredictionEndpoints
             : TenantKeyRequired();
 }
 
-internal sealed record ScoresPage(string MachineId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<ScoreDto> Scores);
+/// <param name="Next">The cursor of the following page (null on the last); <paramref name="NextLink"/> fetches it.</param>
+internal sealed record ScoresPage(string MachineId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<ScoreDto> Scores,
+    string? Next = null, string? NextLink = null);
 
 internal sealed record ScoreParts(double IsolationForest, double Statistical, double Temporal);
 

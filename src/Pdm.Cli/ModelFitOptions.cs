@@ -80,16 +80,9 @@ internal abstract class ModelFitOptions
     }
 
     /// <summary>The ISO 10816 tables by their option name; null turns the zone check off.</summary>
-    public static IReadOnlyDictionary<string, IsoZoneBoundaries?> IsoTables { get; } = new Dictionary<string, IsoZoneBoundaries?>(StringComparer.Ordinal)
+    public static IReadOnlyDictionary<string, IsoZoneBoundaries?> IsoTables { get; } = new Dictionary<string, IsoZoneBoundaries?>(
+        IsoZoneClasses.ByName.Select(c => KeyValuePair.Create(c.Key, (IsoZoneBoundaries?)c.Value)), StringComparer.Ordinal)
     {
-        ["group1-rigid"] = IsoZoneBoundaries.Group1Rigid,
-        ["group1-flexible"] = IsoZoneBoundaries.Group1Flexible,
-        ["group2-rigid"] = IsoZoneBoundaries.Group2Rigid,
-        ["group2-flexible"] = IsoZoneBoundaries.Group2Flexible,
-        ["class1"] = IsoZoneBoundaries.ClassI,
-        ["class2"] = IsoZoneBoundaries.ClassII,
-        ["class3"] = IsoZoneBoundaries.ClassIII,
-        ["class4"] = IsoZoneBoundaries.ClassIV,
         ["none"] = null,
     };
 

@@ -104,11 +104,11 @@ public sealed class IngestMetrics : IDisposable
     public TenantScorer TimeScoring(TenantScorer score)
     {
         ArgumentNullException.ThrowIfNull(score);
-        return (tenantId, states) =>
+        return (tenantId, states, zones) =>
         {
             using var activity = IngestActivities.Start("ingest score");
             var started = Stopwatch.GetTimestamp();
-            var write = score(tenantId, states);
+            var write = score(tenantId, states, zones);
             _scoringDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             activity?.SetTag("pdm.scores", write.Scores.Count);
             return write;

@@ -85,9 +85,19 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The keys of one tenant, or the platform admin keys when <paramref name="tenantId"/> is null.</summary>
-    public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(Guid? tenantId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(Guid? tenantId, CancellationToken cancellationToken) =>
+        ListApiKeysAsync(tenantId, new PageRequest { Limit = int.MaxValue }, cancellationToken);
+
+    /// <summary>A page of a tenant's keys (null: the platform-admin keys), oldest first, created in [From, To).</summary>
+    public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(Guid? tenantId, PageRequest page, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.PlatformCommand($"SELECT {ApiKeyColumns} FROM pdm.list_api_keys($1::uuid)", tenantId);
+        ArgumentNullException.ThrowIfNull(page);
+        await using var command = dataSource.PlatformCommand($"""
+            SELECT {ApiKeyColumns} FROM pdm.list_api_keys($1::uuid)
+            WHERE ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
+              AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5::uuid))
+            ORDER BY created_at, id LIMIT $6
+            """, tenantId, page.From, page.To, page.AfterAt, page.AfterId, (long)page.Limit);
         return await ReadAllAsync(command, reader => new ApiKey(
             reader.GetGuid(0), NullableValue<Guid>(reader, 1), reader.GetString(2), reader.GetString(3),
             ParseRole(reader.GetString(4)), reader.GetFieldValue<DateTimeOffset>(5),

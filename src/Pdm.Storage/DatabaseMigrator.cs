@@ -22,6 +22,12 @@ public sealed record MigrationOptions
     public int PartitionDaysAhead { get; init; } = 7;
 
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Apply migrations up to this version only (null: all). Lets a test build the schema as an older release left it,
+    /// put that release's rows in, and then check what the next migration makes of them.
+    /// </summary>
+    public int? UpToVersion { get; init; }
 }
 
 public sealed record AppliedMigration(int Version, string Name, TimeSpan Duration);
@@ -88,7 +94,7 @@ public static partial class DatabaseMigrator
 
         var applied = new List<AppliedMigration>();
         var alreadyApplied = 0;
-        foreach (var migration in migrations)
+        foreach (var migration in migrations.Where(m => options.UpToVersion is not { } last || m.Version <= last))
         {
             if (recorded.TryGetValue(migration.Version, out var existing))
             {

@@ -46,12 +46,23 @@ public sealed class DeviceStore(NpgsqlDataSource dataSource)
     }
 
     public async Task<IReadOnlyList<Device>> ListDevicesAsync(Guid tenantId, CancellationToken cancellationToken) =>
-        await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        await ListDevicesAsync(tenantId, new PageRequest { Limit = int.MaxValue }, cancellationToken);
+
+    /// <summary>A page of the tenant's devices by device id (registered in From..To when given), after <c>AfterId</c>.</summary>
+    public async Task<IReadOnlyList<Device>> ListDevicesAsync(Guid tenantId, PageRequest page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            await using var command = Command(connection, transaction,
-                $"SELECT {DeviceColumns} FROM pdm.devices ORDER BY device_id");
+            await using var command = Command(connection, transaction, $"""
+                SELECT {DeviceColumns} FROM pdm.devices
+                WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)
+                  AND ($3::text IS NULL OR device_id > $3 COLLATE "C")
+                ORDER BY device_id COLLATE "C" LIMIT $4
+                """, page.From, page.To, page.AfterId, (long)page.Limit);
             return await ReadAllAsync(command, MapDevice, cancellationToken);
         }, cancellationToken);
+    }
 
     /// <summary>Removes the tenant's device; false when the tenant has no such device.</summary>
     public async Task<bool> DeleteDeviceAsync(Guid tenantId, string deviceId, CancellationToken cancellationToken)

@@ -37,7 +37,7 @@ public readonly record struct DeviceOwner(Guid TenantId, bool Disabled);
 /// <param name="Sensors">The sensors its scorer last saw, in order; empty before its first scored sample.</param>
 public sealed record Machine(
     Guid Id, Guid TenantId, string MachineId, string? Name, string? Kind, string? FirstSeenByDevice, DateTimeOffset CreatedAt,
-    string? Location = null, string? Criticality = null, IReadOnlyList<string>? Sensors = null);
+    string? Location = null, string? Criticality = null, IReadOnlyList<string>? Sensors = null, string? IsoClass = null);
 
 public readonly record struct Reading(string MachineId, string Sensor, DateTimeOffset Timestamp, double Value, long Sequence);
 
@@ -138,6 +138,20 @@ public sealed class TenantNameTakenException : StorageConflictException
 public sealed record AuditEntry(long Id, DateTimeOffset At, string Actor, string Action, string Target, string? DetailsJson);
 
 /// <summary>Filters of <see cref="TenantStore.ListAuditAsync"/>; AfterAt/AfterId are the last entry of the previous page.</summary>
+/// <summary>
+/// One keyset page of a list: rows in [<see cref="From"/>, <see cref="To"/>) (on the list's time, when it has one), after
+/// the row <see cref="AfterAt"/>/<see cref="AfterId"/> in the list's order, <see cref="Limit"/> at most. The caller checks
+/// that <see cref="AfterId"/> has the list's id type.
+/// </summary>
+public sealed record PageRequest
+{
+    public DateTimeOffset? From { get; init; }
+    public DateTimeOffset? To { get; init; }
+    public DateTimeOffset? AfterAt { get; init; }
+    public string? AfterId { get; init; }
+    public required int Limit { get; init; }
+}
+
 public sealed record AuditQuery
 {
     public DateTimeOffset? From { get; init; }
@@ -156,8 +170,13 @@ public sealed record MachineChanges
     public string? Kind { get; init; }
     public string? Location { get; init; }
     public string? Criticality { get; init; }
+    public string? IsoClass { get; init; }
     public IReadOnlySet<string> Cleared { get; init; } = new HashSet<string>();
 }
 
 /// <summary>A machine kind in a tenant: how many of its machines have it, and how many registered models are made for it.</summary>
-public sealed record MachineKindCount(string Kind, int Machines, int Models);
+/// <param name="IsoClass">The ISO 10816 class its machines are judged by (unless a machine names its own).</param>
+/// <param name="IsoClassSource">Where that class comes from: <c>tenant</c> (set for this tenant), <c>built-in</c> (the
+/// kind is one of the twin's six) or <c>default</c>.</param>
+public sealed record MachineKindCount(string Kind, int Machines, int Models, string IsoClass = Telemetry.IsoZoneClasses.Default,
+    string IsoClassSource = "default");

@@ -86,14 +86,24 @@ public sealed class PredictionStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The machine's predictions, latest first.</summary>
-    public async Task<IReadOnlyList<PredictionRow>> ListPredictionsAsync(Guid tenantId, string machineId, int limit,
+    public Task<IReadOnlyList<PredictionRow>> ListPredictionsAsync(Guid tenantId, string machineId, int limit,
+        CancellationToken cancellationToken) =>
+        ListPredictionsAsync(tenantId, machineId, new PageRequest { Limit = limit }, cancellationToken);
+
+    /// <summary>A page of them, latest first, made at [From, To), before <c>AfterAt</c> (a machine has one per time).</summary>
+    public async Task<IReadOnlyList<PredictionRow>> ListPredictionsAsync(Guid tenantId, string machineId, PageRequest page,
         CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(page.Limit);
         return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            await using var command = Command(connection, transaction,
-                $"SELECT {PredictionColumns} FROM pdm.predictions WHERE machine_id = $1 ORDER BY at DESC LIMIT $2", machineId, limit);
+            await using var command = Command(connection, transaction, $"""
+                SELECT {PredictionColumns} FROM pdm.predictions
+                WHERE machine_id = $1 AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at < $3)
+                  AND ($4::timestamptz IS NULL OR at < $4)
+                ORDER BY at DESC LIMIT $5
+                """, machineId, page.From, page.To, page.AfterAt, page.Limit);
             return await ReadAllAsync(command, MapPrediction, cancellationToken);
         }, cancellationToken);
     }

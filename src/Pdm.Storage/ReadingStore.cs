@@ -290,27 +290,34 @@ public sealed class ReadingStore(NpgsqlDataSource dataSource, ILogger<ReadingSto
     }
 
     /// <summary>Values of one machine in [from, to), oldest first, optionally for one sensor.</summary>
+    public Task<IReadOnlyList<Reading>> QueryReadingsAsync(Guid tenantId, string machineId, DateTimeOffset from,
+        DateTimeOffset to, string? sensor, int limit, CancellationToken cancellationToken) =>
+        QueryReadingsAsync(tenantId, machineId, from, to, sensor, limit, null, cancellationToken);
+
+    /// <summary>The same, after the reading <paramref name="after"/> (its time and sensor: the order of the list).</summary>
     public async Task<IReadOnlyList<Reading>> QueryReadingsAsync(Guid tenantId, string machineId, DateTimeOffset from,
-        DateTimeOffset to, string? sensor, int limit, CancellationToken cancellationToken)
+        DateTimeOffset to, string? sensor, int limit, (DateTimeOffset At, string Sensor)? after, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         // Two statements rather than "$4 IS NULL OR sensor = $4", so both use the primary key index well.
         var sql = sensor is null
             ? """
               SELECT machine_id, sensor, ts, value, seq FROM pdm.readings
-              WHERE machine_id = $1 AND ts >= $2 AND ts < $3
+              WHERE machine_id = $1 AND ts >= $2 AND ts < $3 AND ($5::timestamptz IS NULL OR (ts, sensor) > ($5, $6::text))
               ORDER BY ts, sensor LIMIT $4
               """
             : """
               SELECT machine_id, sensor, ts, value, seq FROM pdm.readings
-              WHERE machine_id = $1 AND ts >= $2 AND ts < $3 AND sensor = $5
+              WHERE machine_id = $1 AND ts >= $2 AND ts < $3 AND sensor = $6 AND ($5::timestamptz IS NULL OR ts > $5)
               ORDER BY ts, sensor LIMIT $4
               """;
         return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var command = sensor is null
-                ? Command(connection, transaction, sql, machineId, from.ToUniversalTime(), to.ToUniversalTime(), limit)
-                : Command(connection, transaction, sql, machineId, from.ToUniversalTime(), to.ToUniversalTime(), limit, sensor);
+                ? Command(connection, transaction, sql, machineId, from.ToUniversalTime(), to.ToUniversalTime(), limit,
+                    after?.At.ToUniversalTime(), after?.Sensor)
+                : Command(connection, transaction, sql, machineId, from.ToUniversalTime(), to.ToUniversalTime(), limit,
+                    after?.At.ToUniversalTime(), sensor);
             return await ReadAllAsync(command, reader => new Reading(reader.GetString(0), reader.GetString(1),
                 reader.GetFieldValue<DateTimeOffset>(2), reader.GetDouble(3), reader.GetInt64(4)), cancellationToken);
         }, cancellationToken);

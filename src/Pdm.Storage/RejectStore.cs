@@ -61,17 +61,23 @@ public sealed class RejectStore(NpgsqlDataSource dataSource)
         return stored;
     }
 
-    public async Task<IReadOnlyList<StoredReject>> ListRejectsAsync(Guid tenantId, DateTimeOffset? from, int limit,
-        CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredReject>> ListRejectsAsync(Guid tenantId, DateTimeOffset? from, int limit,
+        CancellationToken cancellationToken) =>
+        ListRejectsAsync(tenantId, new PageRequest { From = from, Limit = limit }, cancellationToken);
+
+    /// <summary>A page of the tenant's rejects, newest first (by received time, then id), received in [From, To).</summary>
+    public async Task<IReadOnlyList<StoredReject>> ListRejectsAsync(Guid tenantId, PageRequest page, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(page.Limit);
         return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction, $"""
                 SELECT {RejectColumns} FROM pdm.rejected_messages
-                WHERE $1::timestamptz IS NULL OR received_at >= $1
-                ORDER BY received_at DESC, id DESC LIMIT $2
-                """, from?.ToUniversalTime(), limit);
+                WHERE ($1::timestamptz IS NULL OR received_at >= $1) AND ($2::timestamptz IS NULL OR received_at < $2)
+                  AND ($3::timestamptz IS NULL OR (received_at, id) < ($3, $4::bigint))
+                ORDER BY received_at DESC, id DESC LIMIT $5
+                """, page.From?.ToUniversalTime(), page.To?.ToUniversalTime(), page.AfterAt?.ToUniversalTime(), page.AfterId, page.Limit);
             return await ReadAllAsync(command, reader => new StoredReject(
                 reader.GetInt64(0), NullableValue<Guid>(reader, 1), reader.GetString(2),
                 reader.GetFieldValue<DateTimeOffset>(3), reader.GetString(4), ErrorsFromJson(reader.GetString(5)),

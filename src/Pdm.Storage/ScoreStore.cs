@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Pdm.Telemetry;
 using static Pdm.Storage.StoreSql;
 
 namespace Pdm.Storage;
@@ -54,10 +55,12 @@ public sealed record ScoringWrite
 }
 
 /// <summary>
-/// Scores one tenant's machines of a batch, given their stored states (machines never scored are absent), inside
-/// the transaction that stores their readings.
+/// Scores one tenant's machines of a batch, given their stored states (machines never scored are absent) and the
+/// ISO 10816 table each machine's vibration is judged by (<see cref="IsoZoneClasses.Resolve"/>), inside the transaction
+/// that stores their readings.
 /// </summary>
-public delegate ScoringWrite TenantScorer(Guid tenantId, IReadOnlyDictionary<string, ScorerState> states);
+public delegate ScoringWrite TenantScorer(Guid tenantId, IReadOnlyDictionary<string, ScorerState> states,
+    IReadOnlyDictionary<string, IsoZoneBoundaries> zones);
 
 /// <summary>The anomaly scores of a machine in a time range: how many, how many anomalous, the worst ISO zone (A..D or null).</summary>
 public sealed record AnomalySummary(int Scores, int Anomalies, string? WorstZone);
@@ -91,18 +94,33 @@ public sealed class ScoreStore(NpgsqlDataSource dataSource)
         Guid tenantId, string[] machineIds, TenantScorer score, CancellationToken cancellationToken)
     {
         var states = new Dictionary<string, ScorerState>(StringComparer.Ordinal);
-        await using (var select = Command(connection, transaction, """
-            SELECT machine_id, model, sensors, last_ts, samples, state FROM pdm.scorer_states
-            WHERE tenant_id = $1 AND machine_id = ANY($2) FOR UPDATE
-            """, tenantId, machineIds))
+        var zones = new Dictionary<string, IsoZoneBoundaries>(StringComparer.Ordinal);
+        // The machines' ISO classes come with their states in the same round trip: ingest's speed is per invocation.
+        await using (var select = new NpgsqlBatch(connection, transaction))
         {
-            foreach (var state in await ReadAllAsync(select, MapScorerState, cancellationToken))
+            select.BatchCommands.Add(BatchCommand("""
+                SELECT machine_id, model, sensors, last_ts, samples, state FROM pdm.scorer_states
+                WHERE tenant_id = $1 AND machine_id = ANY($2) FOR UPDATE
+                """, tenantId, machineIds));
+            select.BatchCommands.Add(BatchCommand("""
+                SELECT m.machine_id, m.iso_class, k.iso_class, m.kind FROM pdm.machines m
+                LEFT JOIN pdm.machine_kinds k ON k.tenant_id = m.tenant_id AND k.kind = m.kind
+                WHERE m.tenant_id = $1 AND m.machine_id = ANY($2)
+                """, tenantId, machineIds));
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
+                var state = MapScorerState(reader);
                 states[state.MachineId] = state;
+            }
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                zones[reader.GetString(0)] = IsoZoneClasses.Resolve(NullableString(reader, 1), NullableString(reader, 2), NullableString(reader, 3));
             }
         }
 
-        var write = score(tenantId, states);
+        var write = score(tenantId, states, zones);
         var inserted = await InsertScoresAsync(connection, transaction, tenantId, write.Scores, cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
         foreach (var state in write.States)

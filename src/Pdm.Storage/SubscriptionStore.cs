@@ -248,18 +248,26 @@ public sealed class SubscriptionStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The tenant's dead letters, latest first; of one subscription when given, only those not replayed when <paramref name="pendingOnly"/>.</summary>
+    public Task<IReadOnlyList<WebhookDeadLetter>> ListDeadLettersAsync(Guid tenantId, Guid? subscriptionId, bool pendingOnly,
+        int limit, CancellationToken cancellationToken) =>
+        ListDeadLettersAsync(tenantId, subscriptionId, pendingOnly, new PageRequest { Limit = limit }, cancellationToken);
+
+    /// <summary>A page of them, latest first (by time, then id), dead-lettered in [From, To).</summary>
     public async Task<IReadOnlyList<WebhookDeadLetter>> ListDeadLettersAsync(Guid tenantId, Guid? subscriptionId, bool pendingOnly,
-        int limit, CancellationToken cancellationToken)
+        PageRequest page, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(page.Limit);
         return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var select = Command(connection, transaction, $"""
                 SELECT {DeadLetterColumns} FROM pdm.webhook_dead_letters
                 WHERE ($1::uuid IS NULL OR subscription_id = $1) AND (replayed_at IS NULL OR NOT $2)
-                ORDER BY dead_lettered_at DESC, id
-                LIMIT $3
-                """, subscriptionId, pendingOnly, limit);
+                  AND ($3::timestamptz IS NULL OR dead_lettered_at >= $3) AND ($4::timestamptz IS NULL OR dead_lettered_at < $4)
+                  AND ($5::timestamptz IS NULL OR (dead_lettered_at, id) < ($5, $6::uuid))
+                ORDER BY dead_lettered_at DESC, id DESC
+                LIMIT $7
+                """, subscriptionId, pendingOnly, page.From, page.To, page.AfterAt, page.AfterId, page.Limit);
             return await ReadAllAsync(select, MapDeadLetter, cancellationToken);
         }, cancellationToken);
     }

@@ -53,6 +53,7 @@ public static class AuthorizationTable
         RouteAccess.Keyed("GET /api/v1/machines/{machineId}", AnyTenantRole),
         RouteAccess.Keyed("PATCH /api/v1/machines/{machineId}", [Admin], () => new { location = "Hall 2, line 3", criticality = "HIGH" }),
         RouteAccess.Keyed("GET /api/v1/machine-kinds", AnyTenantRole),
+        RouteAccess.Keyed("PUT /api/v1/machine-kinds/{kind}", [Admin], () => new { isoClass = "class2" }) with { PerTenantName = true },
         RouteAccess.Keyed("GET /api/v1/models", AnyTenantRole),
         RouteAccess.Keyed("GET /api/v1/models/{name}/versions", AnyTenantRole) with { PlatformWide = true },
         RouteAccess.Keyed("GET /api/v1/audit-log", [Admin]),
@@ -111,6 +112,10 @@ public sealed record RouteAccess(string Route, RouteKind Kind, IReadOnlyList<Api
 {
     /// <summary>The path names a platform-wide resource (a model), not one of a tenant: every tenant's callers may read it.</summary>
     public bool PlatformWide { get; init; }
+
+    /// <summary>The path names something every tenant has its own of (a machine kind's class): another tenant's caller
+    /// changes its own, never tenant A's.</summary>
+    public bool PerTenantName { get; init; }
 
     public static RouteAccess Host(string route) => new(route, RouteKind.Host, []);
 

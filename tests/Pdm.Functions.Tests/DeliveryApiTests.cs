@@ -49,6 +49,14 @@ public sealed class DeliveryApiTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("continuationToken", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
+        // The same pages through the cursor every list uses: nextLink, then no next.
+        var viaLink = await ApiFixture.ReadAsync<JsonElement>(await reader.GetAsync(first.GetProperty("nextLink").GetString()!.TrimStart('/')));
+        Assert.Equal(second.GetProperty("attempts").GetRawText(), viaLink.GetProperty("attempts").GetRawText());
+        Assert.Equal(JsonValueKind.Null, viaLink.GetProperty("next").ValueKind);
+        using var badCursor = await reader.GetAsync($"api/v1/webhooks/{subscription}/deliveries?cursor=bm90LWEtY3Vyc29y");
+        Assert.Equal(HttpStatusCode.BadRequest, badCursor.StatusCode);
+        Assert.Contains("cursor", await badCursor.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
         using var other = fixture.Factory.Client(fixture.Keys["other-tenant-admin"]);
         using var hidden = await other.GetAsync($"api/v1/webhooks/{subscription}/deliveries");
         Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
@@ -72,6 +80,7 @@ public sealed class DeliveryApiTests(ApiFixture fixture)
         using var other = fixture.Factory.Client(fixture.Keys["other-tenant-admin"]);
 
         var listed = await ApiFixture.ReadAsync<JsonElement>(await reader.GetAsync($"api/v1/webhooks/dead-letters?subscriptionId={subscription}&pendingOnly=true"));
+        listed = listed.GetProperty("items");
         Assert.Equal(events.Order(StringComparer.Ordinal), listed.EnumerateArray().Select(d => d.GetProperty("eventId").GetString()!).Order(StringComparer.Ordinal));
         Assert.Equal("alert.opened", listed[0].GetProperty("payload").GetProperty("type").GetString());
         using (var badFilter = await reader.GetAsync("api/v1/webhooks/dead-letters?subscriptionId=nope"))
@@ -82,7 +91,7 @@ public sealed class DeliveryApiTests(ApiFixture fixture)
 
         // Tenant B sees none of them and can replay none of them, one by one or in bulk.
         var othersList = await ApiFixture.ReadAsync<JsonElement>(await other.GetAsync("api/v1/webhooks/dead-letters"));
-        Assert.DoesNotContain(othersList.EnumerateArray(), d => events.Contains(d.GetProperty("eventId").GetString()));
+        Assert.DoesNotContain(othersList.GetProperty("items").EnumerateArray(), d => events.Contains(d.GetProperty("eventId").GetString()));
         using (var stolen = await other.PostAsync($"api/v1/webhooks/dead-letters/{deadLetters[0].Id}/replay", null))
         {
             Assert.Equal(HttpStatusCode.NotFound, stolen.StatusCode);

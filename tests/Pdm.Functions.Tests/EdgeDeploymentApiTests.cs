@@ -56,7 +56,7 @@ public sealed class EdgeDeploymentApiTests(ApiFixture fixture)
         Assert.Equal(deviceId, manifest["modulesContent"]!["pdmEdge"]!["properties.desired"]!["config"]!["gatewayId"]!.GetValue<string>());
 
         var devices = await ApiFixture.ReadAsync<JsonElement>(await api.GetAsync("api/v1/devices"));
-        Assert.Contains(devices.EnumerateArray(), d => d.GetProperty("deviceId").GetString() == deviceId);
+        Assert.Contains(devices.GetProperty("items").EnumerateArray(), d => d.GetProperty("deviceId").GetString() == deviceId);
         Assert.Equal(1, await AuditCountAsync(deviceId));
     }
 

@@ -60,6 +60,59 @@ public sealed class MachineApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task An_admin_sets_iso_classes_of_kinds_and_machines_and_bad_classes_are_named()
+    {
+        await using var app = PdmStores.Create(fixture.Database.AppConnectionString);
+        var tenant = (await app.Tenants.CreateTenantAsync(AuthorizationTable.Unique("isoclass"), CancellationToken.None)).Id;
+        var (_, adminKey) = await app.ApiKeys.CreateApiKeyAsync(tenant, "plant admin", ApiKeyRole.Admin, CancellationToken.None);
+        var (_, viewerKey) = await app.ApiKeys.CreateApiKeyAsync(tenant, "wall screen", ApiKeyRole.Viewer, CancellationToken.None);
+        await app.Machines.UpsertMachineAsync(tenant, "MILL_1", null, "cnc-mill", CancellationToken.None);
+        using var admin = fixture.Factory.Client(adminKey);
+        using var viewer = fixture.Factory.Client(viewerKey);
+
+        var kinds = await ApiFixture.ReadAsync<JsonElement>(await viewer.GetAsync("api/v1/machine-kinds"));
+        var mill = kinds.EnumerateArray().Single(k => k.GetProperty("kind").GetString() == "cnc-mill");
+        Assert.Equal(("group1-rigid", "built-in"), (mill.GetProperty("isoClass").GetString(), mill.GetProperty("isoClassSource").GetString()));
+
+        var set = await ApiFixture.ReadAsync<JsonElement>(await Send(admin, HttpMethod.Put, "api/v1/machine-kinds/roof-fan", new { isoClass = "class3" }));
+        Assert.Equal(("class3", "tenant", 0), (set.GetProperty("isoClass").GetString(), set.GetProperty("isoClassSource").GetString(), set.GetProperty("machines").GetInt32()));
+        var reset = await ApiFixture.ReadAsync<JsonElement>(await Send(admin, HttpMethod.Put, "api/v1/machine-kinds/cnc-mill", new { isoClass = (string?)null }));
+        Assert.Equal(("group1-rigid", "built-in"), (reset.GetProperty("isoClass").GetString(), reset.GetProperty("isoClassSource").GetString()));
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(viewer, HttpMethod.Put, "api/v1/machine-kinds/roof-fan", new { isoClass = "class1" })).StatusCode);
+
+        var machine = await ApiFixture.ReadAsync<JsonElement>(await Send(admin, HttpMethod.Patch, "api/v1/machines/MILL_1", new { isoClass = "group1-flexible" }));
+        Assert.Equal("group1-flexible", machine.GetProperty("isoClass").GetString());
+        Assert.Equal("group1-flexible", (await app.Machines.GetMachineAsync(tenant, "MILL_1", CancellationToken.None))!.IsoClass);
+        var cleared = await ApiFixture.ReadAsync<JsonElement>(await Send(admin, HttpMethod.Patch, "api/v1/machines/MILL_1", new { isoClass = (string?)null }));
+        Assert.Equal(JsonValueKind.Null, cleared.GetProperty("isoClass").ValueKind);
+
+        foreach (var (method, path, body) in new (HttpMethod, string, object)[]
+        {
+            (HttpMethod.Patch, "api/v1/machines/MILL_1", new { isoClass = "group3" }),
+            (HttpMethod.Patch, "api/v1/machines/MILL_1", new { isoClass = 2 }),
+            (HttpMethod.Put, "api/v1/machine-kinds/roof-fan", new { isoClass = "Class1" }),
+            (HttpMethod.Put, "api/v1/machine-kinds/roof-fan", new { }),
+        })
+        {
+            using var refused = await Send(admin, method, path, body);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            using var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+            Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty("isoClass", out _), $"{method} {path} {JsonSerializer.Serialize(body)}");
+        }
+        using var other = await Send(admin, HttpMethod.Put, "api/v1/machine-kinds/roof-fan", new { isoClass = "class1", colour = "red" });
+        Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
+        Assert.Contains("colour", await other.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var log = await ApiFixture.ReadAsync<JsonElement>(await admin.GetAsync("api/v1/audit-log?action=machine-kind.update"));
+        Assert.Equal(2, log.GetProperty("items").GetArrayLength());
+
+        // Another tenant's kind of the same name keeps its own class.
+        var otherTenant = (await app.Tenants.CreateTenantAsync(AuthorizationTable.Unique("isoclass-b"), CancellationToken.None)).Id;
+        await app.Machines.SetKindIsoClassAsync(otherTenant, "roof-fan", "class1", CancellationToken.None);
+        var ours = (await app.Machines.ListKindsAsync(tenant, CancellationToken.None)).Single(k => k.Kind == "roof-fan");
+        Assert.Equal("class3", ours.IsoClass);
+    }
+
+    [Fact]
     public async Task Lists_page_with_an_opaque_cursor_and_a_next_link_that_keeps_the_filters()
     {
         await using var app = PdmStores.Create(fixture.Database.AppConnectionString);

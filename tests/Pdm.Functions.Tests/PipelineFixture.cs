@@ -131,6 +131,9 @@ public sealed record TenantDto(Guid Id, string Name);
 public sealed record KeyDto(Guid Id, string Key);
 public sealed record DeviceDto(string DeviceId, string PrimaryKey);
 
+/// <summary>One page of a list as the API pages it.</summary>
+public sealed record PageDto<T>(List<T> Items, string? Next, string? NextLink);
+
 internal static class Json
 {
     public static readonly System.Text.Json.JsonSerializerOptions Web = new(System.Text.Json.JsonSerializerDefaults.Web);

@@ -71,7 +71,7 @@ public sealed class PipelineTests(PipelineFixture pipeline)
         using var api = pipeline.Api(tenant.Key);
         var rejects = await WaitForAsync(async () =>
         {
-            var list = await PipelineFixture.ReadAsync<List<RejectDto>>(await api.GetAsync("api/v1/rejects"));
+            var list = (await PipelineFixture.ReadAsync<PageDto<RejectDto>>(await api.GetAsync("api/v1/rejects"))).Items;
             return list.Count >= 2 ? list : null;
         });
         Assert.Equal(2, rejects.Count);

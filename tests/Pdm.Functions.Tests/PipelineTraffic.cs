@@ -81,7 +81,7 @@ internal static class PipelineTraffic
     public static async Task<List<RejectDto>> RejectsAsync(this PipelineFixture pipeline, TestTenant tenant)
     {
         using var api = pipeline.Api(tenant.Key);
-        return await PipelineFixture.ReadAsync<List<RejectDto>>(await api.GetAsync("api/v1/rejects"));
+        return (await PipelineFixture.ReadAsync<PageDto<RejectDto>>(await api.GetAsync("api/v1/rejects"))).Items;
     }
 
     /// <summary>The dev host's broker session is up and has not dropped since <paramref name="lossesBefore"/> was read.</summary>

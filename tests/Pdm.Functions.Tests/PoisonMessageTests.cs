@@ -82,7 +82,7 @@ public sealed class PoisonMessageTests(PipelineFixture pipeline)
         Assert.All(rejects, r => Assert.Contains("NUL", r.Errors[0].Reason, StringComparison.Ordinal));
         using (var apiB = pipeline.Api(tenantB.Key))
         {
-            Assert.Empty(await PipelineFixture.ReadAsync<List<RejectDto>>(await apiB.GetAsync("api/v1/rejects")));
+            Assert.Empty((await PipelineFixture.ReadAsync<PageDto<RejectDto>>(await apiB.GetAsync("api/v1/rejects"))).Items);
         }
         var after = await HealthAsync(HttpStatusCode.OK);
         Assert.Equal(("ok", "ok", 0, 0, 0.0), (after.Status, after.Database, after.DeadLetters!.Parked, after.DeadLetters.Quarantined,
@@ -123,7 +123,7 @@ public sealed class PoisonMessageTests(PipelineFixture pipeline)
         using var api = pipeline.Api(tenant.Key);
         return await WaitForAsync(async () =>
         {
-            var list = await PipelineFixture.ReadAsync<List<RejectDto>>(await api.GetAsync("api/v1/rejects"));
+            var list = (await PipelineFixture.ReadAsync<PageDto<RejectDto>>(await api.GetAsync("api/v1/rejects"))).Items;
             return list.Count >= count ? list : null;
         });
     }

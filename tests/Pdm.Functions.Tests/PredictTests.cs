@@ -64,8 +64,8 @@ public sealed class PredictTests(PipelineFixture pipeline)
 
         // A run without new data stores nothing new: predictions are stamped with the latest sample they used.
         Assert.True((await pipeline.Host.InvokeTimerAsync("Predict", CancellationToken.None)).Succeeded);
-        var history = await PipelineFixture.ReadAsync<List<PredictionDto>>(await api.GetAsync("api/v1/machines/PUMP_A/predictions?limit=10"));
-        Assert.Single(history);
+        var history = await PipelineFixture.ReadAsync<PageDto<PredictionDto>>(await api.GetAsync("api/v1/machines/PUMP_A/predictions?limit=10"));
+        Assert.Single(history.Items);
 
         var scores = await PipelineFixture.ReadAsync<ScoresDto>(
             await api.GetAsync($"api/v1/machines/FAN_A/scores?anomaliesOnly=true&from={Uri.EscapeDataString(end.AddMinutes(-5).ToString("O"))}"));

@@ -85,7 +85,14 @@ public sealed class AnomalyModel
 
     internal SurpriseCalibrator? Calibrator(int raw) => _calibrators[raw];
 
-    public MachineScorer CreateScorer() => new(this);
+    public MachineScorer CreateScorer() => new(this, null);
+
+    /// <summary>
+    /// A scorer that judges vibration by <paramref name="zones"/> instead of the table the model was trained with: the
+    /// machine's own ISO class, which a model shared by a fleet cannot know. A model trained without a zone check
+    /// (vibration not in mm/s) keeps it off.
+    /// </summary>
+    public MachineScorer CreateScorer(IsoZoneBoundaries? zones) => new(this, zones);
 
     /// <summary>
     /// Fits on normal data (rows in time order). Deterministic: the same table, options and seed give the same

@@ -59,11 +59,14 @@ public sealed class MachineAnomalyTracker
         return levels.Length > 0 ? levels : all;
     }
 
-    /// <summary>Scores with the full ensemble of a trained model from the first sample.</summary>
-    public static MachineAnomalyTracker ForModel(AnomalyModel model)
+    /// <summary>
+    /// Scores with the full ensemble of a trained model from the first sample; vibration is judged by
+    /// <paramref name="zones"/> when given (the machine's ISO class), else by the model's own table.
+    /// </summary>
+    public static MachineAnomalyTracker ForModel(AnomalyModel model, IsoZoneBoundaries? zones = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return new MachineAnomalyTracker(model.FeatureNames, model.CreateScorer(), null);
+        return new MachineAnomalyTracker(model.FeatureNames, model.CreateScorer(zones), null);
     }
 
     /// <summary>

@@ -22,6 +22,7 @@ public sealed class MachineScorer
     private const int TimeSlot = 1;
 
     private readonly AnomalyModel _model;
+    private readonly IsoZoneBoundaries? _zones;
     private readonly int _p;
     private readonly int _lags;
     private readonly double[] _state;
@@ -47,9 +48,10 @@ public sealed class MachineScorer
     private readonly double[] _temporalInputs;
     private readonly double[] _contributions;
 
-    internal MachineScorer(AnomalyModel model)
+    internal MachineScorer(AnomalyModel model, IsoZoneBoundaries? zones)
     {
         _model = model;
+        _zones = model.IsoZones is null ? null : zones ?? model.IsoZones;
         _p = model.FeatureNames.Count;
         _lags = model.Temporal.Lags;
         _lastOffset = 2;
@@ -208,7 +210,7 @@ public sealed class MachineScorer
         state[TimeSlot] = time;
 
         zone = VibrationZone.None;
-        if (_model.IsoZones is { } iso)
+        if (_zones is { } iso)
         {
             foreach (var i in _model.VibrationIndices)
             {

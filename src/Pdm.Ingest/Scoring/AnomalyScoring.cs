@@ -103,7 +103,8 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
 
         private readonly Dictionary<Guid, List<AnomalyScoreRow>> _scores = [];
 
-        private ScoringWrite ScoreTenant(Guid tenantId, IReadOnlyDictionary<string, ScorerState> states)
+        private ScoringWrite ScoreTenant(Guid tenantId, IReadOnlyDictionary<string, ScorerState> states,
+            IReadOnlyDictionary<string, IsoZoneBoundaries> zones)
         {
             var plan = _tenants[tenantId];
             var scores = new List<AnomalyScoreRow>();
@@ -113,7 +114,8 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
             {
                 states.TryGetValue(machineId, out var state);
                 var run = _owner.Start(tenantId, machineId, plan.Matches[machineId],
-                    plan.Learned.GetValueOrDefault(machineId), plan.Sensors[machineId], state);
+                    plan.Learned.GetValueOrDefault(machineId), plan.Sensors[machineId], state,
+                    zones.GetValueOrDefault(machineId) ?? IsoZoneClasses.Of(IsoZoneClasses.Default));
                 var before = scores.Count;
                 Late += run.Score(samples, scores, learnedNow);
                 for (var i = before; i < scores.Count; i++)
@@ -138,13 +140,14 @@ public sealed partial class AnomalyScoring(ScoreStore scoreStore, ProductionMode
         Dictionary<string, string[]> Sensors, Dictionary<string, ProductionModel<AnomalyModel>?> Matches,
         Dictionary<string, AnomalyModel> Learned);
 
+    /// <param name="zones">The machine's ISO 10816 table: its class, its kind's, or the default (it overrides a registry model's).</param>
     private MachineRun Start(Guid tenantId, string machineId, ProductionModel<AnomalyModel>? match,
-        AnomalyModel? learned, IReadOnlyList<string> sensors, ScorerState? state)
+        AnomalyModel? learned, IReadOnlyList<string> sensors, ScorerState? state, IsoZoneBoundaries zones)
     {
-        var (reference, tracker) = match is not null ? (match.Reference, MachineAnomalyTracker.ForModel(match.Model))
-            : learned is not null ? (Learned, MachineAnomalyTracker.ForModel(learned))
+        var (reference, tracker) = match is not null ? (match.Reference, MachineAnomalyTracker.ForModel(match.Model, zones))
+            : learned is not null ? (Learned, MachineAnomalyTracker.ForModel(learned, zones))
             : (Baseline, MachineAnomalyTracker.WarmingUp(state?.Model == Baseline ? state.Sensors : MachineAnomalyTracker.ScoredSensors(sensors),
-                WarmupSeed(machineId), warmupSamples: warmup.Samples, minimumSpan: warmup.MinimumSpan));
+                WarmupSeed(machineId), new AnomalyOptions { IsoZones = zones }, warmup.Samples, warmup.MinimumSpan));
         if (state is not null)
         {
             if (state.Model != reference)

@@ -37,14 +37,7 @@ public static class GroundTruth
     /// The table a machine kind is judged by. Kinds without a vibration sensor still have a drive whose condition
     /// the twin tracks, so they get a table too (the small-machine classes of ISO 10816-1).
     /// </summary>
-    public static IsoZoneBoundaries ZonesOf(MachineKind kind) => kind switch
-    {
-        MachineKind.CncMill => IsoZoneBoundaries.Group1Rigid,
-        MachineKind.PressMachine => IsoZoneBoundaries.Group1Rigid,
-        MachineKind.CentrifugalPump => IsoZoneBoundaries.Group2Rigid,
-        MachineKind.AssemblyLine => IsoZoneBoundaries.ClassII,
-        MachineKind.PackagingUnit => IsoZoneBoundaries.ClassII,
-        MachineKind.QualityTester => IsoZoneBoundaries.ClassI,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown machine kind."),
-    };
+    public static IsoZoneBoundaries ZonesOf(MachineKind kind) =>
+        IsoZoneClasses.BuiltInFor(kind.ToString()) is { } name ? IsoZoneClasses.Of(name)
+            : throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown machine kind.");
 }

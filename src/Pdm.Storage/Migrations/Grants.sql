@@ -8,6 +8,7 @@ BEGIN
     EXECUTE format('GRANT SELECT ON pdm.tenants TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pdm.devices TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pdm.machines TO %I', app_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pdm.machine_kinds TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.readings TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.rejected_messages TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT ON pdm.audit_log TO %I', app_role);

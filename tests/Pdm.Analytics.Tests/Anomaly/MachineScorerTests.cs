@@ -17,6 +17,22 @@ public class MachineScorerTests
     ];
 
     [Fact]
+    public void A_machines_iso_class_replaces_the_zone_table_the_model_was_trained_with()
+    {
+        var vibration = Array.IndexOf(SensorData.Names, "vibration");
+        var row = SensorData.Normal(1, 23);
+        row[vibration] = 5.0;
+        Assert.Same(IsoZoneBoundaries.Group2Rigid, Model.Value.IsoZones);
+
+        Assert.Equal(VibrationZone.D, Model.Value.CreateScorer().Score(row, 0).Zone);
+        Assert.Equal(VibrationZone.C, Model.Value.CreateScorer(IsoZoneBoundaries.Group1Rigid).Score(row, 0).Zone);
+        Assert.Equal(VibrationZone.B, MachineAnomalyTracker.ForModel(Model.Value, IsoZoneBoundaries.ClassIV).Score(row, 0).Zone);
+        // A model trained without the check keeps it off: its vibration may not be mm/s.
+        var withoutCheck = AnomalyModel.Fit(SensorData.Table(SensorData.Normal(3000, 21)), new AnomalyOptions { IsoZones = null }, 4).Model!;
+        Assert.Equal(VibrationZone.None, withoutCheck.CreateScorer(IsoZoneBoundaries.Group1Rigid).Score(row, 0).Zone);
+    }
+
+    [Fact]
     public void Restored_state_gives_bit_identical_scores_to_an_uninterrupted_scorer()
     {
         var values = SensorData.Normal(4000, 22);
