@@ -247,7 +247,7 @@ public sealed class DashboardApiTests(ApiFixture fixture)
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Scores the named samples with the given ISO zones and leaves each machine's detector state at its last one.</summary>
-    private static TenantScorer ZoneScorer(params (string Machine, DateTimeOffset At, string Zone)[] scores) => (_, _) => new ScoringWrite
+    private static TenantScorer ZoneScorer(params (string Machine, DateTimeOffset At, string Zone)[] scores) => (_, _, _) => new ScoringWrite
     {
         Scores = [.. scores.Select(s => new AnomalyScoreRow
         {
