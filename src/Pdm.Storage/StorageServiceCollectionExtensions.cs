@@ -68,13 +68,6 @@ public static class StorageServiceCollectionExtensions
         // All state we set is transaction-local (set_config(..., true)), so the reset on return to the pool would
         // only throw away the ingest staging table, which is then re-created on every write.
         builder.ConnectionStringBuilder.NoResetOnClose = true;
-        // Statements the app repeats are prepared once per connection: planning one over the daily partitions of
-        // readings and scores costs about as much as running it (a connection string's own values win).
-        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
-        {
-            builder.ConnectionStringBuilder.MaxAutoPrepare = 128;
-            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
-        }
         configureDataSource?.Invoke(builder);
         return builder.Build();
     }
