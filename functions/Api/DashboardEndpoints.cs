@@ -1,6 +1,8 @@
-using System.Buffers;
+using System.Buffers.Binary;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Pdm.Storage;
@@ -92,8 +94,8 @@ internal static class DashboardEndpoints
         {
             return Problems.NotFound($"no machine '{machineId}' in this tenant");
         }
-        var body = SeriesJson.Write(series);
-        return ETags.IsNotModified(http, ETags.Of(body.Span)) ? ETags.NotModified : TypedResults.Bytes(body, "application/json");
+        return ETags.IsNotModified(http, SeriesJson.ETag(series)) ? ETags.NotModified
+            : TypedResults.Stream(body => SeriesJson.WriteAsync(series, body), "application/json");
     }
 
     /// <summary>Comma-separated sensor names (lower snake case, no repeats); absent or empty means all.</summary>
@@ -142,75 +144,164 @@ internal static class DashboardEndpoints
 }
 
 /// <summary>
-/// The chart as the contract gives it (points as arrays, their times as ISO 8601 UTC text), written straight to UTF-8:
-/// a 30-day chart has some 6,000 points, which as boxed arrays for the serializer cost more than the query.
+/// The chart as the contract gives it (points as arrays, their times as ISO 8601 UTC text), written straight to the
+/// response: a 30-day chart is some 6,000 points and half a megabyte of JSON, which as boxed arrays for the serializer,
+/// or as one buffer to hash, cost more than the query (and large buffers mean full garbage collections).
 /// </summary>
 internal static class SeriesJson
 {
-    public static ReadOnlyMemory<byte> Write(MachineSeries series)
+    // Written to the body whenever this much is pending, so the writer's buffer stays small.
+    private const int FlushBytes = 32 * 1024;
+
+    /// <summary>
+    /// A strong tag of the chart: a hash of every value <see cref="WriteAsync"/> writes, so it is known before the body
+    /// is, and the same chart always has the same tag.
+    /// </summary>
+    public static string ETag(MachineSeries series)
     {
-        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-        using (var json = new Utf8JsonWriter(buffer))
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var fingerprint = new Fingerprint(hash, stackalloc byte[4096]);
+        fingerprint.Add(series.MachineId);
+        fingerprint.Add(series.From.UtcTicks);
+        fingerprint.Add(series.To.UtcTicks);
+        fingerprint.Add((long)series.Resolution);
+        foreach (var sensor in series.Sensors)
+        {
+            fingerprint.Add(sensor.Sensor);
+            fingerprint.Add(sensor.Points.Count);
+            foreach (var point in sensor.Points)
+            {
+                fingerprint.Add(point.Time.UtcTicks);
+                fingerprint.Add(point.Mean);
+                fingerprint.Add(point.Min);
+                fingerprint.Add(point.Max);
+                fingerprint.Add(point.Count);
+            }
+        }
+        fingerprint.Add(series.Scores.Count);
+        foreach (var score in series.Scores)
+        {
+            fingerprint.Add(score.Time.UtcTicks);
+            fingerprint.Add(score.Score);
+            fingerprint.Add(score.Anomalous ? 1 : 0);
+        }
+        fingerprint.Add(series.Alerts.Count);
+        foreach (var alert in series.Alerts)
+        {
+            fingerprint.Add(alert.AlertId.ToString("N"));
+            fingerprint.Add(alert.RuleId);
+            fingerprint.Add(alert.Severity);
+            fingerprint.Add(alert.Status);
+            fingerprint.Add(alert.OpenedAt.UtcTicks);
+            fingerprint.Add(alert.ResolvedAt?.UtcTicks ?? -1);
+            fingerprint.Add(alert.Summary);
+        }
+        fingerprint.Flush();
+        return $"\"{Convert.ToHexStringLower(hash.GetHashAndReset().AsSpan(0, 16))}\"";
+    }
+
+    public static async Task WriteAsync(MachineSeries series, Stream body)
+    {
+        await using var json = new Utf8JsonWriter(body);
+        json.WriteStartObject();
+        json.WriteString("machineId", series.MachineId);
+        json.WriteString("from", series.From);
+        json.WriteString("to", series.To);
+        json.WriteString("resolution", series.Resolution switch { SeriesResolution.Raw => "raw", SeriesResolution.Minute => "1m", _ => "1h" });
+        json.WriteStartArray("sensors");
+        foreach (var sensor in series.Sensors)
         {
             json.WriteStartObject();
-            json.WriteString("machineId", series.MachineId);
-            json.WriteString("from", series.From);
-            json.WriteString("to", series.To);
-            json.WriteString("resolution", series.Resolution switch { SeriesResolution.Raw => "raw", SeriesResolution.Minute => "1m", _ => "1h" });
-            json.WriteStartArray("sensors");
-            foreach (var sensor in series.Sensors)
-            {
-                json.WriteStartObject();
-                json.WriteString("sensor", sensor.Sensor);
-                json.WriteString("unit", SensorCatalog.TryGet(sensor.Sensor, out var definition) ? definition.Unit : null);
-                json.WriteStartArray("points");
-                foreach (var point in sensor.Points)
-                {
-                    json.WriteStartArray();
-                    json.WriteStringValue(point.Time.UtcDateTime);
-                    json.WriteNumberValue(point.Mean);
-                    json.WriteNumberValue(point.Min);
-                    json.WriteNumberValue(point.Max);
-                    json.WriteNumberValue(point.Count);
-                    json.WriteEndArray();
-                }
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteStartArray("scores");
-            foreach (var score in series.Scores)
+            json.WriteString("sensor", sensor.Sensor);
+            json.WriteString("unit", SensorCatalog.TryGet(sensor.Sensor, out var definition) ? definition.Unit : null);
+            json.WriteStartArray("points");
+            foreach (var point in sensor.Points)
             {
                 json.WriteStartArray();
-                json.WriteStringValue(score.Time.UtcDateTime);
-                json.WriteNumberValue(score.Score);
-                json.WriteBooleanValue(score.Anomalous);
+                json.WriteStringValue(point.Time.UtcDateTime);
+                json.WriteNumberValue(point.Mean);
+                json.WriteNumberValue(point.Min);
+                json.WriteNumberValue(point.Max);
+                json.WriteNumberValue(point.Count);
                 json.WriteEndArray();
-            }
-            json.WriteEndArray();
-            json.WriteStartArray("alerts");
-            foreach (var alert in series.Alerts)
-            {
-                json.WriteStartObject();
-                json.WriteString("alertId", alert.AlertId);
-                json.WriteString("ruleId", alert.RuleId);
-                json.WriteString("severity", alert.Severity);
-                json.WriteString("status", alert.Status);
-                json.WriteString("openedAt", alert.OpenedAt);
-                if (alert.ResolvedAt is { } resolvedAt)
+                if (json.BytesPending > FlushBytes)
                 {
-                    json.WriteString("resolvedAt", resolvedAt);
+                    await json.FlushAsync();
                 }
-                else
-                {
-                    json.WriteNull("resolvedAt");
-                }
-                json.WriteString("summary", alert.Summary);
-                json.WriteEndObject();
             }
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        return buffer.WrittenMemory;
+        json.WriteEndArray();
+        json.WriteStartArray("scores");
+        foreach (var score in series.Scores)
+        {
+            json.WriteStartArray();
+            json.WriteStringValue(score.Time.UtcDateTime);
+            json.WriteNumberValue(score.Score);
+            json.WriteBooleanValue(score.Anomalous);
+            json.WriteEndArray();
+            if (json.BytesPending > FlushBytes)
+            {
+                await json.FlushAsync();
+            }
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("alerts");
+        foreach (var alert in series.Alerts)
+        {
+            json.WriteStartObject();
+            json.WriteString("alertId", alert.AlertId);
+            json.WriteString("ruleId", alert.RuleId);
+            json.WriteString("severity", alert.Severity);
+            json.WriteString("status", alert.Status);
+            json.WriteString("openedAt", alert.OpenedAt);
+            if (alert.ResolvedAt is { } resolvedAt)
+            {
+                json.WriteString("resolvedAt", resolvedAt);
+            }
+            else
+            {
+                json.WriteNull("resolvedAt");
+            }
+            json.WriteString("summary", alert.Summary);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+        await json.FlushAsync();
+    }
+
+    /// <summary>Feeds fixed-size values and strings to a hash through a small buffer.</summary>
+    private ref struct Fingerprint(IncrementalHash hash, Span<byte> buffer)
+    {
+        private readonly Span<byte> _buffer = buffer;
+        private int _used;
+
+        public void Add(long value)
+        {
+            if (_used + sizeof(long) > _buffer.Length)
+            {
+                Flush();
+            }
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer[_used..], value);
+            _used += sizeof(long);
+        }
+
+        public void Add(double value) => Add(BitConverter.DoubleToInt64Bits(value));
+
+        /// <summary>A string with its length first, so that ("ab", "c") and ("a", "bc") differ; null as length -1.</summary>
+        public void Add(string? value)
+        {
+            Add(value?.Length ?? -1);
+            Flush();
+            hash.AppendData(MemoryMarshal.AsBytes(value.AsSpan()));
+        }
+
+        public void Flush()
+        {
+            hash.AppendData(_buffer[.._used]);
+            _used = 0;
+        }
     }
 }

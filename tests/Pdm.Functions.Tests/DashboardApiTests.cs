@@ -199,6 +199,15 @@ public sealed class DashboardApiTests(ApiFixture fixture)
         again.Headers.IfNoneMatch.Add(response.Headers.ETag!);
         using var notModified = await client.SendAsync(again);
         Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+
+        // One more value in the range: the old tag no longer matches.
+        await tenant.Stores.Readings.WriteReadingsAsync([new(tenant.Id, "gw-bad", [Sample("mill-1", T0.AddMinutes(1), 2, 51)])], CancellationToken.None);
+        using var changed = new HttpRequestMessage(HttpMethod.Get, url);
+        changed.Headers.IfNoneMatch.Add(response.Headers.ETag!);
+        using var modified = await client.SendAsync(changed);
+        Assert.Equal(HttpStatusCode.OK, modified.StatusCode);
+        Assert.NotEqual(response.Headers.ETag, modified.Headers.ETag);
+        Assert.Equal(2, Sensor(await JsonAsync(modified), "temperature").GetProperty("points").GetArrayLength());
     }
 
     private static async Task ProblemAsync(HttpClient client, string url, string field, string reason)
