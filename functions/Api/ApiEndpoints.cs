@@ -16,6 +16,7 @@ internal static class ApiEndpoints
     private const int MaxRejects = 1000;
     private const int MaxDevices = 1000;
     private const int MaxApiKeys = 1000;
+    private const int MaxTenants = 1000;
 
     public static void MapApi(this IEndpointRouteBuilder app)
     {
@@ -28,7 +29,7 @@ internal static class ApiEndpoints
         v1.MapPost("/tenants", CreateTenantAsync)
             .WithName("CreateTenant").WithSummary("Create a tenant (platform admin)").Produces<Tenant>(StatusCodes.Status201Created);
         v1.MapGet("/tenants", ListTenantsAsync)
-            .WithName("ListTenants").WithSummary("Every tenant (platform admin), or the caller's own").Produces<IReadOnlyList<Tenant>>();
+            .WithName("ListTenants").WithSummary("Every tenant (platform admin), or the caller's own; oldest first, a page at a time").Produces<Page<Tenant>>();
         v1.MapPost("/tenants/{tenantId:guid}/api-keys", CreateApiKeyAsync)
             .WithName("CreateApiKey").WithSummary("Create a key with a role; the key is in this answer only").Produces<CreatedApiKey>(StatusCodes.Status201Created);
         v1.MapGet("/tenants/{tenantId:guid}/api-keys", ListApiKeysAsync)
@@ -128,15 +129,24 @@ internal static class ApiEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}", tenant);
     }
 
-    private static async Task<IResult> ListTenantsAsync(HttpContext http, TenantStore tenants, CancellationToken cancellationToken)
+    private static async Task<IResult> ListTenantsAsync(string? from, string? to, string? cursor, string? limit, HttpContext http,
+        TenantStore tenants, CancellationToken cancellationToken)
     {
+        if ((Paging.CheckRange(from, to, cursor, limit, 100, MaxTenants, out var page, out var rows) ?? Paging.CheckId<Guid>(page)) is { } problem)
+        {
+            return problem;
+        }
         var caller = http.Principal();
         if (caller.Role == ApiKeyRole.PlatformAdmin)
         {
-            return TypedResults.Ok(await tenants.ListTenantsAsync(cancellationToken));
+            var all = await tenants.ListTenantsAsync(page, cancellationToken);
+            return TypedResults.Ok(Paging.Build(http, all, rows, t => new PageCursor(t.CreatedAt, t.Id.ToString())));
         }
+        // A tenant key sees its own tenant: one page of at most one row.
         var own = await tenants.GetTenantAsync(caller.TenantId!.Value, cancellationToken);
-        return TypedResults.Ok(own is null ? [] : new[] { own });
+        var inPage = own is not null && page.AfterAt is null && (page.From is null || own.CreatedAt >= page.From)
+            && (page.To is null || own.CreatedAt < page.To);
+        return TypedResults.Ok(new Page<Tenant>(inPage ? [own!] : [], null, null));
     }
 
     private static async Task<IResult> CreateApiKeyAsync(Guid tenantId, CreateApiKeyRequest request,

@@ -22,6 +22,19 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
         return await ReadAllAsync(command, MapTenant, cancellationToken);
     }
 
+    /// <summary>A page of every tenant, oldest first, created in [From, To), after (AfterAt, AfterId).</summary>
+    public async Task<IReadOnlyList<Tenant>> ListTenantsAsync(PageRequest page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        await using var command = dataSource.PlatformCommand($"""
+            SELECT {TenantColumns} FROM pdm.list_tenants()
+            WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)
+              AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
+            ORDER BY created_at, id LIMIT $5
+            """, page.From, page.To, page.AfterAt, page.AfterId, (long)page.Limit);
+        return await ReadAllAsync(command, MapTenant, cancellationToken);
+    }
+
     public async Task<Tenant?> GetTenantAsync(Guid tenantId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.PlatformCommand($"SELECT {TenantColumns} FROM pdm.get_tenant($1)", tenantId);

@@ -102,6 +102,27 @@ public sealed class PagingApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Tenants_page_oldest_first_for_the_platform_admin_and_a_tenant_key_sees_its_own()
+    {
+        var (a, _) = await TenantsAsync();
+        var expected = (await a.Stores.Tenants.ListTenantsAsync(CancellationToken.None)).OrderBy(t => t.CreatedAt).ThenBy(t => t.Id)
+            .Select(t => t.Name).ToList();
+        for (var i = 0; i < Rows; i++)
+        {
+            expected.Add((await a.Stores.Tenants.CreateTenantAsync(Id("paged-tenant", i) + Guid.NewGuid().ToString("N")[..8], CancellationToken.None)).Name);
+        }
+
+        var seen = await WalkAsync(fixture.Keys["platform-admin"], "api/v1/tenants", "items", t => t.GetProperty("name").GetString()!,
+            async () => await a.Stores.Tenants.CreateTenantAsync("late-tenant-" + Guid.NewGuid().ToString("N")[..8], CancellationToken.None));
+
+        AssertOnceEach(expected, [.. seen.Take(expected.Count)], "late-tenant-");
+        using var client = fixture.Factory.Client(a.AdminKey);
+        var own = await ApiFixture.ReadAsync<JsonElement>(await client.GetAsync("api/v1/tenants?limit=1"));
+        Assert.Equal([a.Id.ToString()], own.GetProperty("items").EnumerateArray().Select(t => t.GetProperty("id").GetString()));
+        await AssertBadCursorAsync(a, "api/v1/tenants");
+    }
+
+    [Fact]
     public async Task A_machines_predictions_page_latest_first()
     {
         var (a, b) = await TenantsAsync();
@@ -128,14 +149,14 @@ public sealed class PagingApiTests(ApiFixture fixture)
         var added = Rows;
 
         // Two sensors per time: the cursor holds the sensor too, so a page may end between them.
-        var readings = await WalkAsync(a, "api/v1/machines/PAGED/readings", "readings",
+        var readings = await WalkAsync(a.AdminKey, "api/v1/machines/PAGED/readings", "readings",
             r => $"{r.GetProperty("timestamp").GetString()}/{r.GetProperty("sensor").GetString()}",
             async () => await WriteSamplesAsync(a, added++, 1));
         var expected = Enumerable.Range(0, Rows).SelectMany(i => new[] { "temperature", "vibration" }.Select(s => (Recent.AddSeconds(i), s)));
         Assert.Equal(expected, readings.Select(Parse).Where(r => r.At < Recent.AddSeconds(Rows)));
         Assert.Equal(readings.Distinct().Count(), readings.Count);
 
-        var scores = await WalkAsync(a, "api/v1/machines/PAGED/scores", "scores", s => s.GetProperty("sequence").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        var scores = await WalkAsync(a.AdminKey, "api/v1/machines/PAGED/scores", "scores", s => s.GetProperty("sequence").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
             async () => await WriteSamplesAsync(a, added++, 1));
         var original = scores.Where(s => long.Parse(s, System.Globalization.CultureInfo.InvariantCulture) < Rows).ToList();
         Assert.Equal(Enumerable.Range(0, Rows).Reverse().Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), original);
@@ -157,13 +178,13 @@ public sealed class PagingApiTests(ApiFixture fixture)
         (DateTimeOffset.Parse(reading.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture), reading.Split('/')[1]);
 
     private Task<List<string>> WalkAsync(OwnTenant tenant, string first, string keyProperty, Func<Task> between) =>
-        WalkAsync(tenant, first, "items", e => e.GetProperty(keyProperty).ToString(), between);
+        WalkAsync(tenant.AdminKey, first, "items", e => e.GetProperty(keyProperty).ToString(), between);
 
     /// <summary>Follows nextLink from <paramref name="first"/> with a small limit, adding rows between pages.</summary>
-    private async Task<List<string>> WalkAsync(OwnTenant tenant, string first, string itemsProperty, Func<JsonElement, string> keyOf,
+    private async Task<List<string>> WalkAsync(string key, string first, string itemsProperty, Func<JsonElement, string> keyOf,
         Func<Task> between)
     {
-        using var client = fixture.Factory.Client(tenant.AdminKey);
+        using var client = fixture.Factory.Client(key);
         var seen = new List<string>();
         string? next = first + (first.Contains('?', StringComparison.Ordinal) ? "&" : "?") + $"limit={Limit}";
         var pages = 0;
