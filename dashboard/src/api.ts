@@ -1,6 +1,7 @@
 // The REST API as the dashboard calls it: the API key from the browser session (or an Entra access token), problem+json
 // errors turned into messages, and conditional GETs so that polling costs the server a 304 while nothing changed.
 import { SignInRequired } from "./entra";
+import type { ListPage } from "./types";
 
 const keyName = "pdm.apiKey";
 const base = "/api/v1";
@@ -139,14 +140,14 @@ export async function del(path: string): Promise<void> {
   await check(await send("DELETE", path, await requireBearer()));
 }
 
-/** Tries a key before keeping it: the tenant list answers every valid key (a tenant key sees its own tenant). */
+/** Tries a key before keeping it: the tenant list answers every valid key (a tenant key sees its own tenant; a platform key the first page). */
 export async function signIn(key: string): Promise<Tenant[]> {
   const response = await send("GET", "/tenants", key);
   if (!response.ok) {
     const error = await problem(response);
     throw new ApiError(response.status, response.status === 401 ? "That API key is unknown or revoked. Check it and try again." : error.message);
   }
-  const tenants = (await response.json()) as Tenant[];
+  const tenants = ((await response.json()) as ListPage<Tenant>).items;
   storeKey(key);
   return tenants;
 }
@@ -157,7 +158,7 @@ export async function signInWithToken(token: string): Promise<Tenant[]> {
   if (!response.ok) {
     throw await problem(response);
   }
-  return (await response.json()) as Tenant[];
+  return ((await response.json()) as ListPage<Tenant>).items;
 }
 
 export interface Tenant {

@@ -198,9 +198,17 @@ internal static class DemoCommand
 
     private static async Task<TenantInfo> FindOrCreateTenantAsync(HttpClient api, CancellationToken cancellationToken)
     {
-        var tenants = await ReadAsync<List<TenantInfo>>(await api.GetAsync("api/v1/tenants", cancellationToken), cancellationToken);
-        return tenants.FirstOrDefault(t => t.Name == TenantName)
-            ?? await ReadAsync<TenantInfo>(await api.PostAsJsonAsync("api/v1/tenants", new { name = TenantName }, cancellationToken), cancellationToken);
+        // The list is paged: follow nextLink until the demo tenant turns up or the pages end.
+        for (string? page = "api/v1/tenants?limit=1000"; page is not null;)
+        {
+            var tenants = await ReadAsync<TenantPage>(await api.GetAsync(page.TrimStart('/'), cancellationToken), cancellationToken);
+            if (tenants.Items.FirstOrDefault(t => t.Name == TenantName) is { } found)
+            {
+                return found;
+            }
+            page = tenants.NextLink;
+        }
+        return await ReadAsync<TenantInfo>(await api.PostAsJsonAsync("api/v1/tenants", new { name = TenantName }, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -251,6 +259,8 @@ internal static class DemoCommand
 
 
     private sealed record TenantInfo(Guid Id, string Name);
+
+    private sealed record TenantPage(IReadOnlyList<TenantInfo> Items, string? NextLink);
     private sealed record CreatedKey(Guid Id, string Key);
     private sealed record RegisteredDevice(string DeviceId, string PrimaryKey);
     private sealed record Subscription(Guid Id, string? Description, string? Secret);
