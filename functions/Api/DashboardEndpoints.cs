@@ -197,7 +197,7 @@ internal static class SeriesJson
             fingerprint.Add(alert.Summary);
         }
         fingerprint.Flush();
-        return $"\"{Convert.ToHexStringLower(hash.GetHashAndReset().AsSpan(0, 16))}\"";
+        return ETags.FromSha256(hash.GetHashAndReset());
     }
 
     public static async Task WriteAsync(MachineSeries series, Stream body)

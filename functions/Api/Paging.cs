@@ -175,7 +175,10 @@ internal static class ETags
     }
 
     /// <summary>A strong tag of the bytes: the first 16 bytes of their SHA-256, hex, quoted.</summary>
-    public static string Of(ReadOnlySpan<byte> content) => $"\"{Convert.ToHexStringLower(SHA256.HashData(content).AsSpan(0, 16))}\"";
+    public static string Of(ReadOnlySpan<byte> content) => FromSha256(SHA256.HashData(content));
+
+    /// <summary>The tag of content whose SHA-256 the caller computed (for content hashed as it is produced).</summary>
+    public static string FromSha256(ReadOnlySpan<byte> sha256) => $"\"{Convert.ToHexStringLower(sha256[..16])}\"";
 
     /// <summary>True when an If-None-Match or If-Match header value lists <paramref name="etag"/> or is "*".</summary>
     public static bool Matches(string header, string etag) =>

@@ -175,7 +175,7 @@ public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore
         {
             await SetTenantAsync(connection, transaction, tenant.Key, cancellationToken);
             var machines = tenant.GroupBy(s => s.MachineId, StringComparer.Ordinal).ToList();
-            var merged = machines.SelectMany(Merge).ToList();
+            var merged = machines.SelectMany(m => Merge(m, MergeGap)).ToList();
             minutes += await RollUpRangesAsync(connection, transaction, tenant.Key, merged,
                 machines.Select(m => (m.Key, m.Max(s => s.To))).ToList(), cancellationToken);
             ranges += merged.Count;
@@ -250,36 +250,12 @@ public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore
     /// The whole hours each machine's ranges touch, merged where two ranges share an hour, so that no hour is recomputed
     /// twice in one statement (which would count its minutes twice).
     /// </summary>
-    internal static IEnumerable<RollupSpan> HourRanges(IEnumerable<RollupSpan> ranges)
-    {
-        foreach (var machine in ranges.GroupBy(r => (r.TenantId, r.MachineId)))
+    internal static IEnumerable<RollupSpan> HourRanges(IEnumerable<RollupSpan> ranges) =>
+        ranges.GroupBy(r => (r.TenantId, r.MachineId)).SelectMany(machine => Merge(machine.Select(r => r with
         {
-            RollupSpan? current = null;
-            foreach (var range in machine.OrderBy(r => r.From))
-            {
-                var from = Floor(range.From, TimeSpan.FromHours(1));
-                var to = Floor(range.To, TimeSpan.FromHours(1)).AddHours(1);
-                if (current is not null && from < current.To)
-                {
-                    current = current with
-                    {
-                        To = to > current.To ? to : current.To,
-                        Sensors = [.. current.Sensors.Union(range.Sensors, StringComparer.Ordinal)],
-                    };
-                    continue;
-                }
-                if (current is not null)
-                {
-                    yield return current;
-                }
-                current = range with { From = from, To = to };
-            }
-            if (current is not null)
-            {
-                yield return current;
-            }
-        }
-    }
+            From = Floor(r.From, TimeSpan.FromHours(1)),
+            To = Floor(r.To, TimeSpan.FromHours(1)).AddHours(1),
+        }), TimeSpan.Zero));
 
     private static async Task EnsurePartitionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
@@ -299,8 +275,8 @@ public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore
         }
     }
 
-    /// <summary>One machine's spans, sorted and merged where they overlap or lie within <see cref="MergeGap"/>.</summary>
-    internal static IEnumerable<RollupSpan> Merge(IEnumerable<RollupSpan> spans)
+    /// <summary>One machine's spans, sorted and merged where they overlap or lie within <paramref name="gap"/>.</summary>
+    internal static IEnumerable<RollupSpan> Merge(IEnumerable<RollupSpan> spans, TimeSpan gap)
     {
         RollupSpan? current = null;
         foreach (var span in spans.OrderBy(s => s.From))
@@ -309,7 +285,7 @@ public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore
             {
                 current = span;
             }
-            else if (span.From <= current.To + MergeGap)
+            else if (span.From <= current.To + gap)
             {
                 current = current with
                 {
