@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -202,7 +203,9 @@ internal static class SeriesJson
 
     public static async Task WriteAsync(MachineSeries series, Stream body)
     {
-        await using var json = new Utf8JsonWriter(body);
+        // Written into pooled pipe segments, not a buffer of the writer's own that grows to the flush size per request.
+        var pipe = PipeWriter.Create(body, new StreamPipeWriterOptions(leaveOpen: true));
+        await using var json = new Utf8JsonWriter(pipe);
         json.WriteStartObject();
         json.WriteString("machineId", series.MachineId);
         json.WriteString("from", series.From);
@@ -226,7 +229,7 @@ internal static class SeriesJson
                 json.WriteEndArray();
                 if (json.BytesPending > FlushBytes)
                 {
-                    await json.FlushAsync();
+                    await FlushAsync(json, pipe);
                 }
             }
             json.WriteEndArray();
@@ -243,7 +246,7 @@ internal static class SeriesJson
             json.WriteEndArray();
             if (json.BytesPending > FlushBytes)
             {
-                await json.FlushAsync();
+                await FlushAsync(json, pipe);
             }
         }
         json.WriteEndArray();
@@ -269,7 +272,14 @@ internal static class SeriesJson
         }
         json.WriteEndArray();
         json.WriteEndObject();
-        await json.FlushAsync();
+        json.Flush();
+        await pipe.CompleteAsync();
+    }
+
+    private static async ValueTask FlushAsync(Utf8JsonWriter json, PipeWriter pipe)
+    {
+        json.Flush();
+        await pipe.FlushAsync();
     }
 
     /// <summary>Feeds fixed-size values and strings to a hash through a small buffer.</summary>

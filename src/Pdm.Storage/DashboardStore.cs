@@ -187,25 +187,24 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>One sensor's hourly rollups over the range, with how many minute buckets they hold.</summary>
-    private sealed class HourSeries(string sensor)
-    {
-        public string Sensor { get; } = sensor;
-        public List<SeriesPoint> Points { get; } = [];
-        public long Minutes { get; set; }
-    }
+    private sealed record HourSeries(string Sensor, List<SeriesPoint> Points, long Minutes);
 
     /// <summary>
     /// The hourly rollups of every sensor (or those named) in the whole hours overlapping the range, by sensor name; null
-    /// when the tenant has no such machine. One round trip: the machine check and the rows in one batch.
+    /// when the tenant has no such machine. One round trip: the machine check and the rows in one batch. A sensor's hours
+    /// come as one row of arrays: a month is 720 hours per sensor, and a row per hour cost more to read than to query.
     /// </summary>
     private static async Task<List<HourSeries>?> ReadHoursAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         string machineId, DateTime start, DateTime end, string[]? sensors, CancellationToken cancellationToken)
     {
         var hoursCommand = BatchCommand("""
-            SELECT sensor, bucket, mean, min, max, count, minutes FROM pdm.reading_rollups_1h
+            SELECT sensor, array_agg(bucket ORDER BY bucket), array_agg(mean ORDER BY bucket), array_agg(min ORDER BY bucket),
+                   array_agg(max ORDER BY bucket), array_agg(count ORDER BY bucket), sum(minutes)::bigint
+            FROM pdm.reading_rollups_1h
             WHERE machine_id = $1 AND bucket >= date_trunc('hour', $2::timestamptz) AND bucket < $3
               AND ($4::text[] IS NULL OR sensor = ANY($4))
-            ORDER BY bucket, sensor
+            GROUP BY sensor
+            ORDER BY sensor
             """, machineId, start, end);
         hoursCommand.Parameters.Add(SensorsParameter(sensors));
         await using var batch = new NpgsqlBatch(connection, transaction)
@@ -218,19 +217,22 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
             return null;
         }
         await reader.NextResultAsync(cancellationToken);
-        var bySensor = new SortedDictionary<string, HourSeries>(StringComparer.Ordinal);
+        var result = new List<HourSeries>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var sensor = reader.GetString(0);
-            if (!bySensor.TryGetValue(sensor, out var hours))
+            var buckets = reader.GetFieldValue<DateTime[]>(1);
+            var means = reader.GetFieldValue<double[]>(2);
+            var mins = reader.GetFieldValue<double[]>(3);
+            var maxes = reader.GetFieldValue<double[]>(4);
+            var counts = reader.GetFieldValue<int[]>(5);
+            var points = new List<SeriesPoint>(buckets.Length);
+            for (var i = 0; i < buckets.Length; i++)
             {
-                bySensor[sensor] = hours = new HourSeries(sensor);
+                points.Add(new SeriesPoint(new DateTimeOffset(buckets[i]), means[i], mins[i], maxes[i], counts[i]));
             }
-            hours.Points.Add(new SeriesPoint(reader.GetFieldValue<DateTimeOffset>(1), reader.GetDouble(2), reader.GetDouble(3),
-                reader.GetDouble(4), reader.GetInt32(5)));
-            hours.Minutes += reader.GetInt32(6);
+            result.Add(new HourSeries(reader.GetString(0), points, reader.GetInt64(6)));
         }
-        return [.. bySensor.Values];
+        return result;
     }
 
     private static NpgsqlParameter SensorsParameter(string[]? sensors) =>
@@ -325,7 +327,14 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        var scores = new List<ScorePoint>();
+        // One point per bucket at most: sized up front, so a month of hours is not copied as the list grows.
+        var buckets = resolution switch
+        {
+            SeriesResolution.Hour => (end - start).TotalHours,
+            SeriesResolution.Minute => (end - start).TotalMinutes,
+            _ => 0,
+        };
+        var scores = new List<ScorePoint>((int)Math.Min(buckets + 1, 100_000));
         while (await reader.ReadAsync(cancellationToken))
         {
             scores.Add(new ScorePoint(reader.GetFieldValue<DateTimeOffset>(0), reader.GetDouble(1), reader.GetBoolean(2)));
