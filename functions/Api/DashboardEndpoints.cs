@@ -96,7 +96,17 @@ internal static class DashboardEndpoints
             return Problems.NotFound($"no machine '{machineId}' in this tenant");
         }
         return ETags.IsNotModified(http, SeriesJson.ETag(series)) ? ETags.NotModified
-            : TypedResults.Stream(body => SeriesJson.WriteAsync(series, body), "application/json");
+            : new SeriesResult(series);
+    }
+
+    /// <summary>The chart, written straight into the response's pipe (Kestrel's pooled memory).</summary>
+    private sealed class SeriesResult(MachineSeries series) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.ContentType = "application/json";
+            return SeriesJson.WriteAsync(series, httpContext.Response.BodyWriter);
+        }
     }
 
     /// <summary>Comma-separated sensor names (lower snake case, no repeats); absent or empty means all.</summary>
@@ -201,10 +211,8 @@ internal static class SeriesJson
         return ETags.FromSha256(hash.GetHashAndReset());
     }
 
-    public static async Task WriteAsync(MachineSeries series, Stream body)
+    public static async Task WriteAsync(MachineSeries series, PipeWriter pipe)
     {
-        // Written into pooled pipe segments, not a buffer of the writer's own that grows to the flush size per request.
-        var pipe = PipeWriter.Create(body, new StreamPipeWriterOptions(leaveOpen: true));
         await using var json = new Utf8JsonWriter(pipe);
         json.WriteStartObject();
         json.WriteString("machineId", series.MachineId);
@@ -272,8 +280,7 @@ internal static class SeriesJson
         }
         json.WriteEndArray();
         json.WriteEndObject();
-        json.Flush();
-        await pipe.CompleteAsync();
+        await FlushAsync(json, pipe);
     }
 
     private static async ValueTask FlushAsync(Utf8JsonWriter json, PipeWriter pipe)
