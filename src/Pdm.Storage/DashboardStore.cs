@@ -1,3 +1,4 @@
+using System.Collections;
 using Npgsql;
 using static Pdm.Storage.StoreSql;
 
@@ -162,7 +163,7 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
                 return null;
             }
             // Whole hours overlapping the range: an over-estimate by at most the two edge hours, so a choice always fits.
-            var rawPoints = hours.Count == 0 ? 0 : hours.Max(h => h.Points.Sum(p => p.Count));
+            var rawPoints = hours.Count == 0 ? 0 : hours.Max(h => h.Points.Values);
             var minutePoints = hours.Count == 0 ? 0 : hours.Max(h => h.Minutes);
             var known = hours.Select(h => h.Sensor).ToArray();
             IReadOnlyList<SensorSeries>? series = null;
@@ -187,7 +188,32 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>One sensor's hourly rollups over the range, with how many minute buckets they hold.</summary>
-    private sealed record HourSeries(string Sensor, List<SeriesPoint> Points, long Minutes);
+    private sealed record HourSeries(string Sensor, HourPoints Points, long Minutes);
+
+    /// <summary>
+    /// The hours as they were read, a column per field, seen as points: a month's chart is 720 hours per sensor, and
+    /// copying the columns into points doubled what each chart allocated.
+    /// </summary>
+    private sealed class HourPoints(DateTime[] buckets, double[] means, double[] mins, double[] maxes, int[] counts)
+        : IReadOnlyList<SeriesPoint>
+    {
+        public int Count => buckets.Length;
+
+        public long Values => counts.Sum(c => (long)c);
+
+        public SeriesPoint this[int index] =>
+            new(new DateTimeOffset(buckets[index]), means[index], mins[index], maxes[index], counts[index]);
+
+        public IEnumerator<SeriesPoint> GetEnumerator()
+        {
+            for (var i = 0; i < buckets.Length; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 
     /// <summary>
     /// The hourly rollups of every sensor (or those named) in the whole hours overlapping the range, by sensor name; null
@@ -220,16 +246,8 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
         var result = new List<HourSeries>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var buckets = reader.GetFieldValue<DateTime[]>(1);
-            var means = reader.GetFieldValue<double[]>(2);
-            var mins = reader.GetFieldValue<double[]>(3);
-            var maxes = reader.GetFieldValue<double[]>(4);
-            var counts = reader.GetFieldValue<int[]>(5);
-            var points = new List<SeriesPoint>(buckets.Length);
-            for (var i = 0; i < buckets.Length; i++)
-            {
-                points.Add(new SeriesPoint(new DateTimeOffset(buckets[i]), means[i], mins[i], maxes[i], counts[i]));
-            }
+            var points = new HourPoints(reader.GetFieldValue<DateTime[]>(1), reader.GetFieldValue<double[]>(2),
+                reader.GetFieldValue<double[]>(3), reader.GetFieldValue<double[]>(4), reader.GetFieldValue<int[]>(5));
             result.Add(new HourSeries(reader.GetString(0), points, reader.GetInt64(6)));
         }
         return result;
