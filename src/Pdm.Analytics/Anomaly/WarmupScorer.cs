@@ -260,7 +260,7 @@ internal sealed class WarmupScorer
             var half = _collected / 2;
             var first = new SensorTable(_names, times[..half], values[..(half * _p)]);
             var second = new SensorTable(_names, times[half..], values[(half * _p)..]);
-            if (AnomalyModel.Fit(first, _options, _seed).Model is { } candidate && !IsRepresentative(candidate, second))
+            if (AnomalyModel.Fit(first, _options, _seed, calibration: null, crossFit: false).Model is { } candidate && !IsRepresentative(candidate, second))
             {
                 _unrepresentative++;
                 Restart();

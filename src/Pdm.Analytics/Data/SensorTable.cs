@@ -47,6 +47,10 @@ public sealed class SensorTable
 
     public ReadOnlySpan<double> Row(int row) => _values.AsSpan(row * ColumnCount, ColumnCount);
 
+    /// <summary>Rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> as a table of their own (copied).</summary>
+    public SensorTable Slice(int start, int count) => new(FeatureNames, _times.AsSpan(start, count).ToArray(),
+        _values.AsSpan(start * ColumnCount, count * ColumnCount).ToArray(), _timeTexts?.AsSpan(start, count).ToArray(), TimeColumn);
+
     /// <summary>The time of a row as the file wrote it (the number itself for tables built in code).</summary>
     internal string TimeText(int row) =>
         _timeTexts?[row] ?? _times[row].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
