@@ -24,6 +24,11 @@ public sealed class AnomalyModel
     internal const int RawTemporal = 4;
     internal const int RawCount = 5;
 
+    /// <summary>Blocks of consecutive rows the cross-fitting deals out to its folds in turn.</summary>
+    private const int CrossFitBlocks = 8;
+
+    private const int CrossFitFolds = 2;
+
     private const int FormatVersion = 1;
     private static readonly byte[] Magic = "PDMANOM1"u8.ToArray();
 
@@ -101,8 +106,8 @@ public sealed class AnomalyModel
     /// <param name="calibration">
     /// Normal rows the detectors were not fitted on, to calibrate the surprises and the threshold on (split
     /// calibration: the false-positive rate then holds on new data, where calibrating on the training rows is
-    /// optimistic for small tables). Null calibrates on the training table's rows as scored by detectors fitted on the other
-    /// half of it (cross-fitting), for the same reason.
+    /// optimistic for small tables). Null calibrates on the training rows as scored by detectors fitted on the other
+    /// half of the table (cross-fitting), for the same reason.
     /// </param>
     public static AnomalyFitResult Fit(SensorTable table, AnomalyOptions? options = null, ulong seed = 0,
         SensorTable? calibration = null) => Fit(table, options, seed, calibration, crossFit: true);
@@ -116,7 +121,6 @@ public sealed class AnomalyModel
         var errors = new List<string>(options.Validate());
         var warnings = new List<string>();
         var rows = table.RowCount;
-        var p = table.ColumnCount;
         if (rows < MinTrainingRows)
         {
             errors.Add($"training needs at least {MinTrainingRows} rows, the table has {rows}");
@@ -178,24 +182,44 @@ public sealed class AnomalyModel
     }
 
     /// <summary>
-    /// Raw scores of every training row from a model that did not see it: the detectors fitted on one half score the
-    /// other (2-fold cross-fitting). Scores of the rows a model was fitted on are optimistic (the temporal model and
-    /// PCA fit their own noise, the isolation forest isolates its own points late), and a threshold calibrated on them
-    /// alarms far above the target rate on new data of the same machine. Null when a half cannot be fitted.
+    /// Raw scores of every training row from detectors that did not see it (2-fold cross-fitting). Scores of the rows
+    /// a model was fitted on are optimistic (the temporal model and PCA fit their own noise, the isolation forest
+    /// isolates its own points late), and a threshold calibrated on them alarms far above the target rate on new
+    /// data of the same machine. The folds alternate blocks of consecutive rows, so each is fitted on the whole span
+    /// (both halves of a day, not one half); the jump between blocks is a gap to the scorer, which restarts its lag
+    /// history there. Null when a fold cannot be fitted.
     /// </summary>
     private static double[][]? CrossFittedRawScores(SensorTable table, AnomalyOptions options, ulong seed)
     {
-        var half = table.RowCount / 2;
-        var first = table.Slice(0, half);
-        var second = table.Slice(half, table.RowCount - half);
-        if (Build(first, options, seed + 1, null).Model is not { } early
-            || Build(second, options, seed + 2, null).Model is not { } late)
+        var rows = table.RowCount;
+        var fold = new int[rows];
+        for (var r = 0; r < rows; r++)
         {
-            return null;
+            fold[r] = (int)((long)r * CrossFitBlocks / rows) % CrossFitFolds;
         }
-        var onFirst = late.RawScores(first);
-        var onSecond = early.RawScores(second);
-        return [.. Enumerable.Range(0, RawCount).Select(d => onFirst[d].Concat(onSecond[d]).ToArray())];
+        var raw = new double[RawCount][];
+        for (var d = 0; d < RawCount; d++)
+        {
+            raw[d] = new double[rows];
+        }
+        for (var f = 0; f < CrossFitFolds; f++)
+        {
+            var fitted = table.Rows([.. Enumerable.Range(0, rows).Where(r => fold[r] != f)]);
+            int[] held = [.. Enumerable.Range(0, rows).Where(r => fold[r] == f)];
+            if (Build(fitted, options, seed + 1 + (ulong)f, null).Model is not { } model)
+            {
+                return null;
+            }
+            var scores = model.RawScores(table.Rows(held));
+            for (var d = 0; d < RawCount; d++)
+            {
+                for (var i = 0; i < held.Length; i++)
+                {
+                    raw[d][held[i]] = scores[d][i];
+                }
+            }
+        }
+        return raw;
     }
 
     /// <summary>Each detector's raw score of every row of <paramref name="table"/>, scored in order from a fresh state.</summary>

@@ -47,9 +47,21 @@ public sealed class SensorTable
 
     public ReadOnlySpan<double> Row(int row) => _values.AsSpan(row * ColumnCount, ColumnCount);
 
-    /// <summary>Rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> as a table of their own (copied).</summary>
-    public SensorTable Slice(int start, int count) => new(FeatureNames, _times.AsSpan(start, count).ToArray(),
-        _values.AsSpan(start * ColumnCount, count * ColumnCount).ToArray(), _timeTexts?.AsSpan(start, count).ToArray(), TimeColumn);
+    /// <summary>The given rows, in the given order, as a table of their own (copied).</summary>
+    public SensorTable Rows(IReadOnlyList<int> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var p = ColumnCount;
+        var times = new double[rows.Count];
+        var values = new double[rows.Count * p];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            times[i] = _times[rows[i]];
+            _values.AsSpan(rows[i] * p, p).CopyTo(values.AsSpan(i * p, p));
+        }
+        return new SensorTable(FeatureNames, times, values, _timeTexts is null ? null : [.. rows.Select(r => _timeTexts[r])],
+            TimeColumn);
+    }
 
     /// <summary>The time of a row as the file wrote it (the number itself for tables built in code).</summary>
     internal string TimeText(int row) =>
