@@ -22,6 +22,7 @@ internal static class BenchCommand
         EdgeBench.Create(),
         AnalyticsBench.CreateScore(),
         AnalyticsBench.CreateTrain(),
+        AnalyticsBench.CreateHeldout(),
         AlertsBench.Create(),
         ApiBench.Create(),
     };

@@ -24,6 +24,11 @@ public sealed class AnomalyModel
     internal const int RawTemporal = 4;
     internal const int RawCount = 5;
 
+    /// <summary>Blocks of consecutive rows the cross-fitting deals out to its folds in turn.</summary>
+    private const int CrossFitBlocks = 8;
+
+    private const int CrossFitFolds = 2;
+
     private const int FormatVersion = 1;
     private static readonly byte[] Magic = "PDMANOM1"u8.ToArray();
 
@@ -101,17 +106,21 @@ public sealed class AnomalyModel
     /// <param name="calibration">
     /// Normal rows the detectors were not fitted on, to calibrate the surprises and the threshold on (split
     /// calibration: the false-positive rate then holds on new data, where calibrating on the training rows is
-    /// optimistic for small tables). Null calibrates on the training table.
+    /// optimistic for small tables). Null calibrates on the training rows as scored by detectors fitted on the other
+    /// half of the table (cross-fitting), for the same reason.
     /// </param>
     public static AnomalyFitResult Fit(SensorTable table, AnomalyOptions? options = null, ulong seed = 0,
-        SensorTable? calibration = null)
+        SensorTable? calibration = null) => Fit(table, options, seed, calibration, crossFit: true);
+
+    /// <param name="crossFit">Without a calibration table, calibrate on cross-fitted scores (false: on the training rows' own).</param>
+    internal static AnomalyFitResult Fit(SensorTable table, AnomalyOptions? options, ulong seed, SensorTable? calibration,
+        bool crossFit)
     {
         ArgumentNullException.ThrowIfNull(table);
         options ??= new AnomalyOptions();
         var errors = new List<string>(options.Validate());
         var warnings = new List<string>();
         var rows = table.RowCount;
-        var p = table.ColumnCount;
         if (rows < MinTrainingRows)
         {
             errors.Add($"training needs at least {MinTrainingRows} rows, the table has {rows}");
@@ -125,18 +134,30 @@ public sealed class AnomalyModel
             return new AnomalyFitResult(null, errors, warnings);
         }
 
-        var stats = ColumnStatistics.Of(table.Values, p);
-        foreach (var i in stats.EmptyColumns)
+        var built = Build(table, options, seed, warnings);
+        if (built.Model is not { } model)
         {
-            errors.Add($"column '{table.FeatureNames[i]}' has no values");
+            return new AnomalyFitResult(null, built.Errors, warnings);
         }
-        if (errors.Count > 0)
+        model.Calibrate(calibration is not null ? model.RawScores(calibration)
+            : (crossFit ? CrossFittedRawScores(table, options, seed) : null) ?? model.RawScores(table));
+        model.CheckCalibration(calibration ?? table, warnings);
+        return new AnomalyFitResult(model, [], warnings);
+    }
+
+    /// <summary>The detectors fitted on <paramref name="table"/>, not yet calibrated; or why not.</summary>
+    private static AnomalyFitResult Build(SensorTable table, AnomalyOptions options, ulong seed, List<string>? warnings)
+    {
+        var p = table.ColumnCount;
+        var stats = ColumnStatistics.Of(table.Values, p);
+        if (stats.EmptyColumns.Length > 0)
         {
-            return new AnomalyFitResult(null, errors, warnings);
+            return new AnomalyFitResult(null,
+                [.. stats.EmptyColumns.Select(i => $"column '{table.FeatureNames[i]}' has no values")], []);
         }
         var medians = stats.Medians;
         var imputed = stats.Imputed;
-        for (var i = 0; i < p; i++)
+        for (var i = 0; i < p && warnings is not null; i++)
         {
             if (MachineScorer.IsConstant(imputed, p, i))
             {
@@ -156,16 +177,53 @@ public sealed class AnomalyModel
 
         var names = table.FeatureNames.ToArray();
         var vibration = VibrationColumns(names, options);
-        var model = new AnomalyModel(names, options.Weights, options.TargetFalsePositiveRate, gapSeconds,
-            options.LevelAlpha, medians, options.IsoZones, vibration, robust, pca, temporal, forest);
-        model.Calibrate(calibration ?? table, warnings);
-        return new AnomalyFitResult(model, [], warnings);
+        return new AnomalyFitResult(new AnomalyModel(names, options.Weights, options.TargetFalsePositiveRate, gapSeconds,
+            options.LevelAlpha, medians, options.IsoZones, vibration, robust, pca, temporal, forest), [], []);
     }
 
     /// <summary>
-    /// Runs the scorer over the training data to calibrate each part's surprise and the ensemble threshold.
+    /// Raw scores of every training row from detectors that did not see it (2-fold cross-fitting). Scores of the rows
+    /// a model was fitted on are optimistic (the temporal model and PCA fit their own noise, the isolation forest
+    /// isolates its own points late), and a threshold calibrated on them alarms far above the target rate on new
+    /// data of the same machine. The folds alternate blocks of consecutive rows, so each is fitted on the whole span
+    /// (both halves of a day, not one half); the jump between blocks is a gap to the scorer, which restarts its lag
+    /// history there. Null when a fold cannot be fitted.
     /// </summary>
-    private void Calibrate(SensorTable table, List<string> warnings)
+    private static double[][]? CrossFittedRawScores(SensorTable table, AnomalyOptions options, ulong seed)
+    {
+        var rows = table.RowCount;
+        var fold = new int[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            fold[r] = (int)((long)r * CrossFitBlocks / rows) % CrossFitFolds;
+        }
+        var raw = new double[RawCount][];
+        for (var d = 0; d < RawCount; d++)
+        {
+            raw[d] = new double[rows];
+        }
+        for (var f = 0; f < CrossFitFolds; f++)
+        {
+            var fitted = table.Rows([.. Enumerable.Range(0, rows).Where(r => fold[r] != f)]);
+            int[] held = [.. Enumerable.Range(0, rows).Where(r => fold[r] == f)];
+            if (Build(fitted, options, seed + 1 + (ulong)f, null).Model is not { } model)
+            {
+                return null;
+            }
+            var scores = model.RawScores(table.Rows(held));
+            for (var d = 0; d < RawCount; d++)
+            {
+                for (var i = 0; i < held.Length; i++)
+                {
+                    raw[d][held[i]] = scores[d][i];
+                }
+            }
+        }
+        return raw;
+    }
+
+    /// <summary>Each detector's raw score of every row of <paramref name="table"/>, scored in order from a fresh state.</summary>
+    private double[][] RawScores(SensorTable table)
     {
         var rows = table.RowCount;
         var raw = new double[RawCount][];
@@ -176,22 +234,28 @@ public sealed class AnomalyModel
         var scorer = CreateScorer();
         Span<double> sample = stackalloc double[RawCount];
         var times = table.Times;
-        var inZoneC = 0;
         for (var r = 0; r < rows; r++)
         {
-            scorer.ScoreRaw(table.Row(r), times[r], sample, out var zone);
+            scorer.ScoreRaw(table.Row(r), times[r], sample, out _);
             for (var d = 0; d < RawCount; d++)
             {
                 raw[d][r] = sample[d];
             }
-            inZoneC += zone >= VibrationZone.C ? 1 : 0;
         }
+        return raw;
+    }
+
+    /// <summary>Calibrates each part's surprise and the ensemble threshold on normal raw scores.</summary>
+    private void Calibrate(double[][] raw)
+    {
+        var rows = raw[0].Length;
         for (var d = 0; d < RawCount; d++)
         {
             _calibrators[d] = Pca is null && d is RawT2 or RawQ ? null : SurpriseCalibrator.Fit(raw[d]);
         }
 
         var ensemble = new double[rows];
+        Span<double> sample = stackalloc double[RawCount];
         Span<double> surprise = stackalloc double[RawCount];
         for (var r = 0; r < rows; r++)
         {
@@ -204,13 +268,33 @@ public sealed class AnomalyModel
         Array.Sort(ensemble);
         Threshold = Numerics.Quantile(ensemble, 1 - TargetFalsePositiveRate);
         Fingerprint = Fnv1a(ToBytes());
+    }
 
+    private void CheckCalibration(SensorTable table, List<string> warnings)
+    {
+        var rows = table.RowCount;
         if (rows * TargetFalsePositiveRate < 10)
         {
             warnings.Add($"the threshold rests on fewer than 10 of the {rows} training rows; " +
                 "more normal data makes the false-positive rate more reliable");
         }
-        if (IsoZones is not null && inZoneC > 0.01 * rows)
+        if (IsoZones is null)
+        {
+            return;
+        }
+        var inZoneC = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            var row = table.Row(r);
+            var zone = VibrationZone.None;
+            foreach (var i in _vibration)
+            {
+                var z = IsoZones.Classify(row[i]);
+                zone = z > zone ? z : zone;
+            }
+            inZoneC += zone >= VibrationZone.C ? 1 : 0;
+        }
+        if (inZoneC > 0.01 * rows)
         {
             warnings.Add($"{100.0 * inZoneC / rows:0.0}% of the normal training rows have vibration in ISO zone C " +
                 $"or D for {IsoZones.Name}; check the machine group or the vibration units (mm/s RMS)");

@@ -260,7 +260,9 @@ internal sealed class WarmupScorer
             var half = _collected / 2;
             var first = new SensorTable(_names, times[..half], values[..(half * _p)]);
             var second = new SensorTable(_names, times[half..], values[(half * _p)..]);
-            if (AnomalyModel.Fit(first, _options, _seed).Model is { } candidate && !IsRepresentative(candidate, second))
+            // The representativeness test was set on a candidate calibrated on its own rows: kept so.
+            if (AnomalyModel.Fit(first, _options, _seed, calibration: null, crossFit: false).Model is { } candidate
+                && !IsRepresentative(candidate, second))
             {
                 _unrepresentative++;
                 Restart();

@@ -47,6 +47,22 @@ public sealed class SensorTable
 
     public ReadOnlySpan<double> Row(int row) => _values.AsSpan(row * ColumnCount, ColumnCount);
 
+    /// <summary>The given rows, in the given order, as a table of their own (copied).</summary>
+    public SensorTable Rows(IReadOnlyList<int> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var p = ColumnCount;
+        var times = new double[rows.Count];
+        var values = new double[rows.Count * p];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            times[i] = _times[rows[i]];
+            _values.AsSpan(rows[i] * p, p).CopyTo(values.AsSpan(i * p, p));
+        }
+        return new SensorTable(FeatureNames, times, values, _timeTexts is null ? null : [.. rows.Select(r => _timeTexts[r])],
+            TimeColumn);
+    }
+
     /// <summary>The time of a row as the file wrote it (the number itself for tables built in code).</summary>
     internal string TimeText(int row) =>
         _timeTexts?[row] ?? _times[row].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
