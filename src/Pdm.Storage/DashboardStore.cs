@@ -208,7 +208,7 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
 
         public long Minutes { get; private set; }
 
-        public SeriesPoint this[int index] => index < Count
+        public SeriesPoint this[int index] => (uint)index < (uint)Count
             ? new(new DateTimeOffset(_buckets[index]), _means[index], _mins[index], _maxes[index], _counts[index])
             : throw new ArgumentOutOfRangeException(nameof(index));
 
