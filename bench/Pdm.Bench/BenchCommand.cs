@@ -134,14 +134,14 @@ internal static class BenchCommand
 
             // Ingest stores one anomaly score per sample besides its values, so the ceiling copies both.
             Console.WriteLine($"Ceiling: raw binary COPY of the same readings and one score row per sample into the same tables, {settings.Partitions} connections...");
+            Func<List<MachineSample>, Task<long>> copyReadings = rows => superuser.Readings.CopyRawAsync(copyTenant.Id, rows, cancellationToken);
+            Func<List<MachineSample>, Task<long>> copyScores =
+                rows => superuser.Scores.CopyRawScoresAsync(copyTenant.Id, [.. rows.Select(CeilingScore)], cancellationToken);
             // Warmed up like ingest (the same samples, untimed), so neither side's time includes the JIT's.
-            await CopyCeilingAsync(settings, warmup, rows => superuser.Readings.CopyRawAsync(copyTenant.Id, rows, cancellationToken), cancellationToken);
-            await CopyCeilingAsync(settings, warmup,
-                rows => superuser.Scores.CopyRawScoresAsync(copyTenant.Id, [.. rows.Select(CeilingScore)], cancellationToken), cancellationToken);
-            var readingsCopy = await CopyCeilingAsync(settings, samples,
-                rows => superuser.Readings.CopyRawAsync(copyTenant.Id, rows, cancellationToken), cancellationToken);
-            var scoresCopy = await CopyCeilingAsync(settings, samples,
-                rows => superuser.Scores.CopyRawScoresAsync(copyTenant.Id, [.. rows.Select(CeilingScore)], cancellationToken), cancellationToken);
+            await CopyCeilingAsync(settings, warmup, copyReadings, cancellationToken);
+            await CopyCeilingAsync(settings, warmup, copyScores, cancellationToken);
+            var readingsCopy = await CopyCeilingAsync(settings, samples, copyReadings, cancellationToken);
+            var scoresCopy = await CopyCeilingAsync(settings, samples, copyScores, cancellationToken);
             var copySeconds = readingsCopy.TotalSeconds + scoresCopy.TotalSeconds;
 
             var result = new IngestBenchResult

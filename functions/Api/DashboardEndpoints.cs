@@ -235,10 +235,7 @@ internal static class SeriesJson
                 json.WriteNumberValue(point.Max);
                 json.WriteNumberValue(point.Count);
                 json.WriteEndArray();
-                if (json.BytesPending > FlushBytes)
-                {
-                    await FlushAsync(json, pipe);
-                }
+                await FlushWhenFullAsync(json, pipe);
             }
             json.WriteEndArray();
             json.WriteEndObject();
@@ -252,10 +249,7 @@ internal static class SeriesJson
             json.WriteNumberValue(score.Score);
             json.WriteBooleanValue(score.Anomalous);
             json.WriteEndArray();
-            if (json.BytesPending > FlushBytes)
-            {
-                await FlushAsync(json, pipe);
-            }
+            await FlushWhenFullAsync(json, pipe);
         }
         json.WriteEndArray();
         json.WriteStartArray("alerts");
@@ -282,6 +276,9 @@ internal static class SeriesJson
         json.WriteEndObject();
         await FlushAsync(json, pipe);
     }
+
+    private static ValueTask FlushWhenFullAsync(Utf8JsonWriter json, PipeWriter pipe) =>
+        json.BytesPending > FlushBytes ? FlushAsync(json, pipe) : ValueTask.CompletedTask;
 
     private static async ValueTask FlushAsync(Utf8JsonWriter json, PipeWriter pipe)
     {

@@ -182,7 +182,8 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
             series ??= resolution == SeriesResolution.Hour
                 ? [.. hours.Select(h => new SensorSeries(h.Sensor, h))]
                 : await ReadMinutesAsync(connection, transaction, machineId, start, end, only, cancellationToken);
-            var (scores, alerts) = await ReadScoresAndAlertsAsync(connection, transaction, machineId, start, end, resolution, cancellationToken);
+            var (scores, alerts) = await ReadScoresAndAlertsAsync(connection, transaction, machineId, start, end, resolution,
+                series.Count == 0 ? 0 : series.Max(s => s.Points.Count), cancellationToken);
             return new MachineSeries(machineId, from.ToUniversalTime(), to.ToUniversalTime(), resolution, series, scores, alerts);
         }, cancellationToken);
     }
@@ -343,7 +344,7 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
     /// <summary>The anomaly scores at the chart's resolution and the alerts of the range, in one round trip.</summary>
     private static async Task<(IReadOnlyList<ScorePoint> Scores, IReadOnlyList<SeriesAlert> Alerts)> ReadScoresAndAlertsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string machineId, DateTime start, DateTime end,
-        SeriesResolution resolution, CancellationToken cancellationToken)
+        SeriesResolution resolution, int expectedPoints, CancellationToken cancellationToken)
     {
         var scoresSql = resolution switch
         {
@@ -372,14 +373,8 @@ public sealed class DashboardStore(NpgsqlDataSource dataSource)
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        // One point per bucket at most: sized up front, so a month of hours is not copied as the list grows.
-        var buckets = resolution switch
-        {
-            SeriesResolution.Hour => (end - start).TotalHours,
-            SeriesResolution.Minute => (end - start).TotalMinutes,
-            _ => 0,
-        };
-        var scores = new List<ScorePoint>((int)Math.Min(buckets + 1, 100_000));
+        // About as many as the sensors' points at the same resolution: sized up front, not copied as the list grows.
+        var scores = new List<ScorePoint>(expectedPoints);
         while (await reader.ReadAsync(cancellationToken))
         {
             scores.Add(new ScorePoint(reader.GetFieldValue<DateTimeOffset>(0), reader.GetDouble(1), reader.GetBoolean(2)));

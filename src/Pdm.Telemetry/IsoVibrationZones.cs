@@ -70,6 +70,18 @@ public sealed record IsoZoneBoundaries(string Name, double BoundaryAB, double Bo
         _ => VibrationZone.A,
     };
 
+    /// <summary>The highest zone of a sample's vibration values (the given columns of <paramref name="row"/>).</summary>
+    public VibrationZone Highest(ReadOnlySpan<double> row, ReadOnlySpan<int> columns)
+    {
+        var zone = VibrationZone.None;
+        foreach (var i in columns)
+        {
+            var z = Classify(row[i]);
+            zone = z > zone ? z : zone;
+        }
+        return zone;
+    }
+
     /// <summary>The catalog's vibration velocity sensors: <c>vibration</c>, <c>vibration_x</c>, <c>_y</c>, <c>_z</c>.</summary>
     public static bool IsVibrationSensor(string name) =>
         name is "vibration" or "vibration_x" or "vibration_y" or "vibration_z";

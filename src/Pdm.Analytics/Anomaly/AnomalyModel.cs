@@ -285,14 +285,7 @@ public sealed class AnomalyModel
         var inZoneC = 0;
         for (var r = 0; r < rows; r++)
         {
-            var row = table.Row(r);
-            var zone = VibrationZone.None;
-            foreach (var i in _vibration)
-            {
-                var z = IsoZones.Classify(row[i]);
-                zone = z > zone ? z : zone;
-            }
-            inZoneC += zone >= VibrationZone.C ? 1 : 0;
+            inZoneC += IsoZones.Highest(table.Row(r), _vibration) >= VibrationZone.C ? 1 : 0;
         }
         if (inZoneC > 0.01 * rows)
         {
