@@ -91,16 +91,11 @@ internal static class ApiBench
             await using var host = await FunctionsDevHost.StartAsync(new DevHostOptions
             {
                 FunctionAppDirectory = BenchPaths.FunctionApp,
-                Environment = new Dictionary<string, string>(LocalEnvironment.FunctionAppSettings(stack.Endpoints, database))
+                Environment = new Dictionary<string, string>(BenchEnvironment.TimersOff(LocalEnvironment.FunctionAppSettings(stack.Endpoints, database)))
                 {
                     // One dashboard key sends the whole load.
                     ["Pdm__Api__RequestsPerKey"] = "1000000",
                     ["Pdm__Api__RequestsPerAddress"] = "1000000",
-                    // The timers are not what is measured.
-                    ["PREDICT_SCHEDULE"] = "0 0 0 1 1 *",
-                    ["ALERT_TICK_SCHEDULE"] = "0 0 0 1 1 *",
-                    ["ROLLUP_SCHEDULE"] = "0 0 0 1 1 *",
-                    ["DEADLETTER_REPLAY_SCHEDULE"] = "0 0 0 1 1 *",
                 },
             }, loggerFactory, cancellationToken);
 

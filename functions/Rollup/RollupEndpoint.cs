@@ -11,7 +11,7 @@ public sealed class RollupOptions
     public const string Section = "Pdm:Rollup";
 
     /// <summary>Pending spans one transaction claims (a span is one machine's values of one ingest write).</summary>
-    [Range(1, 1_000_000)] public int SpansPerRun { get; set; } = 5000;
+    [Range(1, 1_000_000)] public int SpansPerRun { get; set; } = RollupStore.DefaultSpansPerRun;
 
     /// <summary>How long one invocation keeps claiming while spans are left; keep it below the schedule's period.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")] public TimeSpan Budget { get; set; } = TimeSpan.FromSeconds(20);

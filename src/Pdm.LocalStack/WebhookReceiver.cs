@@ -56,7 +56,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public static async Task<WebhookReceiver> StartAsync(string logFile, CancellationToken cancellationToken, Action<string>? onEvent = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logFile))!);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // Content root: not the working directory, whose appsettings watcher would follow every write in the tree below it
+        // (the repository with PostgreSQL's data in .pdm: one run spent a quarter of its CPU reading those events).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IHostLifetime, NoConsoleLifetime>();
         var port = FreePort.Pick();

@@ -22,6 +22,9 @@ public readonly record struct RollupResult(int Spans, int Ranges, long MinuteBuc
 /// </summary>
 public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore> logger)
 {
+    /// <summary>Pending spans one run claims unless configured (the Rollup timer's <c>Pdm__Rollup__SpansPerRun</c>).</summary>
+    public const int DefaultSpansPerRun = 5000;
+
     // Spans of one machine closer than this are recomputed as one range (fewer statements, little extra reading).
     private static readonly TimeSpan MergeGap = TimeSpan.FromMinutes(10);
 

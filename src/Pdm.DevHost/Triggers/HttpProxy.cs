@@ -53,7 +53,9 @@ internal sealed partial class HttpProxy : IAsyncDisposable
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // Content root: not the working directory, whose appsettings watcher would follow every write in the tree below it
+        // (the repository with PostgreSQL's data in .pdm: one run spent a quarter of its CPU reading those events).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         // The dev host's owner decides when to stop; the default console lifetime would also react to Ctrl-C on its own.
