@@ -7,9 +7,11 @@ internal static class BenchEnvironment
     public const string Never = "0 0 0 1 1 *";
 
     /// <summary>
-    /// The settings with every timer (every <c>*_SCHEDULE</c>) moved to <see cref="Never"/>: the timers are not what is
-    /// measured, and one of them landing inside a measured window at random makes runs incomparable.
+    /// The settings with every timer (every <c>*_SCHEDULE</c>) but <paramref name="keep"/> moved to <see cref="Never"/>:
+    /// those timers are not what is measured, and one of them landing inside a measured window at random makes runs
+    /// incomparable (the Predict timer's first run, JIT included, took most of a core inside the delivery burst).
     /// </summary>
-    public static Dictionary<string, string> TimersOff(IReadOnlyDictionary<string, string> settings) =>
-        settings.ToDictionary(s => s.Key, s => s.Key.EndsWith("_SCHEDULE", StringComparison.Ordinal) ? Never : s.Value);
+    public static Dictionary<string, string> TimersOff(IReadOnlyDictionary<string, string> settings, params string[] keep) =>
+        settings.ToDictionary(s => s.Key,
+            s => s.Key.EndsWith("_SCHEDULE", StringComparison.Ordinal) && !keep.Contains(s.Key) ? Never : s.Value);
 }

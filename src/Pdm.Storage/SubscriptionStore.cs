@@ -201,26 +201,54 @@ public sealed class SubscriptionStore(NpgsqlDataSource dataSource)
         }, cancellationToken);
 
     /// <summary>The tenant's enabled subscriptions whose filters allow <paramref name="e"/>, oldest first.</summary>
-    public async Task<IReadOnlyList<WebhookSubscriptionRow>> MatchAsync(Guid tenantId, SubscriptionEvent e, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Guid>> MatchAsync(Guid tenantId, SubscriptionEvent e, CancellationToken cancellationToken) =>
+        (await MatchAsync(tenantId, [e], cancellationToken))[0];
+
+    /// <summary>
+    /// For each of <paramref name="events"/>, in order: the ids of the tenant's enabled subscriptions whose filters allow
+    /// it, oldest first. One statement for the lot (the publisher routes a batch of outbox rows at once).
+    /// </summary>
+    public async Task<IReadOnlyList<IReadOnlyList<Guid>>> MatchAsync(Guid tenantId, IReadOnlyList<SubscriptionEvent> events,
+        CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(e);
-        ArgumentException.ThrowIfNullOrWhiteSpace(e.EventType);
-        ArgumentException.ThrowIfNullOrWhiteSpace(e.Severity);
-        return await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        ArgumentNullException.ThrowIfNull(events);
+        foreach (var e in events)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(e.EventType);
+            ArgumentException.ThrowIfNullOrWhiteSpace(e.Severity);
+        }
+        var matches = new List<Guid>[events.Count];
+        for (var i = 0; i < matches.Length; i++)
+        {
+            matches[i] = [];
+        }
+        if (events.Count == 0)
+        {
+            return matches;
+        }
+        await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             // A missing or empty list allows all; a null value (a device alert's machine) matches no non-empty list.
             await using var select = Command(connection, transaction, $"""
-                SELECT {SubscriptionColumns} FROM pdm.webhook_subscriptions
-                WHERE enabled
-                    AND {Allows("severities", 1)} AND {Allows("eventTypes", 2)}
-                    AND {Allows("machines", 3)} AND {Allows("machineKinds", 4)}
-                ORDER BY created_at, id
-                """, e.Severity, e.EventType, e.MachineId, e.MachineKind);
-            return await ReadAllAsync(select, MapSubscription, cancellationToken);
+                SELECT e.n, s.id
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS e (severity, event_type, machine_id, machine_kind, n)
+                JOIN pdm.webhook_subscriptions s ON s.enabled
+                    AND {Allows("severities", "e.severity")} AND {Allows("eventTypes", "e.event_type")}
+                    AND {Allows("machines", "e.machine_id")} AND {Allows("machineKinds", "e.machine_kind")}
+                ORDER BY e.n, s.created_at, s.id
+                """, events.Select(e => e.Severity).ToArray(), events.Select(e => e.EventType).ToArray(),
+                events.Select(e => e.MachineId).ToArray(), events.Select(e => e.MachineKind).ToArray());
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                matches[reader.GetInt64(0) - 1].Add(reader.GetGuid(1));
+            }
+            return true;
         }, cancellationToken);
+        return matches;
 
-        static string Allows(string list, int parameter) =>
-            $"coalesce(coalesce(jsonb_array_length(filters->'{list}'), 0) = 0 OR filters->'{list}' @> to_jsonb(${parameter}::text), false)";
+        static string Allows(string list, string value) =>
+            $"coalesce(coalesce(jsonb_array_length(s.filters->'{list}'), 0) = 0 OR s.filters->'{list}' @> to_jsonb({value}), false)";
     }
 
     /// <summary>

@@ -60,13 +60,14 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Claims up to <paramref name="limit"/> unpublished outbox rows of every tenant, oldest first, asks
-    /// <paramref name="route"/> where each goes, and in ONE transaction inserts the delivery rows and marks the routed
+    /// <paramref name="route"/> where each goes (all claimed rows in one call, its answers in their order), and in ONE transaction inserts the delivery rows and marks the routed
     /// outbox rows published. A crash anywhere before the commit leaves both as they were; a row routed to no
     /// subscription is published with no deliveries. A row <paramref name="route"/> answers null for (not an envelope)
     /// stays unpublished. Publishers run one at a time (a transaction-scoped advisory lock); one that waits longer than
     /// a few seconds for it returns nothing claimed (the busy publisher, the next call or the timer publishes the rows).
     /// </summary>
-    public async Task<OutboxPublishResult> PublishOutboxAsync(int limit, Func<OutboxRow, CancellationToken, Task<OutboxRouting?>> route,
+    public async Task<OutboxPublishResult> PublishOutboxAsync(int limit,
+        Func<IReadOnlyList<OutboxRow>, CancellationToken, Task<IReadOnlyList<OutboxRouting?>>> route,
         CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
@@ -109,9 +110,10 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
 
         var published = new List<Guid>();
         var byTenant = new Dictionary<Guid, List<(OutboxRow Row, OutboxRouting Routing)>>();
-        foreach (var row in rows)
+        var routings = await route(rows, cancellationToken);
+        foreach (var (row, routed) in rows.Zip(routings))
         {
-            if (await route(row, cancellationToken) is not { } routing)
+            if (routed is not { } routing)
             {
                 continue;
             }
@@ -170,12 +172,15 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
         return new OutboxPublishResult(rows.Count, marked, inserted, heads);
     }
 
-    /// <summary>The machine's kind (for subscription filters), or null when the machine or its kind is unknown.</summary>
-    public Task<string?> MachineKindAsync(Guid tenantId, string machineId, CancellationToken cancellationToken) =>
+    /// <summary>The kinds of those of <paramref name="machineIds"/> that are known and have one (for subscription filters).</summary>
+    public Task<Dictionary<string, string>> MachineKindsAsync(Guid tenantId, IReadOnlyCollection<string> machineIds,
+        CancellationToken cancellationToken) =>
         dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            await using var select = Command(connection, transaction, "SELECT kind FROM pdm.machines WHERE machine_id = $1", machineId);
-            return await select.ExecuteScalarAsync(cancellationToken) as string;
+            await using var select = Command(connection, transaction,
+                "SELECT machine_id, kind FROM pdm.machines WHERE machine_id = ANY($1) AND kind IS NOT NULL", (object)machineIds.ToArray());
+            return (await ReadAllAsync(select, r => (Id: r.GetString(0), Kind: r.GetString(1)), cancellationToken))
+                .ToDictionary(m => m.Id, m => m.Kind, StringComparer.Ordinal);
         }, cancellationToken);
 
     /// <summary>

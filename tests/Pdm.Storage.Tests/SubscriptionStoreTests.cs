@@ -30,6 +30,12 @@ public sealed class SubscriptionStoreTests(PostgresFixture fixture)
         // A device alert has no machine: filters on machines or kinds do not match it.
         Assert.Equal([everything.Id, critical.Id], await MatchAsync(tenant.Id, new("alert.opened", "CRITICAL", null, null)));
         Assert.DoesNotContain(disabled.Id, await MatchAsync(tenant.Id, new("alert.opened", "LOW", null, null)));
+
+        // The publisher matches a batch in one statement: the same answers, in the events' order.
+        SubscriptionEvent[] batch = [new("alert.opened", "LOW", "EG_M001", "CentrifugalPump"), new("alert.resolved", "INFO", null, null),
+            new("alert.escalated", "HIGH", "EG_M007", "Fan")];
+        Assert.Equal([[everything.Id, openedOfPumps.Id], [everything.Id], [everything.Id, oneMachine.Id]],
+            await Subscriptions.MatchAsync(tenant.Id, batch, CancellationToken.None));
     }
 
     [Fact]
@@ -128,7 +134,7 @@ public sealed class SubscriptionStoreTests(PostgresFixture fixture)
             Assert.Empty(claim.Rows);
         }
         Assert.Null(await Subscriptions.GetAsync(b.Id, subscription.Id, CancellationToken.None));
-        Assert.Empty(await Subscriptions.MatchAsync(b.Id, new("alert.opened", "HIGH", "shared-id", null), CancellationToken.None));
+        Assert.Empty(await Subscriptions.MatchAsync(b.Id, new SubscriptionEvent("alert.opened", "HIGH", "shared-id", null), CancellationToken.None));
         Assert.Null(await Subscriptions.UpdateAsync(b.Id, subscription.Id, new WebhookSubscriptionSettings { Url = "https://evil.example" },
             CancellationToken.None));
         Assert.Null(await Subscriptions.RotateSecretAsync(b.Id, subscription.Id, [6], T0, CancellationToken.None));
@@ -180,8 +186,8 @@ public sealed class SubscriptionStoreTests(PostgresFixture fixture)
         await Subscriptions.CreateAsync(tenantId, new WebhookSubscriptionSettings { Url = $"https://example.com/{name}", Filters = filters },
             [1, 2, 3], CancellationToken.None);
 
-    private async Task<IReadOnlyList<Guid>> MatchAsync(Guid tenantId, SubscriptionEvent e) =>
-        [.. (await Subscriptions.MatchAsync(tenantId, e, CancellationToken.None)).Select(s => s.Id)];
+    private Task<IReadOnlyList<Guid>> MatchAsync(Guid tenantId, SubscriptionEvent e) =>
+        Subscriptions.MatchAsync(tenantId, e, CancellationToken.None);
 
     private static async Task SetTenantAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId)
     {

@@ -31,7 +31,7 @@ public sealed class WebhookDispatchOptions
     public int PublishBatchSize { get; set; } = 256;
 
     /// <summary>Deliveries one work message makes before it hands over to a continuation message (fairness between subscriptions).</summary>
-    public int DeliveriesPerTurn { get; set; } = 100;
+    public int DeliveriesPerTurn { get; set; } = 1000;
 
     /// <summary>Time one work message delivers before it hands over to a continuation message.</summary>
     public TimeSpan TurnBudget { get; set; } = TimeSpan.FromSeconds(30);

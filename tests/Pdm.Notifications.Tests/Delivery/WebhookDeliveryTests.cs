@@ -118,11 +118,9 @@ public sealed class WebhookDeliveryTests(DeliveryFixture fixture)
         var (subscription, _) = await rig.SubscribeAsync(rig.Receiver.Url("crash"));
         var events = await rig.WriteEventsAsync(4);
 
-        // The process dies while routing the third row: the transaction never commits.
-        var routed = 0;
-        await Assert.ThrowsAsync<IOException>(() => rig.Deliveries.PublishOutboxAsync(100, (row, _) =>
-            ++routed == 3 ? throw new IOException("process killed") : Task.FromResult<OutboxRouting?>(new OutboxRouting($"evt_{row.EventId:N}", [subscription.Id])),
-            CancellationToken.None));
+        // The process dies while routing the claimed rows: the transaction never commits.
+        await Assert.ThrowsAsync<IOException>(() => rig.Deliveries.PublishOutboxAsync(100,
+            (_, _) => Task.FromException<IReadOnlyList<OutboxRouting?>>(new IOException("process killed")), CancellationToken.None));
         Assert.Empty(await rig.Deliveries.ListAsync(rig.Tenant.Id, subscription.Id, CancellationToken.None));
 
         // The timer runs the publisher, twice (a second instance, or the next tick): each event is delivered once.
@@ -143,8 +141,8 @@ public sealed class WebhookDeliveryTests(DeliveryFixture fixture)
         var events = await rig.WriteEventsAsync(3);
 
         // The publish transaction commits (deliveries made, outbox marked), then the process dies before enqueueing.
-        var committed = await rig.Deliveries.PublishOutboxAsync(100, (row, _) =>
-            Task.FromResult<OutboxRouting?>(new OutboxRouting(System.Text.Json.JsonDocument.Parse(row.PayloadJson).RootElement.GetProperty("id").GetString()!, [subscription.Id])),
+        var committed = await rig.Deliveries.PublishOutboxAsync(100, (rows, _) => Task.FromResult<IReadOnlyList<OutboxRouting?>>([.. rows.Select(row =>
+            new OutboxRouting(System.Text.Json.JsonDocument.Parse(row.PayloadJson).RootElement.GetProperty("id").GetString()!, [subscription.Id]))]),
             CancellationToken.None);
         Assert.Equal(3, committed.Deliveries);
         rig.StartPump();
