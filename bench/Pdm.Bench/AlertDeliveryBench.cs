@@ -100,6 +100,7 @@ internal static class AlertDeliveryBench
             // run's: an untimed burst of the same size first, so the timed one is steady state and not the tiered JIT.
             progress($"Throughput: {burstAlerts} alerts from as many machines, in invocations of 100 events, after an untimed burst of as many...");
             await BurstAsync(host, device, arrivals, "WARM_BURST", burstAlerts, cancellationToken);
+            // The JIT's background promotions (to optimized code) run on behind a burst for a few seconds: let them end.
             await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
             var seconds = await BurstAsync(host, device, arrivals, "BURST", burstAlerts, cancellationToken);
             if (receiver.Refused > 0)

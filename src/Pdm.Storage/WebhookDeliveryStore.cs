@@ -60,8 +60,8 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Claims up to <paramref name="limit"/> unpublished outbox rows of every tenant, oldest first, asks
-    /// <paramref name="route"/> where each goes (all claimed rows in one call, its answers in their order), and in ONE transaction inserts the delivery rows and marks the routed
-    /// outbox rows published. A crash anywhere before the commit leaves both as they were; a row routed to no
+    /// <paramref name="route"/> where each goes (all claimed rows in one call, answered in their order), and in ONE
+    /// transaction inserts the delivery rows and marks the routed outbox rows published. A crash anywhere before the commit leaves both as they were; a row routed to no
     /// subscription is published with no deliveries. A row <paramref name="route"/> answers null for (not an envelope)
     /// stays unpublished. Publishers run one at a time (a transaction-scoped advisory lock); one that waits longer than
     /// a few seconds for it returns nothing claimed (the busy publisher, the next call or the timer publishes the rows).
