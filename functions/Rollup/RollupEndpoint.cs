@@ -28,18 +28,8 @@ internal static class RollupEndpoint
             CancellationToken cancellationToken) =>
         {
             var settings = options.Value;
-            var started = clock.GetTimestamp();
-            int spans = 0, ranges = 0;
-            long minutes = 0;
-            RollupResult run;
-            do
-            {
-                run = await rollups.RollUpPendingAsync(settings.SpansPerRun, cancellationToken);
-                spans += run.Spans;
-                ranges += run.Ranges;
-                minutes += run.MinuteBuckets;
-            }
-            while (run.Spans == settings.SpansPerRun && clock.GetElapsedTime(started) < settings.Budget);
+            var (spans, ranges, minutes) = await rollups.RollUpWhilePendingAsync(settings.SpansPerRun, settings.Budget, clock,
+                cancellationToken);
             var summary = $"rollup spans={spans} ranges={ranges} minutes={minutes}";
             return Results.Json(InvocationResponse.WithLogs(summary), InvocationJson.Default.InvocationResponse);
         });

@@ -189,6 +189,27 @@ public sealed class RollupStore(NpgsqlDataSource dataSource, ILogger<RollupStore
     }
 
     /// <summary>
+    /// Runs <see cref="RollUpPendingAsync"/> while each run claims a full <paramref name="spansPerRun"/> and the
+    /// <paramref name="budget"/> (measured on <paramref name="clock"/>) lasts: what the Rollup timer does once. Returns
+    /// the runs' totals.
+    /// </summary>
+    public async Task<RollupResult> RollUpWhilePendingAsync(int spansPerRun, TimeSpan budget, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        var started = clock.GetTimestamp();
+        RollupResult total = default;
+        RollupResult run;
+        do
+        {
+            run = await RollUpPendingAsync(spansPerRun, cancellationToken);
+            total = new RollupResult(total.Spans + run.Spans, total.Ranges + run.Ranges, total.MinuteBuckets + run.MinuteBuckets);
+        }
+        while (run.Spans == spansPerRun && clock.GetElapsedTime(started) < budget);
+        return total;
+    }
+
+    /// <summary>
     /// Recomputes one machine's rollups over [<paramref name="from"/>, <paramref name="to"/>] directly (bulk loads
     /// that bypass ingest, such as the API benchmark's COPY), in day-sized transactions; also moves its last seen.
     /// </summary>

@@ -200,10 +200,6 @@ public sealed class SubscriptionStore(NpgsqlDataSource dataSource)
             return await delete.ExecuteNonQueryAsync(cancellationToken) > 0;
         }, cancellationToken);
 
-    /// <summary>The tenant's enabled subscriptions whose filters allow <paramref name="e"/>, oldest first.</summary>
-    public async Task<IReadOnlyList<Guid>> MatchAsync(Guid tenantId, SubscriptionEvent e, CancellationToken cancellationToken) =>
-        (await MatchAsync(tenantId, [e], cancellationToken))[0];
-
     /// <summary>
     /// For each of <paramref name="events"/>, in order: the ids of the tenant's enabled subscriptions whose filters allow
     /// it, oldest first. One statement for the lot (the publisher routes a batch of outbox rows at once).

@@ -134,7 +134,7 @@ public sealed class SubscriptionStoreTests(PostgresFixture fixture)
             Assert.Empty(claim.Rows);
         }
         Assert.Null(await Subscriptions.GetAsync(b.Id, subscription.Id, CancellationToken.None));
-        Assert.Empty(await Subscriptions.MatchAsync(b.Id, new SubscriptionEvent("alert.opened", "HIGH", "shared-id", null), CancellationToken.None));
+        Assert.Empty(await MatchAsync(b.Id, new("alert.opened", "HIGH", "shared-id", null)));
         Assert.Null(await Subscriptions.UpdateAsync(b.Id, subscription.Id, new WebhookSubscriptionSettings { Url = "https://evil.example" },
             CancellationToken.None));
         Assert.Null(await Subscriptions.RotateSecretAsync(b.Id, subscription.Id, [6], T0, CancellationToken.None));
@@ -186,8 +186,8 @@ public sealed class SubscriptionStoreTests(PostgresFixture fixture)
         await Subscriptions.CreateAsync(tenantId, new WebhookSubscriptionSettings { Url = $"https://example.com/{name}", Filters = filters },
             [1, 2, 3], CancellationToken.None);
 
-    private Task<IReadOnlyList<Guid>> MatchAsync(Guid tenantId, SubscriptionEvent e) =>
-        Subscriptions.MatchAsync(tenantId, e, CancellationToken.None);
+    private async Task<IReadOnlyList<Guid>> MatchAsync(Guid tenantId, SubscriptionEvent e) =>
+        (await Subscriptions.MatchAsync(tenantId, [e], CancellationToken.None))[0];
 
     private static async Task SetTenantAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId)
     {

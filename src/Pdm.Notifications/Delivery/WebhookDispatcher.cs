@@ -305,7 +305,10 @@ public sealed partial class WebhookDispatcher
 
         public async Task AppendAsync(IReadOnlyList<DeliveryAttempt> attempts)
         {
-            await _inFlight;
+            // Taken before awaiting: a failed append fails the turn here, and is not reported again by the flush.
+            var previous = _inFlight;
+            _inFlight = Task.CompletedTask;
+            await previous;
             _inFlight = dispatcher.LogAttemptsAsync(attempts, cancellationToken);
         }
 
