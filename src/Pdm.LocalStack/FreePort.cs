@@ -18,10 +18,10 @@ public static class FreePort
 
     public static int Pick()
     {
-        var (low, high) = PickRange();
-        for (int attempt = 0; attempt < Attempts && high > low; attempt++)
+        int end = EphemeralRangeStart();
+        for (int attempt = 0; attempt < Attempts && end > LowestPort; attempt++)
         {
-            int port = Random.Shared.Next(low, high);
+            int port = Random.Shared.Next(LowestPort, end);
             lock (Picked)
             {
                 // Never the same port twice in one process: the first server may not have bound it yet.
@@ -38,22 +38,20 @@ public static class FreePort
         return KernelChosenPort();
     }
 
-    /// <summary>[low, high): from 10,000 up to where the ephemeral range starts.</summary>
-    private static (int Low, int High) PickRange()
+    private static int EphemeralRangeStart()
     {
-        int ephemeralLow = 32_768;
+        const int LinuxDefault = 32_768;
         try
         {
             var fields = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range")
                 .Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
-            ephemeralLow = int.Parse(fields[0], CultureInfo.InvariantCulture);
+            return fields.Length > 0 && int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var low)
+                ? low : LinuxDefault;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Not Linux, or not readable: Linux's default.
+            return LinuxDefault; // Not Linux, or not readable.
         }
-
-        return (LowestPort, ephemeralLow);
     }
 
     private static bool CanBind(int port)
