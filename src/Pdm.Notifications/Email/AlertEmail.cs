@@ -123,8 +123,9 @@ public sealed record AlertEmail(string Subject, string Text, string Html)
 
     private static string Title(Alert alert) => alert.RuleKind switch
     {
-        IsoZoneRule.KindName => alert.Explanation.Score?.IsoZone is { } zone and not VibrationZone.None ? $"Vibration zone {zone}" : "Vibration",
-        AnomalyScoreRule.KindName => "Anomaly score",
+        IsoZoneRule.KindName => Zone(alert) is { } zone ? $"Vibration zone {zone}" : "Vibration",
+        // One alert per problem: an ISO zone crossing escalates an open anomaly alert and leaves its explanation there.
+        AnomalyScoreRule.KindName => Zone(alert) is { } zone and >= VibrationZone.C ? $"Vibration zone {zone}" : "Anomaly score",
         HealthStateRule.KindName => alert.Explanation.Prediction is { } p ? $"Health {p.Health}" : "Health state",
         FailureProbabilityRule.KindName => "Failure predicted",
         RulBelowRule.KindName => "Low remaining life",
@@ -136,6 +137,9 @@ public sealed record AlertEmail(string Subject, string Text, string Html)
         RejectedMessagesRule.KindName => "Rejected messages",
         var other => other.Replace('_', ' '),
     };
+
+    private static VibrationZone? Zone(Alert alert) =>
+        alert.Explanation.Score?.IsoZone is { } zone and not VibrationZone.None ? zone : null;
 
     private static string WithSensor(string title, Alert alert) =>
         alert.Explanation.Sensors.Count > 0 ? $"{title}: {string.Join(", ", alert.Explanation.Sensors)}" : title;

@@ -141,6 +141,24 @@ public sealed class EmailAlertSenderTests : IAsyncLifetime
     }
 
     [Fact]
+    public void An_anomaly_alert_escalated_by_a_zone_crossing_is_titled_by_the_zone()
+    {
+        var sender = Sender();
+        string? Subject(AlertEvent e) => sender.Compose(new EmailDeliveryRequest(["a@b.example"], AlertEvents.Envelope(e))).Subject;
+        var escalated = AlertEvents.VibrationZoneD(AlertEventType.Escalated, AlertSeverity.Critical, AlertSeverity.Medium);
+        var anomaly = escalated with { Alert = escalated.Alert with { RuleId = "anomaly", RuleKind = AnomalyScoreRule.KindName } };
+        var zoneB = anomaly.Alert.Explanation.Score! with { IsoZone = Pdm.Telemetry.VibrationZone.B };
+        var stillAnomalous = anomaly with
+        {
+            Type = AlertEventType.Opened,
+            Alert = anomaly.Alert with { Explanation = anomaly.Alert.Explanation with { Score = zoneB } },
+        };
+
+        Assert.Equal("[CRITICAL] Vibration zone D on PUMP_001 — escalated from MEDIUM", Subject(anomaly));
+        Assert.Equal("[CRITICAL] Anomaly score on PUMP_001 — opened", Subject(stillAnomalous));
+    }
+
+    [Fact]
     public void Bad_settings_fail_at_start_naming_each_setting_and_why()
     {
         var services = new ServiceCollection().AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
