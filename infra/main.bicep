@@ -53,6 +53,10 @@ param functionInstanceMemoryMB int = 2048
 @maxValue(1000)
 param functionMaximumInstances int = 100
 
+@description('Instances kept running for the HTTP functions (dashboard and API); 0 scales them from zero. A new instance spends its first half minute under load compiling (docs/performance.md), so one always ready instance spares the first users after a quiet spell; it is billed while idle, without the free grant.')
+@minValue(0)
+param functionAlwaysReadyHttpInstances int = 0
+
 @allowed(['16', '17'])
 param postgresVersion string = '17'
 
@@ -247,6 +251,7 @@ module functionApp 'modules/functionapp.bicep' = {
     serviceName: 'functions'
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstances
+    alwaysReadyHttpInstances: functionAlwaysReadyHttpInstances
     identityId: identities.outputs.functionIdentityId
     identityClientId: identities.outputs.functionIdentityClientId
     applicationInsightsName: names.applicationInsights

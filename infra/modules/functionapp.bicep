@@ -16,6 +16,10 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Always ready instances of the http group; 0 for none.')
+@minValue(0)
+param alwaysReadyHttpInstances int
+
 param identityId string
 param identityClientId string
 param applicationInsightsName string
@@ -84,6 +88,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        alwaysReady: alwaysReadyHttpInstances == 0 ? [] : [{ name: 'http', instanceCount: alwaysReadyHttpInstances }]
       }
       runtime: { name: 'custom', version: '1.0' }
     }
