@@ -213,16 +213,12 @@ public sealed class SubscriptionStore(NpgsqlDataSource dataSource)
             ArgumentException.ThrowIfNullOrWhiteSpace(e.EventType);
             ArgumentException.ThrowIfNullOrWhiteSpace(e.Severity);
         }
-        var matches = new List<Guid>[events.Count];
-        for (var i = 0; i < matches.Length; i++)
-        {
-            matches[i] = [];
-        }
+        var matches = events.Select(_ => new List<Guid>()).ToArray();
         if (events.Count == 0)
         {
             return matches;
         }
-        await dataSource.InTenantAsync(tenantId, async (connection, transaction) =>
+        return await dataSource.InTenantAsync<IReadOnlyList<IReadOnlyList<Guid>>>(tenantId, async (connection, transaction) =>
         {
             // A missing or empty list allows all; a null value (a device alert's machine) matches no non-empty list.
             await using var select = Command(connection, transaction, $"""
@@ -239,9 +235,8 @@ public sealed class SubscriptionStore(NpgsqlDataSource dataSource)
             {
                 matches[reader.GetInt64(0) - 1].Add(reader.GetGuid(1));
             }
-            return true;
+            return matches;
         }, cancellationToken);
-        return matches;
 
         static string Allows(string list, string value) =>
             $"coalesce(coalesce(jsonb_array_length(s.filters->'{list}'), 0) = 0 OR s.filters->'{list}' @> to_jsonb({value}), false)";

@@ -61,10 +61,11 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
     /// <summary>
     /// Claims up to <paramref name="limit"/> unpublished outbox rows of every tenant, oldest first, asks
     /// <paramref name="route"/> where each goes (all claimed rows in one call, answered in their order), and in ONE
-    /// transaction inserts the delivery rows and marks the routed outbox rows published. A crash anywhere before the commit leaves both as they were; a row routed to no
-    /// subscription is published with no deliveries. A row <paramref name="route"/> answers null for (not an envelope)
-    /// stays unpublished. Publishers run one at a time (a transaction-scoped advisory lock); one that waits longer than
-    /// a few seconds for it returns nothing claimed (the busy publisher, the next call or the timer publishes the rows).
+    /// transaction inserts the delivery rows and marks the routed outbox rows published. A crash anywhere before the
+    /// commit leaves both as they were; a row routed to no subscription is published with no deliveries. A row
+    /// <paramref name="route"/> answers null for (not an envelope) stays unpublished. Publishers run one at a time (a
+    /// transaction-scoped advisory lock); one that waits longer than a few seconds for it returns nothing claimed (the
+    /// busy publisher, the next call or the timer publishes the rows).
     /// </summary>
     public async Task<OutboxPublishResult> PublishOutboxAsync(int limit,
         Func<IReadOnlyList<OutboxRow>, CancellationToken, Task<IReadOnlyList<OutboxRouting?>>> route,
@@ -111,6 +112,10 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource dataSource)
         var published = new List<Guid>();
         var byTenant = new Dictionary<Guid, List<(OutboxRow Row, OutboxRouting Routing)>>();
         var routings = await route(rows, cancellationToken);
+        if (routings.Count != rows.Count)
+        {
+            throw new InvalidOperationException($"Routing answered {routings.Count} rows for {rows.Count} claimed.");
+        }
         foreach (var (row, routed) in rows.Zip(routings))
         {
             if (routed is not { } routing)
