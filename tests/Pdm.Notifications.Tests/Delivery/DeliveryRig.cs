@@ -142,6 +142,22 @@ public sealed class DeliveryRig : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="count"/> deliveries of the subscription are recorded delivered, their attempts logged.
+    /// The dispatcher records a turn's successes after it has sent them all, so a receiver sees them first.
+    /// </summary>
+    public Task WaitUntilRecordedAsync(Guid subscriptionId, int count, Guid? tenantId = null, TimeSpan? timeout = null)
+    {
+        var tenant = tenantId ?? Tenant.Id;
+        return WaitUntilAsync(async () =>
+        {
+            var rows = await Deliveries.ListAsync(tenant, subscriptionId, CancellationToken.None);
+            var log = await Attempts.ReadSubscriptionAsync(tenant.ToString("D"), subscriptionId.ToString("D"), count + 100, null, CancellationToken.None);
+            return rows.Count(d => d.State == "delivered") >= count
+                && log.Attempts.Count(a => a.Result.Outcome == WebhookAttemptOutcome.Delivered) >= count;
+        }, $"{count} deliveries recorded", timeout);
+    }
+
     public void AssertPumpHealthy() => Assert.True(_pumpErrors.IsEmpty, string.Join(Environment.NewLine, _pumpErrors));
 
     public async ValueTask DisposeAsync()

@@ -26,6 +26,7 @@ public sealed class WebhookDeliveryTests(DeliveryFixture fixture)
         var published = await rig.Publisher.PublishPendingAsync(CancellationToken.None);
         rig.StartPump();
         await rig.WaitUntilAsync(() => rig.Receiver.Accepted("ok").Count >= 20, "20 deliveries");
+        await rig.WaitUntilRecordedAsync(subscription.Id, 20);
 
         Assert.Equal((20, 20, 20, 1), (published.Claimed, published.Published, published.Deliveries, published.Kicked));
         var received = rig.Receiver.Accepted("ok");
@@ -57,7 +58,7 @@ public sealed class WebhookDeliveryTests(DeliveryFixture fixture)
         await rig.WaitUntilAsync(() => rig.Receiver.To("flaky").Count >= 4, "four refused attempts");
         var whileDown = rig.Receiver.To("flaky");
         rig.Receiver.Answer("flaky", 200);
-        await rig.WaitUntilAsync(() => rig.Receiver.Accepted("flaky").Count >= 5, "all five accepted", TimeSpan.FromSeconds(40));
+        await rig.WaitUntilRecordedAsync(subscription.Id, 5, timeout: TimeSpan.FromSeconds(40));
         await Task.Delay(1500); // anything sent twice would arrive meanwhile
 
         // Head-of-line: while the receiver was down only the oldest event was tried, the rest waited behind it.
@@ -210,8 +211,9 @@ public sealed class WebhookDeliveryTests(DeliveryFixture fixture)
         Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(5), $"took {DateTimeOffset.UtcNow - started}");
         Assert.True(rig.Receiver.Accepted("slow").Count <= 2, $"{rig.Receiver.Accepted("slow").Count} slow deliveries already");
         Assert.Equal(fastEvents, rig.Receiver.Accepted("fast").Select(r => r.WebhookId));
-        await rig.WaitUntilAsync(() => rig.Receiver.Accepted("slow").Count >= 5, "the slow receiver's five", TimeSpan.FromSeconds(40));
+        await rig.WaitUntilRecordedAsync(slow.Id, 5, timeout: TimeSpan.FromSeconds(40));
         Assert.All(await rig.Deliveries.ListAsync(rig.Tenant.Id, slow.Id, CancellationToken.None), d => Assert.Equal(("delivered", 1), (d.State, d.Attempts)));
+        Assert.Equal(5, rig.Receiver.Accepted("slow").Count);
         await fixture.Stores.Subscriptions.DeleteAsync(otherTenant.Id, fast.Id, CancellationToken.None);
         rig.AssertPumpHealthy();
     }
