@@ -36,7 +36,9 @@ public sealed class DeliveryPipelineTests(PipelineFixture pipeline)
         }, CancellationToken.None);
 
         var deadline = DateTimeOffset.UtcNow.AddSeconds(45);
-        while (receiver.Accepted("pipeline").Count < 5 && DateTimeOffset.UtcNow < deadline)
+        // The receiver counts a request before the dispatcher records it: wait for the rows.
+        while ((await stores.Deliveries.ListAsync(tenant.Id, created.Id, CancellationToken.None)).Count(d => d.State == "delivered") < 5
+               && DateTimeOffset.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
