@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -108,11 +109,13 @@ internal static class ApiBench
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
             var chartQuery = string.Create(CultureInfo.InvariantCulture,
                 $"from={end.AddDays(-days).AddMinutes(1).UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}&to={end.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}");
-            await CheckChartAsync(client, ids[0], chartQuery, cancellationToken);
+            var chartBytes = await CheckChartAsync(client, ids[0], chartQuery, cancellationToken);
 
             Console.WriteLine($"Load: {rate} requests/s for {WarmUp.TotalSeconds} s of warm-up and {seconds} s measured, alternating fleet overview and 30-day charts of random machines, through the dev host's HTTP proxy...");
             var warmUp = await SendAsync(client, ids, chartQuery, rate, WarmUp, cancellationToken);
+            var cpuBefore = host.HandlerCpuTime;
             var run = await SendAsync(client, ids, chartQuery, rate, TimeSpan.FromSeconds(seconds), cancellationToken);
+            var handlerCpu = host.HandlerCpuTime - cpuBefore;
 
             var result = new ApiBenchResult
             {
@@ -129,6 +132,8 @@ internal static class ApiBench
                 Requests = run.Completed,
                 WarmUpFleetP99Ms = Percentile(warmUp.Fleet, 0.99),
                 WarmUpChart30dP99Ms = Percentile(warmUp.Chart, 0.99),
+                HandlerCpuMsPerRequest = Math.Round(handlerCpu.TotalMilliseconds / Math.Max(1, run.Completed), 2),
+                ChartKb = Math.Round(chartBytes / 1024.0),
             };
             Console.WriteLine($"""
 
@@ -136,6 +141,7 @@ internal static class ApiBench
                 Fleet overview       : p50 {result.FleetP50Ms} ms, p99 {result.FleetP99Ms} ms (target p99 < 50 ms)
                 30-day machine chart : p50 {result.Chart30dP50Ms} ms, p99 {result.Chart30dP99Ms} ms (target p99 < 50 ms)
                 During the warm-up   : fleet p99 {result.WarmUpFleetP99Ms} ms, chart p99 {result.WarmUpChart30dP99Ms} ms (a new instance, its JIT at work)
+                Handler CPU          : {result.HandlerCpuMsPerRequest} ms a request over the measured run (a 30-day chart is {result.ChartKb:N0} KB of JSON)
                 Data                 : {loaded:N0} readings + {loaded / Sensors.Length:N0} scores loaded in {result.LoadSeconds} s, rolled up in {result.RollupSeconds} s
                 """);
             if (json)
@@ -248,8 +254,11 @@ internal static class ApiBench
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>The chart the load asks for must be the hourly one with every sensor and its scores, or nothing is measured.</summary>
-    private static async Task CheckChartAsync(HttpClient client, string machineId, string query, CancellationToken cancellationToken)
+    /// <summary>
+    /// The chart the load asks for must be the hourly one with every sensor and its scores, or nothing is measured;
+    /// returns its size in bytes.
+    /// </summary>
+    private static async Task<int> CheckChartAsync(HttpClient client, string machineId, string query, CancellationToken cancellationToken)
     {
         using var response = await client.GetAsync($"api/v1/machines/{machineId}/series?{query}", cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -264,6 +273,7 @@ internal static class ApiBench
         {
             throw new InvalidOperationException($"The 30-day chart is not the hourly one with every sensor: {body[..Math.Min(body.Length, 400)]}");
         }
+        return Encoding.UTF8.GetByteCount(body);
     }
 
     private sealed record LoadRun(int Completed, TimeSpan Elapsed, List<double> Fleet, List<double> Chart);
@@ -350,4 +360,6 @@ internal sealed record ApiBenchResult
     public int Requests { get; init; }
     [System.Text.Json.Serialization.JsonPropertyName("warmup_fleet_p99_ms")] public double WarmUpFleetP99Ms { get; init; }
     [System.Text.Json.Serialization.JsonPropertyName("warmup_chart30d_p99_ms")] public double WarmUpChart30dP99Ms { get; init; }
+    public double HandlerCpuMsPerRequest { get; init; }
+    public double ChartKb { get; init; }
 }

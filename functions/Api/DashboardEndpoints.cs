@@ -230,9 +230,9 @@ internal static class SeriesJson
             {
                 json.WriteStartArray();
                 json.WriteStringValue(point.Time.UtcDateTime);
-                json.WriteNumberValue(point.Mean);
-                json.WriteNumberValue(point.Min);
-                json.WriteNumberValue(point.Max);
+                ChartNumbers.Write(json, point.Mean);
+                ChartNumbers.Write(json, point.Min);
+                ChartNumbers.Write(json, point.Max);
                 json.WriteNumberValue(point.Count);
                 json.WriteEndArray();
                 await FlushWhenFullAsync(json, pipe);
@@ -246,7 +246,7 @@ internal static class SeriesJson
         {
             json.WriteStartArray();
             json.WriteStringValue(score.Time.UtcDateTime);
-            json.WriteNumberValue(score.Score);
+            ChartNumbers.Write(json, score.Score);
             json.WriteBooleanValue(score.Anomalous);
             json.WriteEndArray();
             await FlushWhenFullAsync(json, pipe);

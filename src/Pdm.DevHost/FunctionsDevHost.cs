@@ -149,6 +149,9 @@ public sealed partial class FunctionsDevHost : IAsyncDisposable
     /// <summary>Peak resident memory of the handler process so far, in MB (Linux /proc), or 0 when unknown.</summary>
     public double HandlerPeakRssMb => _handler.PeakResidentMegabytes();
 
+    /// <summary>CPU time the current handler process has used (a benchmark's cost per request or per value).</summary>
+    public TimeSpan HandlerCpuTime => _handler.CpuTime();
+
     public async ValueTask DisposeAsync()
     {
         // Stop the sources first so nothing new arrives, then the consumers, then the handler they call.

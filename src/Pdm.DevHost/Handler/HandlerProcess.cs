@@ -61,6 +61,21 @@ internal sealed partial class HandlerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>CPU time (user and system) the running handler process has used since it started; zero when none runs.</summary>
+    public TimeSpan CpuTime()
+    {
+        try
+        {
+            var process = _process;
+            process?.Refresh();
+            return process?.TotalProcessorTime ?? TimeSpan.Zero;
+        }
+        catch (InvalidOperationException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await LaunchAsync(cancellationToken);

@@ -1,0 +1,100 @@
+using System.Text.Json;
+
+namespace Pdm.Functions.Api;
+
+/// <summary>
+/// A chart's values to six significant digits, written as plain decimals. A chart needs no more (a sensor's own
+/// accuracy is three or four digits; the readings keep full precision). The runtime's shortest round-trip text of a
+/// double takes about 200 ns and 18 bytes; a 30-day chart has some 23,000 of them, which was a quarter of the handler's
+/// CPU under the API benchmark. This writes a scaled integer instead, 8 bytes on average.
+/// </summary>
+internal static class ChartNumbers
+{
+    public const int SignificantDigits = 6;
+
+    // 10^-9 … 10^15: the magnitudes written this way, and the scales they are rounded at.
+    private const int SmallestExponent = -9;
+    private static readonly double[] PowersOf10 = [.. Enumerable.Range(SmallestExponent, 25).Select(e => Math.Pow(10, e))];
+
+    /// <summary>Writes <paramref name="value"/> rounded to <see cref="SignificantDigits"/> significant digits.</summary>
+    public static void Write(Utf8JsonWriter json, double value)
+    {
+        Span<byte> text = stackalloc byte[32];
+        if (TryFormat(value, text, out var written))
+        {
+            json.WriteRawValue(text[..written], skipInputValidation: true);
+        }
+        else
+        {
+            json.WriteNumberValue(value);
+        }
+    }
+
+    /// <summary>
+    /// The JSON text of <paramref name="value"/> to six significant digits, without trailing zeros ("4.12346", "1500",
+    /// "-0.0012"); false for magnitudes under 1e-9 or from 1e15 and for values that are not finite.
+    /// </summary>
+    internal static bool TryFormat(double value, Span<byte> destination, out int written)
+    {
+        written = 0;
+        var magnitude = Math.Abs(value);
+        if (!(magnitude >= PowersOf10[0] && magnitude < PowersOf10[^1]))
+        {
+            if (value != 0)
+            {
+                return false;
+            }
+            destination[written++] = (byte)'0';
+            return true;
+        }
+        // The decimal exponent by comparison (Math.Log10 costs more than the rest): magnitude is in [10^e, 10^(e+1)).
+        var index = 0;
+        while (magnitude >= PowersOf10[index + 1])
+        {
+            index++;
+        }
+        var exponent = index + SmallestExponent;
+        // Decimal places that keep six significant digits: 5 for [1, 10), 0 for [100,000, 1,000,000); above that the
+        // value is rounded to a multiple of 10, 100, …
+        var decimals = SignificantDigits - 1 - exponent;
+        var scaled = decimals >= 0
+            ? (long)Math.Round(magnitude * PowersOf10[decimals - SmallestExponent], MidpointRounding.AwayFromZero)
+            : (long)Math.Round(magnitude / PowersOf10[-decimals - SmallestExponent], MidpointRounding.AwayFromZero);
+        var trailingZeros = Math.Max(0, -decimals);
+        decimals = Math.Max(0, decimals);
+        // Trailing zeros after the point say nothing: drop them with the places they stood for.
+        while (decimals > 0 && scaled % 10 == 0)
+        {
+            scaled /= 10;
+            decimals--;
+        }
+        if (scaled == 0)
+        {
+            destination[written++] = (byte)'0';
+            return true;
+        }
+        if (value < 0)
+        {
+            destination[written++] = (byte)'-';
+        }
+        // Digits from the last: the scaled integer with the point inserted, zeros in front of a fraction under 1.
+        Span<byte> digits = stackalloc byte[24];
+        var at = digits.Length;
+        for (var i = 0; i < trailingZeros; i++)
+        {
+            digits[--at] = (byte)'0';
+        }
+        for (var place = 0; scaled > 0 || place <= decimals; place++)
+        {
+            if (place == decimals && decimals > 0)
+            {
+                digits[--at] = (byte)'.';
+            }
+            digits[--at] = (byte)('0' + scaled % 10);
+            scaled /= 10;
+        }
+        digits[at..].CopyTo(destination[written..]);
+        written += digits.Length - at;
+        return true;
+    }
+}
