@@ -219,6 +219,7 @@ internal static class SeriesJson
         json.WriteString("from", series.From);
         json.WriteString("to", series.To);
         json.WriteString("resolution", series.Resolution switch { SeriesResolution.Raw => "raw", SeriesResolution.Minute => "1m", _ => "1h" });
+        var times = new ChartTimes();
         json.WriteStartArray("sensors");
         foreach (var sensor in series.Sensors)
         {
@@ -229,7 +230,7 @@ internal static class SeriesJson
             foreach (var point in sensor.Points)
             {
                 json.WriteStartArray();
-                json.WriteStringValue(point.Time.UtcDateTime);
+                json.WriteStringValue(times[point.Time]);
                 ChartNumbers.Write(json, point.Mean);
                 ChartNumbers.Write(json, point.Min);
                 ChartNumbers.Write(json, point.Max);
@@ -245,7 +246,7 @@ internal static class SeriesJson
         foreach (var score in series.Scores)
         {
             json.WriteStartArray();
-            json.WriteStringValue(score.Time.UtcDateTime);
+            json.WriteStringValue(times[score.Time]);
             ChartNumbers.Write(json, score.Score);
             json.WriteBooleanValue(score.Anomalous);
             json.WriteEndArray();

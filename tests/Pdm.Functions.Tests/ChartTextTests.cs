@@ -6,7 +6,7 @@ using Pdm.Functions.Api;
 
 namespace Pdm.Functions.Tests;
 
-public sealed class ChartNumbersTests
+public sealed class ChartTextTests
 {
     [Theory]
     [InlineData(0.0, "0")]
@@ -61,15 +61,31 @@ public sealed class ChartNumbersTests
         }
     }
 
+    [Fact]
+    public void Times_are_written_as_the_JSON_writer_writes_a_UTC_time_and_formatted_once()
+    {
+        var random = new Random(7);
+        var times = new ChartTimes();
+        var t0 = new DateTimeOffset(2026, 3, 4, 5, 0, 0, TimeSpan.Zero);
+        foreach (var time in (DateTimeOffset[])[t0, t0.AddTicks(1), t0.AddMilliseconds(120), t0.AddHours(-2).ToOffset(TimeSpan.FromHours(2)),
+                     .. Enumerable.Range(0, 1000).Select(_ => t0.AddTicks(random.NextInt64(TimeSpan.TicksPerDay * 400)))])
+        {
+            Assert.Equal(Json(w => w.WriteStringValue(time.UtcDateTime)), Json(w => w.WriteStringValue(times[time])));
+        }
+        Assert.Equal(times[t0].EncodedUtf8Bytes.ToArray(), times[t0.ToOffset(TimeSpan.FromHours(-5))].EncodedUtf8Bytes.ToArray());
+    }
+
     private static int SignificantDigits(string text) => text.Replace("-", "", StringComparison.Ordinal)
         .Replace(".", "", StringComparison.Ordinal).Trim('0').Length;
 
-    private static string Written(double value)
+    private static string Written(double value) => Json(json => ChartNumbers.Write(json, value));
+
+    private static string Json(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
         {
-            ChartNumbers.Write(json, value);
+            write(json);
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace Pdm.Functions.Api;
@@ -47,8 +48,10 @@ internal static class ChartNumbers
             destination[written++] = (byte)'0';
             return true;
         }
-        // The decimal exponent by comparison (Math.Log10 costs more than the rest): magnitude is in [10^e, 10^(e+1)).
-        var index = 0;
+        // The decimal exponent e, magnitude in [10^e, 10^(e+1)): estimated from the binary one (log10(2) = 0.30103), which
+        // is at most one too small, then checked (Math.Log10 would cost more than all the rest).
+        var index = (int)Math.Floor(Math.ILogB(magnitude) * 0.30103) - SmallestExponent;
+        index = Math.Max(index, 0);
         while (magnitude >= PowersOf10[index + 1])
         {
             index++;
@@ -57,9 +60,10 @@ internal static class ChartNumbers
         // Decimal places that keep six significant digits: 5 for [1, 10), 0 for [100,000, 1,000,000); above that the
         // value is rounded to a multiple of 10, 100, …
         var decimals = SignificantDigits - 1 - exponent;
-        var scaled = decimals >= 0
-            ? (long)Math.Round(magnitude * PowersOf10[decimals - SmallestExponent], MidpointRounding.AwayFromZero)
-            : (long)Math.Round(magnitude / PowersOf10[-decimals - SmallestExponent], MidpointRounding.AwayFromZero);
+        // Half away from zero; exact enough, as the scaled magnitude is under 10^7.
+        var scaled = (long)((decimals >= 0
+            ? magnitude * PowersOf10[decimals - SmallestExponent]
+            : magnitude / PowersOf10[-decimals - SmallestExponent]) + 0.5);
         var trailingZeros = Math.Max(0, -decimals);
         decimals = Math.Max(0, decimals);
         // Trailing zeros after the point say nothing: drop them with the places they stood for.
@@ -96,5 +100,27 @@ internal static class ChartNumbers
         digits[at..].CopyTo(destination[written..]);
         written += digits.Length - at;
         return true;
+    }
+}
+
+/// <summary>
+/// A chart's point times as ISO 8601 UTC text (fraction trimmed, as <see cref="Utf8JsonWriter"/> writes a UTC time),
+/// each formatted once: every sensor's points and the scores share the chart's buckets.
+/// </summary>
+internal sealed class ChartTimes
+{
+    private readonly Dictionary<long, JsonEncodedText> _texts = [];
+
+    public JsonEncodedText this[DateTimeOffset time]
+    {
+        get
+        {
+            if (!_texts.TryGetValue(time.UtcTicks, out var text))
+            {
+                _texts[time.UtcTicks] = text = JsonEncodedText.Encode(
+                    time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
+            }
+            return text;
+        }
     }
 }
