@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text.Json;
 
@@ -65,8 +67,11 @@ internal static class ChartNumbers
         var scaled = (long)((decimals >= 0
             ? magnitude * PowersOf10[decimals - SmallestExponent]
             : magnitude / PowersOf10[-decimals - SmallestExponent]) + 0.5);
-        var trailingZeros = Math.Max(0, -decimals);
-        decimals = Math.Max(0, decimals);
+        if (decimals < 0)
+        {
+            scaled *= (long)PowersOf10[-decimals - SmallestExponent];
+            decimals = 0;
+        }
         // Trailing zeros after the point say nothing: drop them with the places they stood for.
         while (decimals > 0 && scaled % 10 == 0)
         {
@@ -82,24 +87,15 @@ internal static class ChartNumbers
         {
             destination[written++] = (byte)'-';
         }
-        // Digits from the last: the scaled integer with the point inserted, zeros in front of a fraction under 1.
-        Span<byte> digits = stackalloc byte[24];
-        var at = digits.Length;
-        for (var i = 0; i < trailingZeros; i++)
+        var unit = (long)PowersOf10[decimals - SmallestExponent];
+        Utf8Formatter.TryFormat(scaled / unit, destination[written..], out var wholeLength);
+        written += wholeLength;
+        if (decimals > 0)
         {
-            digits[--at] = (byte)'0';
+            destination[written++] = (byte)'.';
+            Utf8Formatter.TryFormat(scaled % unit, destination[written..], out var fractionLength, new StandardFormat('D', (byte)decimals));
+            written += fractionLength;
         }
-        for (var place = 0; scaled > 0 || place <= decimals; place++)
-        {
-            if (place == decimals && decimals > 0)
-            {
-                digits[--at] = (byte)'.';
-            }
-            digits[--at] = (byte)('0' + scaled % 10);
-            scaled /= 10;
-        }
-        digits[at..].CopyTo(destination[written..]);
-        written += digits.Length - at;
         return true;
     }
 }
