@@ -37,18 +37,24 @@ internal static class BenchCommand
         var sensors = new Option<int>("--sensors") { Description = "Sensors per machine sample", DefaultValueFactory = _ => 8 };
         var batch = new Option<int>("--batch") { Description = "Events per Ingest invocation (host.json maxEventBatchSize)", DefaultValueFactory = _ => 100 };
         var partitions = new Option<int>("--partitions") { Description = "Partitions invoking Ingest concurrently", DefaultValueFactory = _ => 2 };
+        var rounds = new Option<int>("--rounds")
+        {
+            Description = "Rounds alternating an ingest slice with the ceiling's COPY of the same slice, so both see the same machine",
+            DefaultValueFactory = _ => 4,
+        };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line" };
         var command = new Command("ingest", "Sensor values per second through the real Ingest endpoint, against raw binary COPY")
         {
-            messages, machines, sensors, batch, partitions, json,
+            messages, machines, sensors, batch, partitions, rounds, json,
         };
         command.SetAction((parse, cancellationToken) => IngestAsync(new IngestBenchSettings(
-            parse.GetValue(messages), parse.GetValue(machines), parse.GetValue(sensors), parse.GetValue(batch), parse.GetValue(partitions)),
+            parse.GetValue(messages), parse.GetValue(machines), parse.GetValue(sensors), parse.GetValue(batch), parse.GetValue(partitions),
+            parse.GetValue(rounds)),
             parse.GetValue(json), cancellationToken));
         return command;
     }
 
-    private sealed record IngestBenchSettings(int Messages, int MachinesPerMessage, int Sensors, int BatchSize, int Partitions)
+    private sealed record IngestBenchSettings(int Messages, int MachinesPerMessage, int Sensors, int BatchSize, int Partitions, int Rounds)
     {
         public long Samples => (long)Messages * MachinesPerMessage;
 
@@ -60,6 +66,11 @@ internal static class BenchCommand
         if (settings.Partitions < 1 || settings.Messages % settings.Partitions != 0)
         {
             await Console.Error.WriteLineAsync($"--messages ({settings.Messages}) must be a multiple of --partitions ({settings.Partitions}): each partition is one gateway with its own machines.");
+            return 2;
+        }
+        if (settings.Rounds < 1 || settings.Messages / settings.Partitions % (settings.BatchSize * settings.Rounds) != 0)
+        {
+            await Console.Error.WriteLineAsync($"Each partition's {settings.Messages / settings.Partitions} messages must split into --rounds ({settings.Rounds}) of whole invocations of --batch ({settings.BatchSize}) events.");
             return 2;
         }
         var state = Path.Combine(BenchPaths.RepoRoot, ".pdm", $"bench-{Environment.ProcessId}");
@@ -118,12 +129,38 @@ internal static class BenchCommand
             var warmupRows = (long)settings.Partitions * warmupSamples * settings.MachinesPerMessage;
             await RollUpPendingAsync(db, cancellationToken);
 
-            Console.WriteLine($"Ingest: {settings.Partitions} partitions, {settings.BatchSize} events per invocation, through the handler over HTTP...");
+            // Ingest stores one anomaly score per sample besides its values, so the ceiling copies both.
+            Func<List<MachineSample>, Task<long>> copyReadings = rows => superuser.Readings.CopyRawAsync(copyTenant.Id, rows, cancellationToken);
+            Func<List<MachineSample>, Task<long>> copyScores =
+                rows => superuser.Scores.CopyRawScoresAsync(copyTenant.Id, [.. rows.Select(CeilingScore)], cancellationToken);
+            // Warmed up like ingest (the same samples, untimed), so neither side's time includes the JIT's.
+            await CopyCeilingAsync(settings, warmup, copyReadings, cancellationToken);
+            await CopyCeilingAsync(settings, warmup, copyScores, cancellationToken);
+
+            Console.WriteLine($"Ingest: {settings.Partitions} partitions, {settings.BatchSize} events per invocation, through the handler over HTTP; " +
+                $"ceiling: raw binary COPY of the same readings and one score row per sample into the same tables, {settings.Partitions} connections; " +
+                $"{settings.Rounds} rounds alternating the two...");
             // Encoded before the clock starts: the gateways' work is not the cloud's.
             var bodies = Encode(samples);
-            var ingestTime = Stopwatch.StartNew();
-            await SendAsync(host, devices, bodies, settings.BatchSize, cancellationToken);
-            ingestTime.Stop();
+            // The host's speed drifts by tens of percent within minutes, so each round times a slice of ingest and then
+            // the ceiling's COPY of the same slice: both sides of the ratio see the same machine.
+            var ingestTime = TimeSpan.Zero;
+            var readingsCopy = TimeSpan.Zero;
+            var scoresCopy = TimeSpan.Zero;
+            var handlerCpu = host.HandlerCpuTime;
+            var roundRatios = new List<double>();
+            for (var round = 0; round < settings.Rounds; round++)
+            {
+                var roundIngest = await TimeAsync(() => SendAsync(host, devices, Round(bodies, round, settings.Rounds), settings.BatchSize, cancellationToken));
+                var roundSamples = Round(samples, round, settings.Rounds);
+                var roundReadings = await CopyCeilingAsync(settings, roundSamples, copyReadings, cancellationToken);
+                var roundScores = await CopyCeilingAsync(settings, roundSamples, copyScores, cancellationToken);
+                roundRatios.Add(Math.Round((roundReadings + roundScores) / roundIngest, 3));
+                ingestTime += roundIngest;
+                readingsCopy += roundReadings;
+                scoresCopy += roundScores;
+            }
+            handlerCpu = host.HandlerCpuTime - handlerCpu;
             var stored = await db.Readings.CountReadingsAsync(ingestTenant.Id, cancellationToken) - (warmupRows * settings.Sensors);
             if (stored != settings.Values)
             {
@@ -140,16 +177,6 @@ internal static class BenchCommand
             var rolledUpSpans = await RollUpPendingAsync(db, cancellationToken);
             rollupTime.Stop();
 
-            // Ingest stores one anomaly score per sample besides its values, so the ceiling copies both.
-            Console.WriteLine($"Ceiling: raw binary COPY of the same readings and one score row per sample into the same tables, {settings.Partitions} connections...");
-            Func<List<MachineSample>, Task<long>> copyReadings = rows => superuser.Readings.CopyRawAsync(copyTenant.Id, rows, cancellationToken);
-            Func<List<MachineSample>, Task<long>> copyScores =
-                rows => superuser.Scores.CopyRawScoresAsync(copyTenant.Id, [.. rows.Select(CeilingScore)], cancellationToken);
-            // Warmed up like ingest (the same samples, untimed), so neither side's time includes the JIT's.
-            await CopyCeilingAsync(settings, warmup, copyReadings, cancellationToken);
-            await CopyCeilingAsync(settings, warmup, copyScores, cancellationToken);
-            var readingsCopy = await CopyCeilingAsync(settings, samples, copyReadings, cancellationToken);
-            var scoresCopy = await CopyCeilingAsync(settings, samples, copyScores, cancellationToken);
             var copySeconds = readingsCopy.TotalSeconds + scoresCopy.TotalSeconds;
 
             var result = new IngestBenchResult
@@ -158,10 +185,13 @@ internal static class BenchCommand
                 Messages = settings.Messages,
                 BatchSize = settings.BatchSize,
                 Partitions = settings.Partitions,
-                IngestSeconds = Math.Round(ingestTime.Elapsed.TotalSeconds, 3),
+                Rounds = settings.Rounds,
+                RoundRatios = roundRatios,
+                IngestSeconds = Math.Round(ingestTime.TotalSeconds, 3),
                 CopySeconds = Math.Round(copySeconds, 3),
                 ReadingsCopySeconds = Math.Round(readingsCopy.TotalSeconds, 3),
-                ValuesPerS = Math.Round(settings.Values / ingestTime.Elapsed.TotalSeconds),
+                ValuesPerS = Math.Round(settings.Values / ingestTime.TotalSeconds),
+                HandlerCpuSeconds = Math.Round(handlerCpu.TotalSeconds, 2),
                 CopyValuesPerS = Math.Round(settings.Values / copySeconds),
                 HandlerPeakRssMb = host.HandlerPeakRssMb,
                 RollupSeconds = Math.Round(rollupTime.Elapsed.TotalSeconds, 3),
@@ -172,7 +202,8 @@ internal static class BenchCommand
                 Ingest end to end : {result.ValuesPerS,12:N0} values/s  ({settings.Values:N0} values in {result.IngestSeconds:N2} s)
                 Raw COPY ceiling  : {result.CopyValuesPerS,12:N0} values/s  ({result.CopySeconds:N2} s: readings {result.ReadingsCopySeconds:N2} s + scores {result.CopySeconds - result.ReadingsCopySeconds:N2} s)
                 Ratio             : {result.Ratio:P0} of COPY (target ≥ 60%); {result.ReadingsOnlyRatio:P0} of the readings' COPY alone; target ≥ 100,000 values/s
-                Handler peak RSS  : {result.HandlerPeakRssMb:N0} MB
+                Ratio by round    : {string.Join(", ", result.RoundRatios.Select(r => r.ToString("P0", CultureInfo.InvariantCulture)))}
+                Handler           : {result.HandlerCpuSeconds:N2} s of CPU for the run's values, peak RSS {result.HandlerPeakRssMb:N0} MB
                 Rollup afterwards : {result.RollupValuesPerS,12:N0} values/s  ({rolledUpSpans:N0} pending spans in {result.RollupSeconds:N2} s, one run at a time as the timer does)
                 """);
             if (json)
@@ -191,6 +222,17 @@ internal static class BenchCommand
     private static async Task<int> RollUpPendingAsync(PdmStores db, CancellationToken cancellationToken) =>
         (await db.Rollups.RollUpWhilePendingAsync(RollupStore.DefaultSpansPerRun, TimeSpan.MaxValue, TimeProvider.System,
             cancellationToken)).Spans;
+
+    /// <summary>Round <paramref name="round"/> of <paramref name="rounds"/>: each partition's items in that share of its invocations.</summary>
+    private static T[][] Round<T>(IReadOnlyList<T>[] partitions, int round, int rounds) =>
+        [.. partitions.Select(items => items.Skip(round * items.Count / rounds).Take(items.Count / rounds).ToArray())];
+
+    private static async Task<TimeSpan> TimeAsync(Func<Task> work)
+    {
+        var time = Stopwatch.StartNew();
+        await work();
+        return time.Elapsed;
+    }
 
     /// <summary>Each partition's gateway sends its messages in invocations of <paramref name="batchSize"/> events.</summary>
     private static Task SendAsync(FunctionsDevHost host, string[] devices, byte[][][] bodies, int batchSize,
@@ -281,6 +323,11 @@ internal sealed record IngestBenchResult
     public double Ratio => Math.Round(ValuesPerS / CopyValuesPerS, 3);
     public double ReadingsOnlyRatio => Math.Round(ReadingsCopySeconds / IngestSeconds, 3);
     public double HandlerPeakRssMb { get; init; }
+    /// <summary>The handler process's CPU time over the timed ingest rounds.</summary>
+    public double HandlerCpuSeconds { get; init; }
+    /// <summary>The alternating rounds (ingest slice, then the ceiling's COPY of it) and each round's ratio.</summary>
+    public int Rounds { get; init; }
+    public IReadOnlyList<double> RoundRatios { get; init; } = [];
     /// <summary>The Rollup timer's work over the run's values, after ingest (not inside its window).</summary>
     public double RollupSeconds { get; init; }
     public double RollupValuesPerS { get; init; }

@@ -43,6 +43,28 @@ public sealed class ReadingsTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_long_batch_out_of_order_with_uneven_sensors_is_stored_value_for_value()
+    {
+        // Staging groups a machine's sensor into runs of at most 64 values in key order; 150 samples arriving newest
+        // first, one sensor in every third sample only, span several runs and must come back exactly as sent.
+        var tenant = await fixture.NewTenantAsync("long-runs");
+        var t0 = Now.AddHours(-2);
+        var samples = Enumerable.Range(0, 150).Reverse().Select(i => i % 3 == 0
+            ? Sample("mill", t0.AddSeconds(i), i, ("temperature", i + 0.25), ("spindle_load", -i))
+            : Sample("mill", t0.AddSeconds(i), i, ("temperature", i + 0.25))).ToList();
+
+        var result = await fixture.Stores.Readings.WriteReadingsAsync([new(tenant.Id, "dev-long", samples)], CancellationToken.None);
+        var stored = await fixture.Stores.Readings.QueryReadingsAsync(tenant.Id, "mill", t0, t0.AddHours(1), null, 1000,
+            CancellationToken.None);
+
+        Assert.Equal(new IngestWriteResult(200, 0, 1), result);
+        var expected = samples.OrderBy(s => s.Timestamp)
+            .SelectMany(s => s.Values.OrderBy(v => v.Sensor, StringComparer.Ordinal)
+                .Select(v => (s.Timestamp.ToUnixTimeMilliseconds(), v.Sensor, v.Value, s.Sequence)));
+        Assert.Equal(expected, stored.Select(r => (r.Timestamp.ToUnixTimeMilliseconds(), r.Sensor, r.Value, r.Sequence)));
+    }
+
+    [Fact]
     public async Task Unknown_machine_ids_are_registered_for_the_tenant_with_the_first_device()
     {
         var tenant = await fixture.NewTenantAsync("machines");
