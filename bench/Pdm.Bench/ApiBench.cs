@@ -83,7 +83,11 @@ internal static class ApiBench
             await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellationToken },
                 async (id, ct) => await db.Rollups.RollUpAsync(tenant.Id, id, Sensors, start, end, ct));
             rollup.Stop();
-            await AnalyzeAsync(superuserConnection, cancellationToken);
+            // Fresh statistics and visibility maps, and a checkpoint: a month of data that settled over the month, not a
+            // backlog that autovacuum and the checkpointer would work through during the measurement.
+            await BenchDatabase.VacuumAsync(superuserConnection,
+                ["pdm.readings", "pdm.anomaly_scores", "pdm.reading_rollups_1m", "pdm.reading_rollups_1h", "pdm.score_rollups_1m",
+                 "pdm.score_rollups_1h", "pdm.machines", "pdm.predictions", "pdm.machine_activity"], checkpoint: true, cancellationToken);
             var stored = await CountAsync(superuserConnection, "SELECT count(*) FROM pdm.readings", cancellationToken);
             if (stored != loaded)
             {
@@ -229,22 +233,6 @@ internal static class ApiBench
         TopSensors = [.. sample.Values.Take(ScoreStore.TopContributors).Select(v => v.Sensor)],
         TopContributions = [.. sample.Values.Take(ScoreStore.TopContributors).Select(_ => 0.1)],
     };
-
-    /// <summary>Fresh statistics and visibility maps after the bulk load, as autovacuum would give them in time.</summary>
-    private static async Task AnalyzeAsync(string connectionString, CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        // Everything vacuumed and a checkpoint taken: a month of data that settled over the month, not a backlog that
-        // autovacuum and the checkpointer would work through during the measurement.
-        foreach (var sql in (string[])["VACUUM (ANALYZE) pdm.readings", "VACUUM (ANALYZE) pdm.anomaly_scores", "VACUUM (ANALYZE) pdm.reading_rollups_1m",
-            "VACUUM (ANALYZE) pdm.reading_rollups_1h", "VACUUM (ANALYZE) pdm.score_rollups_1m", "VACUUM (ANALYZE) pdm.score_rollups_1h",
-            "VACUUM (ANALYZE) pdm.machines", "VACUUM (ANALYZE) pdm.predictions", "VACUUM (ANALYZE) pdm.machine_activity", "CHECKPOINT"])
-        {
-            await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
 
     private static async Task<long> CountAsync(string connectionString, string sql, CancellationToken cancellationToken)
     {

@@ -140,7 +140,7 @@ internal static class BenchCommand
             // The warm-ups inserted millions of rows, which sets autovacuum going (PostgreSQL vacuums and analyzes a
             // table after enough inserts). Done now, it cannot land in the first timed round and be billed to
             // whichever side runs then; what the timed rounds' own inserts set going stays inside them.
-            await VacuumAsync(superuserConnectionString, cancellationToken);
+            await BenchDatabase.VacuumAsync(superuserConnectionString, ["pdm.readings", "pdm.anomaly_scores"], checkpoint: false, cancellationToken);
 
             Console.WriteLine($"Ingest: {settings.Partitions} partitions, {settings.BatchSize} events per invocation, through the handler over HTTP; " +
                 $"ceiling: raw binary COPY of the same readings and one score row per sample into the same tables, {settings.Partitions} connections; " +
@@ -231,17 +231,6 @@ internal static class BenchCommand
     /// <summary>Round <paramref name="round"/> of <paramref name="rounds"/>: each partition's items in that share of its invocations.</summary>
     private static T[][] Round<T>(IReadOnlyList<T>[] partitions, int round, int rounds) =>
         [.. partitions.Select(items => items.Skip(round * items.Count / rounds).Take(items.Count / rounds).ToArray())];
-
-    private static async Task VacuumAsync(string superuserConnectionString, CancellationToken cancellationToken)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(superuserConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var vacuum = new Npgsql.NpgsqlCommand("VACUUM (ANALYZE) pdm.readings, pdm.anomaly_scores", connection)
-        {
-            CommandTimeout = 600,
-        };
-        await vacuum.ExecuteNonQueryAsync(cancellationToken);
-    }
 
     private static async Task<TimeSpan> TimeAsync(Func<Task> work)
     {
